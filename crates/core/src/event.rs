@@ -1,0 +1,332 @@
+//! Life events: each changes one person's data groups. `apply` is the only
+//! way a person's state changes, in the simulator, the store and the tests.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use time::Date;
+
+use crate::date::VtjDate;
+use crate::groups::*;
+use crate::hetu::Hetu;
+use crate::kunta::KuntaCode;
+use crate::person::{Person, PersonId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Event {
+    pub person: PersonId,
+    /// The date VTJ registered the change (rekisteröintipäivä).
+    #[serde(with = "ymd_date")]
+    pub rekisterointipaiva: Date,
+    pub tapahtuma: EventKind,
+}
+
+/// The kinds of change. The serde tags are the wire names of the events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "laji", rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
+pub enum EventKind {
+    /// A newborn (or an immigrant first entered) with the groups they start with.
+    #[serde(rename = "SYNTYMA")]
+    Birth { henkilotunnus: Hetu, ryhmat: Vec<GroupValue> },
+    #[serde(rename = "KUOLEMA")]
+    Death { kuolinpaiva: VtjDate },
+    /// New permanent address in the same home municipality.
+    #[serde(rename = "MUUTTO_KUNNAN_SISALLA")]
+    MoveWithin { osoite: KotimainenOsoite },
+    /// New permanent address in another municipality: the home municipality changes too.
+    #[serde(rename = "MUUTTO_TOISEEN_KUNTAAN")]
+    MoveToMunicipality { osoite: KotimainenOsoite, kotikunta: Kotikunta },
+    #[serde(rename = "TILAPAINEN_OSOITE")]
+    TemporaryAddress { osoite: Option<KotimainenOsoite> },
+    #[serde(rename = "POSTIOSOITE")]
+    PostalAddress { osoite: Option<Postiosoite> },
+    #[serde(rename = "ULKOMAINEN_POSTIOSOITE")]
+    ForeignPostalAddress { osoite: Option<UlkomainenOsoite> },
+    #[serde(rename = "TILAPAINEN_ULKOMAINEN_OSOITE")]
+    TemporaryForeignAddress { osoite: Option<UlkomainenOsoite> },
+    /// Emigration: domestic addresses end and the home municipality becomes 200.
+    #[serde(rename = "MUUTTO_ULKOMAILLE")]
+    MoveAbroad { osoite: UlkomainenOsoite, alkupaiva: VtjDate },
+    #[serde(rename = "PALUU_ULKOMAILTA")]
+    ReturnFromAbroad { osoite: KotimainenOsoite, kotikunta: Kotikunta },
+    #[serde(rename = "NIMENMUUTOS")]
+    NameChange { nimi: Nimi },
+    #[serde(rename = "KIELEN_MUUTOS")]
+    LanguageChange { aidinkieli: Option<Kieli>, asiointikieli: Option<Asiointikieli> },
+    #[serde(rename = "TURVAKIELTO_ALKAA")]
+    TurvakieltoStart { paattymispaiva: VtjDate },
+    #[serde(rename = "TURVAKIELTO_JATKUU")]
+    TurvakieltoExtension { paattymispaiva: VtjDate },
+    #[serde(rename = "TURVAKIELTO_PAATTYY")]
+    TurvakieltoEnd,
+    #[serde(rename = "KOTIMAINEN_YHTEYSOSOITE")]
+    ContactAddress { osoite: Option<Postiosoite> },
+    #[serde(rename = "ULKOMAINEN_YHTEYSOSOITE")]
+    ForeignContactAddress { osoite: Option<UlkomainenOsoite> },
+    #[serde(rename = "EDUNVALVONTA_ALKAA")]
+    GuardianshipStart { edunvalvonta: Edunvalvonta },
+    #[serde(rename = "EDUNVALVONTA_PAATTYY")]
+    GuardianshipEnd,
+    #[serde(rename = "EDUNVALVONTAVALTUUTUS_VAHVISTETTU")]
+    PowerOfAttorneyConfirmed { valtuutus: Edunvalvontavaltuutus },
+    #[serde(rename = "HENKILOTUNNUS_KORJAUS")]
+    HetuCorrection {
+        #[serde(rename = "uusiHenkilotunnus")]
+        uusi_henkilotunnus: Hetu,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EventError {
+    #[error("person {0} does not exist")]
+    NoSuchPerson(PersonId),
+    #[error("person {0} already exists")]
+    AlreadyExists(PersonId),
+    #[error("person {0} has died; only a hetu correction can follow")]
+    Dead(PersonId),
+    #[error("the birth of person {0} lacks the group {1}")]
+    BirthLacks(PersonId, GroupName),
+    #[error("the birth of person {0} lists {1} twice")]
+    BirthDuplicate(PersonId, GroupName),
+    #[error("{0} for person {1}: {2}")]
+    NotApplicable(&'static str, PersonId, &'static str),
+}
+
+impl EventKind {
+    pub fn wire_name(&self) -> &'static str {
+        match self {
+            EventKind::Birth { .. } => "SYNTYMA",
+            EventKind::Death { .. } => "KUOLEMA",
+            EventKind::MoveWithin { .. } => "MUUTTO_KUNNAN_SISALLA",
+            EventKind::MoveToMunicipality { .. } => "MUUTTO_TOISEEN_KUNTAAN",
+            EventKind::TemporaryAddress { .. } => "TILAPAINEN_OSOITE",
+            EventKind::PostalAddress { .. } => "POSTIOSOITE",
+            EventKind::ForeignPostalAddress { .. } => "ULKOMAINEN_POSTIOSOITE",
+            EventKind::TemporaryForeignAddress { .. } => "TILAPAINEN_ULKOMAINEN_OSOITE",
+            EventKind::MoveAbroad { .. } => "MUUTTO_ULKOMAILLE",
+            EventKind::ReturnFromAbroad { .. } => "PALUU_ULKOMAILTA",
+            EventKind::NameChange { .. } => "NIMENMUUTOS",
+            EventKind::LanguageChange { .. } => "KIELEN_MUUTOS",
+            EventKind::TurvakieltoStart { .. } => "TURVAKIELTO_ALKAA",
+            EventKind::TurvakieltoExtension { .. } => "TURVAKIELTO_JATKUU",
+            EventKind::TurvakieltoEnd => "TURVAKIELTO_PAATTYY",
+            EventKind::ContactAddress { .. } => "KOTIMAINEN_YHTEYSOSOITE",
+            EventKind::ForeignContactAddress { .. } => "ULKOMAINEN_YHTEYSOSOITE",
+            EventKind::GuardianshipStart { .. } => "EDUNVALVONTA_ALKAA",
+            EventKind::GuardianshipEnd => "EDUNVALVONTA_PAATTYY",
+            EventKind::PowerOfAttorneyConfirmed { .. } => "EDUNVALVONTAVALTUUTUS_VAHVISTETTU",
+            EventKind::HetuCorrection { .. } => "HENKILOTUNNUS_KORJAUS",
+        }
+    }
+}
+
+/// The groups every living person has from birth.
+const BIRTH_REQUIRES: [GroupName; 3] = [GroupName::HenkilonNimi, GroupName::Sukupuoli, GroupName::Kotikunta];
+
+/// Applies one event to a person's state (`None` before their birth) and
+/// returns the new state. Pure: the caller decides what to do with it.
+pub fn apply(before: Option<&Person>, event: &Event) -> Result<Person, EventError> {
+    let id = event.person;
+    let date = VtjDate::Full(event.rekisterointipaiva);
+    let kind = &event.tapahtuma;
+    let EventKind::Birth { henkilotunnus, ryhmat } = kind else {
+        let before = before.ok_or(EventError::NoSuchPerson(id))?;
+        if before.is_dead() && !matches!(kind, EventKind::HetuCorrection { .. }) {
+            return Err(EventError::Dead(id));
+        }
+        let mut p = before.clone();
+        change(&mut p, kind, date)?;
+        return Ok(p);
+    };
+    if before.is_some() {
+        return Err(EventError::AlreadyExists(id));
+    }
+    let mut p = Person::new(id, *henkilotunnus);
+    for v in ryhmat {
+        if p.group(v.name()).is_some() {
+            return Err(EventError::BirthDuplicate(id, v.name()));
+        }
+        p.tietoryhmat.set(v.clone());
+    }
+    if let Some(missing) = BIRTH_REQUIRES.into_iter().find(|g| p.group(*g).is_none()) {
+        return Err(EventError::BirthLacks(id, missing));
+    }
+    Ok(p)
+}
+
+fn set_or_remove<T>(p: &mut Person, name: GroupName, value: &Option<T>, wrap: fn(T) -> GroupValue)
+where
+    T: Clone,
+{
+    match value {
+        Some(v) => p.tietoryhmat.set(wrap(v.clone())),
+        None => {
+            p.tietoryhmat.remove(name);
+        }
+    }
+}
+
+fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventError> {
+    let not_applicable = |why| Err(EventError::NotApplicable(kind.wire_name(), p.id, why));
+    match kind {
+        EventKind::Birth { .. } => return not_applicable("a person is born once"),
+        EventKind::Death { kuolinpaiva } => {
+            p.tietoryhmat.set(GroupValue::Kuolinpaiva(Kuolinpaiva { kuolinpaiva: *kuolinpaiva }));
+        }
+        EventKind::MoveWithin { osoite } => {
+            if p.kotikunta().is_none_or(|k| !k.is_municipality()) {
+                return not_applicable("the person has no Finnish home municipality to move within");
+            }
+            p.tietoryhmat.set(GroupValue::VakinainenKotimainenOsoite(osoite.clone()));
+        }
+        EventKind::MoveToMunicipality { osoite, kotikunta } | EventKind::ReturnFromAbroad { osoite, kotikunta } => {
+            if !kotikunta.kuntakoodi.is_municipality() {
+                return not_applicable("the new home municipality must be a Finnish municipality");
+            }
+            let abroad = p.kotikunta() == Some(KuntaCode::ABROAD);
+            if matches!(kind, EventKind::ReturnFromAbroad { .. }) != abroad {
+                return not_applicable("returning from abroad and moving between municipalities are distinct");
+            }
+            if matches!(kind, EventKind::MoveToMunicipality { .. }) && p.kotikunta() == Some(kotikunta.kuntakoodi) {
+                return not_applicable("the person already lives in that municipality");
+            }
+            if abroad {
+                p.tietoryhmat.remove(GroupName::VakinainenUlkomainenOsoite);
+                p.tietoryhmat.remove(GroupName::TilapainenUlkomainenOsoite);
+                p.tietoryhmat.remove(GroupName::UlkomainenPostiosoite);
+            }
+            p.tietoryhmat.set(GroupValue::VakinainenKotimainenOsoite(osoite.clone()));
+            p.tietoryhmat.set(GroupValue::Kotikunta(kotikunta.clone()));
+            p.tietoryhmat.remove(GroupName::TilapainenKotimainenOsoite);
+        }
+        EventKind::MoveAbroad { osoite, alkupaiva } => {
+            if p.kotikunta() == Some(KuntaCode::ABROAD) {
+                return not_applicable("the person already lives abroad");
+            }
+            p.tietoryhmat.remove(GroupName::VakinainenKotimainenOsoite);
+            p.tietoryhmat.remove(GroupName::TilapainenKotimainenOsoite);
+            p.tietoryhmat.remove(GroupName::KotimainenPostiosoite);
+            p.tietoryhmat.set(GroupValue::VakinainenUlkomainenOsoite(osoite.clone()));
+            p.tietoryhmat
+                .set(GroupValue::Kotikunta(Kotikunta { kuntakoodi: KuntaCode::ABROAD, alkupaiva: *alkupaiva }));
+        }
+        EventKind::TemporaryAddress { osoite } => {
+            set_or_remove(p, GroupName::TilapainenKotimainenOsoite, osoite, GroupValue::TilapainenKotimainenOsoite)
+        }
+        EventKind::PostalAddress { osoite } => {
+            set_or_remove(p, GroupName::KotimainenPostiosoite, osoite, GroupValue::KotimainenPostiosoite)
+        }
+        EventKind::ForeignPostalAddress { osoite } => {
+            set_or_remove(p, GroupName::UlkomainenPostiosoite, osoite, GroupValue::UlkomainenPostiosoite)
+        }
+        EventKind::TemporaryForeignAddress { osoite } => {
+            set_or_remove(p, GroupName::TilapainenUlkomainenOsoite, osoite, GroupValue::TilapainenUlkomainenOsoite)
+        }
+        EventKind::ContactAddress { osoite } => {
+            set_or_remove(p, GroupName::KotimainenYhteysosoite, osoite, GroupValue::KotimainenYhteysosoite)
+        }
+        EventKind::ForeignContactAddress { osoite } => {
+            set_or_remove(p, GroupName::UlkomainenYhteysosoite, osoite, GroupValue::UlkomainenYhteysosoite)
+        }
+        EventKind::NameChange { nimi } => {
+            let Some(GroupValue::HenkilonNimi(old)) = p.group(GroupName::HenkilonNimi).cloned() else {
+                return not_applicable("the person has no name to change");
+            };
+            let mut history = match p.group(GroupName::Nimenmuutos) {
+                Some(GroupValue::Nimenmuutos(n)) => n.aiemmat_nimet.clone(),
+                _ => Vec::new(),
+            };
+            let former = |nimilaji, nimi: &str| AiempiNimi {
+                nimilaji,
+                nimi: nimi.to_string(),
+                alkupaiva: old.alkupaiva,
+                loppupaiva: date,
+            };
+            if old.sukunimi != nimi.sukunimi {
+                history.push(former(Nimilaji::Sukunimi, &old.sukunimi));
+            }
+            if old.etunimet != nimi.etunimet {
+                history.push(former(Nimilaji::Etunimet, &old.etunimet));
+            }
+            if !history.is_empty() {
+                p.tietoryhmat.set(GroupValue::Nimenmuutos(Nimenmuutos { aiemmat_nimet: history }));
+            }
+            p.tietoryhmat.set(GroupValue::HenkilonNimi(nimi.clone()));
+        }
+        EventKind::LanguageChange { aidinkieli, asiointikieli } => {
+            if aidinkieli.is_none() && asiointikieli.is_none() {
+                return not_applicable("a language change names at least one language");
+            }
+            if let Some(k) = aidinkieli {
+                p.tietoryhmat.set(GroupValue::Aidinkieli(k.clone()));
+            }
+            if let Some(k) = asiointikieli {
+                p.tietoryhmat.set(GroupValue::Asiointikieli(AsiointikieliArvo { kielikoodi: *k }));
+            }
+        }
+        EventKind::TurvakieltoStart { paattymispaiva } => {
+            if p.has_turvakielto() {
+                return not_applicable("a turvakielto is already in force");
+            }
+            p.tietoryhmat.set(GroupValue::Turvakielto(Turvakielto { paattymispaiva: *paattymispaiva }));
+        }
+        EventKind::TurvakieltoExtension { paattymispaiva } => {
+            if !p.has_turvakielto() {
+                return not_applicable("no turvakielto is in force to extend");
+            }
+            p.tietoryhmat.set(GroupValue::Turvakielto(Turvakielto { paattymispaiva: *paattymispaiva }));
+        }
+        EventKind::TurvakieltoEnd => {
+            if p.tietoryhmat.remove(GroupName::Turvakielto).is_none() {
+                return not_applicable("no turvakielto is in force to end");
+            }
+        }
+        EventKind::GuardianshipStart { edunvalvonta } => {
+            p.tietoryhmat.set(GroupValue::Edunvalvonta(edunvalvonta.clone()));
+        }
+        EventKind::GuardianshipEnd => {
+            if p.tietoryhmat.remove(GroupName::Edunvalvonta).is_none() {
+                return not_applicable("no guardianship to end");
+            }
+        }
+        EventKind::PowerOfAttorneyConfirmed { valtuutus } => {
+            p.tietoryhmat.set(GroupValue::Edunvalvontavaltuutus(valtuutus.clone()));
+        }
+        EventKind::HetuCorrection { uusi_henkilotunnus } => {
+            if *uusi_henkilotunnus == p.henkilotunnus || p.all_hetus().contains(uusi_henkilotunnus) {
+                return not_applicable("the new hetu must differ from every hetu the person has had");
+            }
+            let mut earlier = match p.group(GroupName::HenkilotunnusKorjaus) {
+                Some(GroupValue::HenkilotunnusKorjaus(k)) => k.aiemmat_henkilotunnukset.clone(),
+                _ => Vec::new(),
+            };
+            earlier.push(p.henkilotunnus);
+            p.henkilotunnus = *uusi_henkilotunnus;
+            p.tietoryhmat.set(GroupValue::HenkilotunnusKorjaus(HetuKorjaus {
+                voimassaoleva_henkilotunnus: *uusi_henkilotunnus,
+                aiemmat_henkilotunnukset: earlier,
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Serde for a calendar date in VTJ's `YYYYMMDD`.
+pub mod ymd_date {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+
+    use crate::date::VtjDate;
+
+    pub fn serialize<S: Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&VtjDate::Full(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+        let s = String::deserialize(d)?;
+        match VtjDate::parse(&s).map_err(serde::de::Error::custom)? {
+            VtjDate::Full(date) => Ok(date),
+            _ => Err(serde::de::Error::custom(format!("{s:?} is not a full date"))),
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The pure domain of the population-data change services: no I/O, no
+//! clocks, no randomness. Everything here is a function of its arguments.
+//!
+//! - [`hetu`], [`date`], [`kunta`]: reference data types.
+//! - [`groups`]: the data groups (tietoryhmät) and their wire names.
+//! - [`person`], [`event`]: person state and the events that change it.
+//! - [`permit`]: products and permits.
+//! - [`render`]: the one function that decides what a recipient receives.
+
+pub mod date;
+pub mod event;
+pub mod groups;
+pub mod hetu;
+pub mod kunta;
+pub mod permit;
+pub mod person;
+pub mod render;
+
+pub use date::VtjDate;
+pub use event::{apply, Event, EventError, EventKind};
+pub use groups::{GroupName, GroupValue};
+pub use hetu::{Hetu, HetuError, Sex};
+pub use kunta::KuntaCode;
+pub use permit::{Permit, Product, Scope, Subject, TurvakieltoRule};
+pub use person::{Person, PersonId};
+pub use render::{render, render_full, ChangeKind, Disclosure, GroupChange};

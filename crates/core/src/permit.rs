@@ -1,0 +1,209 @@
+//! Products (named sets of data groups) and permits (tietoluvat).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use time::Date;
+
+use crate::groups::GroupName;
+use crate::kunta::KuntaCode;
+use crate::person::Person;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Product {
+    pub tunnus: String,
+    pub kuvaus: String,
+    pub tietoryhmat: BTreeSet<GroupName>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ProductError {
+    #[error("unknown product {0:?}; built-in products are {1}")]
+    Unknown(String, String),
+}
+
+/// Built-in products. DVV publishes the group list of ASREK; the others'
+/// exact lists are not public, so these are documented defaults (README)
+/// that an operator can replace with a product of their own.
+pub const BUILTIN_PRODUCTS: [&str; 6] = ["ASREK", "PERUSTASO", "LAAJAT", "K2000", "PSOP", "APOTTI"];
+
+impl Product {
+    pub fn builtin(tunnus: &str) -> Result<Product, ProductError> {
+        use GroupName::*;
+        let identity = [HenkilotunnusKorjaus, HenkilonNimi, Nimenmuutos, Aidinkieli, Asiointikieli, Kuolinpaiva];
+        let addresses = [
+            VakinainenKotimainenOsoite,
+            TilapainenKotimainenOsoite,
+            KotimainenPostiosoite,
+            VakinainenUlkomainenOsoite,
+            TilapainenUlkomainenOsoite,
+            UlkomainenPostiosoite,
+            KotimainenYhteysosoite,
+            UlkomainenYhteysosoite,
+        ];
+        let (kuvaus, groups): (&str, Vec<GroupName>) = match tunnus {
+            "ASREK" => (
+                "Asiakasrekisteri: municipal customer registers, hetu-restricted (DVV's published group list)",
+                [&identity[..], &[Turvakielto, Edunvalvonta, Edunvalvontavaltuutus, Kotikunta], &addresses[..]].concat(),
+            ),
+            "PERUSTASO" => (
+                "Perustason väestötiedot: identity, names, languages, death, permanent and postal address, home municipality",
+                vec![
+                    HenkilotunnusKorjaus,
+                    HenkilonNimi,
+                    Aidinkieli,
+                    Asiointikieli,
+                    Kuolinpaiva,
+                    VakinainenKotimainenOsoite,
+                    KotimainenPostiosoite,
+                    KotimainenYhteysosoite,
+                    Kotikunta,
+                ],
+            ),
+            "LAAJAT" | "K2000" | "PSOP" | "APOTTI" => (
+                match tunnus {
+                    "LAAJAT" => "Laajat väestötiedot: every person data group",
+                    "K2000" => "K2000 väestötiedot: every person data group, for K2000-format registers",
+                    "PSOP" => "PSOP: client register of social and health services, every person data group",
+                    _ => "Apotti: patient information system, every person data group",
+                },
+                GroupName::ALL.to_vec(),
+            ),
+            other => return Err(ProductError::Unknown(other.to_string(), BUILTIN_PRODUCTS.join(", "))),
+        };
+        Ok(Product {
+            tunnus: tunnus.to_string(),
+            kuvaus: kuvaus.to_string(),
+            tietoryhmat: groups.into_iter().collect(),
+        })
+    }
+}
+
+/// Who a permit covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "laji", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Scope {
+    /// Kuntarajaus: everyone whose home municipality is in the set.
+    Kuntarajaus { kunnat: BTreeSet<KuntaCode> },
+    /// Exactly the persons on the recipient's hetu list.
+    Hetulista,
+}
+
+/// What a permit says about data of persons under turvakielto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TurvakieltoRule {
+    /// The default: censored groups are withheld while a turvakielto is in force.
+    TiedotSensuroidaan,
+    /// The recipient has the legal right to turvakielto data (e.g. law 661/2009 §37).
+    TiedotLuovutetaan,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Permit {
+    pub tunnus: String,
+    pub luvansaaja: String,
+    pub kayttotarkoitus: String,
+    pub tuote: Product,
+    pub rajaus: Scope,
+    pub turvakielto: TurvakieltoRule,
+    #[serde(with = "crate::event::ymd_date")]
+    pub voimassa_alkaen: Date,
+    #[serde(default, with = "opt_ymd", skip_serializing_if = "Option::is_none")]
+    pub voimassa_asti: Option<Date>,
+    #[serde(default)]
+    pub peruttu: bool,
+}
+
+/// A person as a permit's scope sees them: their state, and for a hetu-list
+/// permit whether they are on the list at that moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub person: &'a Person,
+    pub on_list: bool,
+}
+
+impl Permit {
+    /// Valid on `today` and not revoked.
+    pub fn is_active(&self, today: Date) -> bool {
+        !self.peruttu && self.voimassa_alkaen <= today && self.voimassa_asti.is_none_or(|end| today <= end)
+    }
+
+    pub fn in_scope(&self, s: Subject<'_>) -> bool {
+        match &self.rajaus {
+            Scope::Kuntarajaus { kunnat } => s.person.kotikunta().is_some_and(|k| kunnat.contains(&k)),
+            Scope::Hetulista => s.on_list,
+        }
+    }
+
+    pub fn sees_turvakielto_data(&self) -> bool {
+        self.turvakielto == TurvakieltoRule::TiedotLuovutetaan
+    }
+}
+
+mod opt_ymd {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+
+    pub fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => crate::event::ymd_date::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrap(#[serde(with = "crate::event::ymd_date")] Date);
+        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asrek_is_the_published_list() {
+        let p = Product::builtin("ASREK").unwrap();
+        assert_eq!(p.tietoryhmat.len(), 18);
+        assert!(!p.tietoryhmat.contains(&GroupName::Sukupuoli));
+        for g in GroupName::CENSORED_UNDER_TURVAKIELTO {
+            assert!(p.tietoryhmat.contains(&g));
+        }
+    }
+
+    #[test]
+    fn every_builtin_resolves_and_unknown_is_an_error() {
+        for name in BUILTIN_PRODUCTS {
+            assert_eq!(Product::builtin(name).unwrap().tunnus, name);
+        }
+        let err = Product::builtin("XYZ").unwrap_err();
+        assert!(err.to_string().contains("ASREK"));
+    }
+
+    #[test]
+    fn permit_json_round_trips() {
+        let p = Permit {
+            tunnus: "L1".into(),
+            luvansaaja: "KS".into(),
+            kayttotarkoitus: "asiakasrekisteri".into(),
+            tuote: Product::builtin("PERUSTASO").unwrap(),
+            rajaus: Scope::Kuntarajaus { kunnat: crate::kunta::region_kunnat("KS").unwrap() },
+            turvakielto: TurvakieltoRule::TiedotSensuroidaan,
+            voimassa_alkaen: Date::from_calendar_date(2026, time::Month::January, 1).unwrap(),
+            voimassa_asti: Some(Date::from_calendar_date(2030, time::Month::December, 31).unwrap()),
+            peruttu: false,
+        };
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains("\"voimassaAsti\":\"20301231\""), "{json}");
+        assert_eq!(serde_json::from_str::<Permit>(&json).unwrap(), p);
+        let today = Date::from_calendar_date(2026, time::Month::June, 1).unwrap();
+        assert!(p.is_active(today));
+        assert!(!p.is_active(Date::from_calendar_date(2031, time::Month::January, 1).unwrap()));
+        assert!(!Permit { peruttu: true, ..p }.is_active(today));
+    }
+}
