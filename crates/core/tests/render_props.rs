@@ -1,0 +1,376 @@
+//! Property tests of `render` over random event histories and random permits.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use time::{Date, Month};
+use vtj_core::groups::*;
+use vtj_core::render::{visible, Visible};
+use vtj_core::*;
+
+const POOL: [&str; 5] = ["091", "049", "179", "837", "564"];
+
+fn day(n: u32) -> Date {
+    Date::from_calendar_date(2026, Month::January, 1).unwrap() + time::Duration::days(i64::from(n))
+}
+
+fn kunta(i: u8) -> Kotikunta {
+    Kotikunta {
+        kuntakoodi: KuntaCode::parse(POOL[usize::from(i) % POOL.len()]).unwrap(),
+        alkupaiva: VtjDate::Year(2026),
+    }
+}
+
+fn osoite(i: u8) -> KotimainenOsoite {
+    KotimainenOsoite {
+        katunimi_fi: format!("Testikatu {i}"),
+        katunimi_sv: (i % 2 == 0).then(|| format!("Testgatan {i}")),
+        katunumero: (i % 40 + 1).to_string(),
+        huoneistokirjain: (i % 3 == 0).then(|| "B".to_string()),
+        huoneistonumero: (i % 4 == 0).then_some(u16::from(i)),
+        postinumero: format!("{:05}", u32::from(i) * 10),
+        postitoimipaikka_fi: "TESTILÄ".into(),
+        postitoimipaikka_sv: None,
+        alkupaiva: VtjDate::Year(2026),
+        loppupaiva: None,
+    }
+}
+
+fn posti(i: u8) -> Postiosoite {
+    Postiosoite {
+        postiosoite_fi: format!("PL {i}"),
+        postiosoite_sv: None,
+        postinumero: format!("{:05}", 100 + u32::from(i)),
+        postitoimipaikka_fi: "TESTILÄ".into(),
+        postitoimipaikka_sv: None,
+        alkupaiva: VtjDate::Year(2026),
+        loppupaiva: None,
+    }
+}
+
+fn ulko(i: u8) -> UlkomainenOsoite {
+    UlkomainenOsoite {
+        katuosoite: format!("Testvägen {i}"),
+        paikkakunta: "Teststad".into(),
+        valtiokoodi: "752".into(),
+        alkupaiva: VtjDate::Year(2026),
+        loppupaiva: None,
+    }
+}
+
+fn hetu(i: u16) -> Hetu {
+    Hetu::from_parts(Date::from_calendar_date(1980, Month::March, 3).unwrap(), '-', 900 + i % 100).unwrap()
+}
+
+fn birth(k: u8, a: u8) -> EventKind {
+    EventKind::Birth {
+        henkilotunnus: hetu(0),
+        ryhmat: vec![
+            GroupValue::HenkilonNimi(Nimi {
+                sukunimi: "Testinen".into(),
+                etunimet: "Testi".into(),
+                kutsumanimi: None,
+                alkupaiva: VtjDate::Year(1980),
+            }),
+            GroupValue::Sukupuoli(SukupuoliArvo { sukupuoli: Sex::Male }),
+            GroupValue::Aidinkieli(Kieli::Iso("fi".into())),
+            GroupValue::Kotikunta(kunta(k)),
+            GroupValue::VakinainenKotimainenOsoite(osoite(a)),
+        ],
+    }
+}
+
+/// One step of a history: a person event, or the recipient changing its hetu list.
+#[derive(Debug, Clone)]
+enum Step {
+    Event(EventKind),
+    ToggleList,
+}
+
+fn step(kind: u8, a: u8, b: u8) -> Step {
+    let opt = |x: u8| (b % 3 != 0).then_some(x);
+    Step::Event(match kind % 22 {
+        0 => EventKind::MoveWithin { osoite: osoite(a) },
+        1 | 2 => EventKind::MoveToMunicipality { osoite: osoite(a), kotikunta: kunta(b) },
+        3 => EventKind::TemporaryAddress { osoite: opt(a).map(osoite) },
+        4 => EventKind::PostalAddress { osoite: opt(a).map(posti) },
+        5 => EventKind::ForeignPostalAddress { osoite: opt(a).map(ulko) },
+        6 => EventKind::TemporaryForeignAddress { osoite: opt(a).map(ulko) },
+        7 => EventKind::MoveAbroad { osoite: ulko(a), alkupaiva: VtjDate::Year(2026) },
+        8 => EventKind::ReturnFromAbroad { osoite: osoite(a), kotikunta: kunta(b) },
+        9 => EventKind::NameChange {
+            nimi: Nimi {
+                sukunimi: format!("Testi{a}"),
+                etunimet: "Testi".into(),
+                kutsumanimi: None,
+                alkupaiva: VtjDate::Year(2026),
+            },
+        },
+        10 => EventKind::LanguageChange {
+            aidinkieli: Some(if a % 2 == 0 { Kieli::Iso("sv".into()) } else { Kieli::Other("testikieli".into()) }),
+            asiointikieli: Some(groups::Asiointikieli::Sv),
+        },
+        11 | 12 => EventKind::TurvakieltoStart {
+            paattymispaiva: if a % 2 == 0 { VtjDate::Indefinite } else { VtjDate::Year(2030) },
+        },
+        13 => EventKind::TurvakieltoExtension { paattymispaiva: VtjDate::Year(2035) },
+        14 | 15 => EventKind::TurvakieltoEnd,
+        16 => EventKind::ContactAddress { osoite: opt(a).map(posti) },
+        17 => EventKind::ForeignContactAddress { osoite: opt(a).map(ulko) },
+        18 => EventKind::GuardianshipStart {
+            edunvalvonta: Edunvalvonta {
+                alkupaiva: VtjDate::Year(2026),
+                toimintakelpoisuus_rajoitettu: a % 2 == 0,
+                edunvalvojat: vec![Edunvalvoja { henkilotunnus: Some(hetu(50)), nimi: "Valvoja Testi".into() }],
+            },
+        },
+        19 => EventKind::GuardianshipEnd,
+        20 => EventKind::HetuCorrection { uusi_henkilotunnus: hetu(1 + u16::from(a)) },
+        _ => return Step::ToggleList,
+    })
+}
+
+fn arb_steps() -> impl Strategy<Value = Vec<Step>> {
+    prop::collection::vec((any::<u8>(), any::<u8>(), any::<u8>()), 0..40)
+        .prop_map(|v| v.into_iter().map(|(k, a, b)| step(k, a, b)).collect())
+}
+
+fn arb_permit() -> impl Strategy<Value = Permit> {
+    (any::<u32>(), any::<bool>(), 0u8..32, any::<bool>(), any::<bool>()).prop_map(
+        |(group_bits, hetu_list, kunta_bits, entitled, censorable_all)| {
+            let mut groups: BTreeSet<GroupName> = GroupName::ALL
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| group_bits & (1 << i) != 0)
+                .map(|(_, g)| g)
+                .collect();
+            if censorable_all {
+                groups.extend(GroupName::CENSORED_UNDER_TURVAKIELTO);
+            }
+            let kunnat = POOL
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| kunta_bits & (1 << i) != 0)
+                .map(|(_, k)| KuntaCode::parse(k).unwrap())
+                .collect();
+            Permit {
+                tunnus: "L".into(),
+                luvansaaja: "R".into(),
+                kayttotarkoitus: "testi".into(),
+                tuote: Product { tunnus: "P".into(), kuvaus: String::new(), tietoryhmat: groups },
+                rajaus: if hetu_list { Scope::Hetulista } else { Scope::Kuntarajaus { kunnat } },
+                turvakielto: if entitled {
+                    TurvakieltoRule::TiedotLuovutetaan
+                } else {
+                    TurvakieltoRule::TiedotSensuroidaan
+                },
+                voimassa_alkaen: day(0),
+                voimassa_asti: None,
+                peruttu: false,
+            }
+        },
+    )
+}
+
+/// The recipient's register of one person: what it holds per group.
+type Held = BTreeMap<GroupName, GroupValue>;
+
+fn apply_disclosure(held: &mut Option<Held>, d: &Disclosure) {
+    let changes = match d {
+        Disclosure::Nothing => return,
+        Disclosure::Enter(c) => {
+            assert!(held.is_none(), "entered while already held");
+            *held = Some(Held::new());
+            c
+        }
+        Disclosure::Change(c) | Disclosure::Leave(c) => {
+            assert!(held.is_some(), "a change for a person the recipient does not hold");
+            c
+        }
+    };
+    let h = held.as_mut().expect("set above");
+    for c in changes {
+        match c.muutos {
+            ChangeKind::Added | ChangeKind::Changed => {
+                let v = c.arvo.clone().expect("added and changed carry a value");
+                assert_eq!(v.name(), c.tietoryhma);
+                h.insert(c.tietoryhma, v);
+            }
+            ChangeKind::Removed | ChangeKind::Censored => {
+                assert!(c.arvo.is_none(), "removal and censor markers carry no value");
+                h.remove(&c.tietoryhma);
+            }
+        }
+    }
+    if matches!(d, Disclosure::Leave(_)) {
+        *held = None;
+    }
+}
+
+fn projection(permit: &Permit, s: Subject<'_>) -> Option<Held> {
+    permit.in_scope(s).then(|| {
+        visible(permit, s)
+            .into_iter()
+            .filter_map(|(g, v)| match v {
+                Visible::Value(v) => Some((g, v.clone())),
+                Visible::Censored => None,
+            })
+            .collect()
+    })
+}
+
+fn assert_no_leak(permit: &Permit, after: &Person, d: &Disclosure) {
+    if permit.sees_turvakielto_data() {
+        return;
+    }
+    for c in d.changes() {
+        assert_ne!(
+            c.tietoryhma,
+            GroupName::Turvakielto,
+            "the fact of a turvakielto went to a permit without the right"
+        );
+        if after.has_turvakielto() && c.tietoryhma.is_censored_under_turvakielto() {
+            assert_eq!(c.muutos, ChangeKind::Censored, "{:?} sent under turvakielto", c.tietoryhma);
+            assert!(c.arvo.is_none());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn register_built_from_disclosures_equals_projection(
+        permit in arb_permit(),
+        (k, a) in (any::<u8>(), any::<u8>()),
+        start_on_list in any::<bool>(),
+        steps in arb_steps(),
+    ) {
+        let mut today = 0;
+        let first = Event { person: PersonId(1), rekisterointipaiva: day(today), tapahtuma: birth(k, a) };
+        let mut person = apply(None, &first).unwrap();
+        let mut on_list = start_on_list;
+        let mut held = None;
+        let d = render(&permit, None, Subject { person: &person, on_list }, day(today));
+        assert_no_leak(&permit, &person, &d);
+        apply_disclosure(&mut held, &d);
+        prop_assert_eq!(&held, &projection(&permit, Subject { person: &person, on_list }));
+
+        for s in steps {
+            today += 1;
+            let before = person.clone();
+            let was_on_list = on_list;
+            match s {
+                Step::Event(kind) => {
+                    let ev = Event { person: PersonId(1), rekisterointipaiva: day(today), tapahtuma: kind };
+                    match apply(Some(&person), &ev) {
+                        Ok(p) => person = p,
+                        Err(_) => continue,
+                    }
+                }
+                Step::ToggleList => on_list = !on_list,
+            }
+            let b = Subject { person: &before, on_list: was_on_list };
+            let now = Subject { person: &person, on_list };
+            let d = render(&permit, Some(b), now, day(today));
+            assert_no_leak(&permit, &person, &d);
+
+            // Scope: nothing at all about a person out of scope before and after.
+            if !permit.in_scope(b) && !permit.in_scope(now) {
+                prop_assert_eq!(&d, &Disclosure::Nothing);
+            }
+            // Entering and leaving are announced as such.
+            match (permit.in_scope(b), permit.in_scope(now)) {
+                (false, true) => prop_assert!(matches!(d, Disclosure::Enter(_))),
+                (true, false) => prop_assert!(matches!(d, Disclosure::Leave(_))),
+                _ => prop_assert!(!matches!(d, Disclosure::Enter(_) | Disclosure::Leave(_))),
+            }
+            // When a turvakielto ends, the current values are sent again.
+            if permit.in_scope(b) && permit.in_scope(now) && !permit.sees_turvakielto_data()
+                && before.has_turvakielto() && !person.has_turvakielto()
+            {
+                for g in GroupName::CENSORED_UNDER_TURVAKIELTO {
+                    if let (true, Some(v)) = (permit.tuote.tietoryhmat.contains(&g), person.group(g)) {
+                        let sent = d.changes().iter().any(|c| c.tietoryhma == g && c.muutos == ChangeKind::Added && c.arvo.as_ref() == Some(v));
+                        prop_assert!(sent, "{:?} not revealed at turvakielto end", g);
+                    }
+                }
+            }
+            apply_disclosure(&mut held, &d);
+            prop_assert_eq!(&held, &projection(&permit, now));
+        }
+    }
+
+    #[test]
+    fn changes_only_to_censored_groups_are_invisible(permit in arb_permit(), a in any::<u8>(), b in any::<u8>()) {
+        let permit = Permit { turvakielto: TurvakieltoRule::TiedotSensuroidaan, ..permit };
+        // A protected person moving inside the recipient's area must not
+        // produce any output for a recipient without the right: not even an
+        // empty change would be allowed, since its existence is a signal.
+        let p0 = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(0, a) }).unwrap();
+        let p1 = apply(Some(&p0), &Event { person: PersonId(1), rekisterointipaiva: day(1),
+            tapahtuma: EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite } }).unwrap();
+        let p2 = apply(Some(&p1), &Event { person: PersonId(1), rekisterointipaiva: day(2),
+            tapahtuma: EventKind::MoveWithin { osoite: osoite(a.wrapping_add(1 + b % 200)) } }).unwrap();
+        let d = render(&permit, Some(Subject { person: &p1, on_list: true }), Subject { person: &p2, on_list: true }, day(2));
+        prop_assert_eq!(d, Disclosure::Nothing);
+    }
+}
+
+#[test]
+fn revoked_or_expired_permit_receives_nothing() {
+    let permit = Permit {
+        tunnus: "L".into(),
+        luvansaaja: "R".into(),
+        kayttotarkoitus: "testi".into(),
+        tuote: Product::builtin("LAAJAT").unwrap(),
+        rajaus: Scope::Hetulista,
+        turvakielto: TurvakieltoRule::TiedotLuovutetaan,
+        voimassa_alkaen: day(0),
+        voimassa_asti: Some(day(10)),
+        peruttu: false,
+    };
+    let p = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(0, 0) }).unwrap();
+    let s = Subject { person: &p, on_list: true };
+    assert!(matches!(render(&permit, None, s, day(5)), Disclosure::Enter(_)));
+    assert_eq!(render(&permit, None, s, day(11)), Disclosure::Nothing);
+    let revoked = Permit { peruttu: true, ..permit };
+    assert_eq!(render(&revoked, None, s, day(5)), Disclosure::Nothing);
+    assert_eq!(render_full(&revoked, s, day(5)), None);
+}
+
+#[test]
+fn turvakielto_start_sends_censor_markers_for_every_censorable_group() {
+    let permit = Permit {
+        tunnus: "L".into(),
+        luvansaaja: "R".into(),
+        kayttotarkoitus: "testi".into(),
+        tuote: Product::builtin("ASREK").unwrap(),
+        rajaus: Scope::Hetulista,
+        turvakielto: TurvakieltoRule::TiedotSensuroidaan,
+        voimassa_alkaen: day(0),
+        voimassa_asti: None,
+        peruttu: false,
+    };
+    let p0 = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(0, 0) }).unwrap();
+    let ev = Event {
+        person: PersonId(1),
+        rekisterointipaiva: day(1),
+        tapahtuma: EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite },
+    };
+    let p1 = apply(Some(&p0), &ev).unwrap();
+    let d =
+        render(&permit, Some(Subject { person: &p0, on_list: true }), Subject { person: &p1, on_list: true }, day(1));
+    let Disclosure::Change(changes) = d else { panic!("expected a change, got {d:?}") };
+    let censored: Vec<GroupName> =
+        changes.iter().filter(|c| c.muutos == ChangeKind::Censored).map(|c| c.tietoryhma).collect();
+    assert_eq!(censored, GroupName::CENSORED_UNDER_TURVAKIELTO.to_vec());
+    assert_eq!(changes.len(), censored.len(), "nothing but censor markers: {changes:?}");
+    // The entitled recipient gets the turvakielto itself and nothing is censored.
+    let entitled = Permit { turvakielto: TurvakieltoRule::TiedotLuovutetaan, ..permit };
+    let d =
+        render(&entitled, Some(Subject { person: &p0, on_list: true }), Subject { person: &p1, on_list: true }, day(1));
+    assert_eq!(d.changes().len(), 1);
+    assert_eq!(d.changes()[0].tietoryhma, GroupName::Turvakielto);
+    assert_eq!(d.changes()[0].muutos, ChangeKind::Added);
+}
