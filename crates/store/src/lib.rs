@@ -1,1 +1,138 @@
+//! Storage: the append-only change log with its cursor (kirjausavain),
+//! current person state, hetu history, permits and hetu lists.
+//!
+//! [`Store`] is the contract; [`SqliteStore`] is the embedded default. A
+//! backend stores full, uncensored data: censoring is the core's `render`.
+//! [`testsuite`] holds the behaviour every backend must pass.
 
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use time::Date;
+use vtj_core::{Event, EventError, Hetu, KuntaCode, Permit, Person, PersonId};
+
+mod migrations;
+mod sqlite;
+pub mod testsuite;
+
+pub use sqlite::SqliteStore;
+
+/// A position in the change log. Strictly increasing; 0 is "before the first change".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Cursor(pub i64);
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One committed change: the event and the person's state on both sides of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub cursor: Cursor,
+    pub event: Event,
+    /// `None` for a birth.
+    pub before: Option<Person>,
+    pub after: Person,
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("stored data could not be read back: {0}")]
+    Codec(#[from] serde_json::Error),
+    #[error("event {index} of the batch was rejected, nothing was committed: {source}")]
+    Event { index: usize, source: EventError },
+    #[error("hetu {0} already belongs to another person")]
+    HetuInUse(Hetu),
+    #[error("person {0} already exists")]
+    PersonExists(PersonId),
+    #[error("a population can only be loaded into an empty change log")]
+    LogNotEmpty,
+    #[error("unknown permit {0:?}")]
+    UnknownPermit(String),
+    #[error("database schema version {found} is newer than this program knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// Which persons a listing covers.
+#[derive(Debug, Clone, Copy)]
+pub enum PersonFilter<'a> {
+    All,
+    Kunnat(&'a BTreeSet<KuntaCode>),
+}
+
+/// Counts that summarise the change log.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct LogSummary {
+    pub persons: u64,
+    pub changes: u64,
+    pub first_cursor: Option<Cursor>,
+    pub last_cursor: Option<Cursor>,
+    pub first_date: Option<String>,
+    pub last_date: Option<String>,
+    /// (event wire name, count), most frequent first.
+    pub by_kind: Vec<(String, u64)>,
+    pub turvakielto_in_force: u64,
+}
+
+/// The storage contract. Every method is one transaction: a batch of events
+/// and the state updates it causes commit together or not at all.
+pub trait Store {
+    /// Loads a baseline population without change-log entries (the state
+    /// before the log starts). Refused once the log has any entry.
+    fn insert_population(&mut self, persons: &[Person]) -> Result<(), StoreError>;
+
+    /// Applies and appends events in order, atomically. Returns their cursors.
+    fn append(&mut self, events: &[Event]) -> Result<Vec<Cursor>, StoreError>;
+
+    fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError>;
+
+    /// By any hetu the person has had, active or corrected.
+    fn person_by_hetu(&self, hetu: Hetu) -> Result<Option<Person>, StoreError>;
+
+    /// Whether any person holds this hetu now or held it before a correction.
+    fn hetu_exists(&self, hetu: Hetu) -> Result<bool, StoreError>;
+
+    /// Persons with id greater than `after`, in id order, at most `limit`.
+    fn persons(&self, filter: PersonFilter<'_>, after: PersonId, limit: usize) -> Result<Vec<Person>, StoreError>;
+
+    fn person_count(&self) -> Result<u64, StoreError>;
+
+    fn max_person_id(&self) -> Result<PersonId, StoreError>;
+
+    /// Entries with cursor greater than `after`, in cursor order, at most `limit`.
+    fn changes_since(&self, after: Cursor, limit: usize) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// The last cursor committed; `Cursor(0)` for an empty log.
+    fn last_cursor(&self) -> Result<Cursor, StoreError>;
+
+    /// The last cursor registered on or before `date`: reading changes after
+    /// it gives everything registered after that day.
+    fn cursor_at(&self, date: Date) -> Result<Cursor, StoreError>;
+
+    fn put_permit(&mut self, permit: &Permit) -> Result<(), StoreError>;
+    fn permit(&self, tunnus: &str) -> Result<Option<Permit>, StoreError>;
+    fn permits(&self) -> Result<Vec<Permit>, StoreError>;
+
+    /// Adds hetus to a permit's hetu list; returns how many were new.
+    fn hetu_list_add(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError>;
+    /// Removes hetus from a permit's hetu list; returns how many were there.
+    fn hetu_list_remove(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError>;
+    fn hetu_list(&self, permit: &str) -> Result<Vec<Hetu>, StoreError>;
+    /// Whether the person is on the list under any of their hetus, so that a
+    /// hetu correction does not drop them from a recipient's list.
+    fn on_hetu_list(&self, permit: &str, person: PersonId) -> Result<bool, StoreError>;
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    fn summary(&self) -> Result<LogSummary, StoreError>;
+}

@@ -1,0 +1,53 @@
+//! Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+//! Never edit a released step: add a new one.
+
+pub const SQLITE: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE person (
+        id          INTEGER PRIMARY KEY,
+        hetu        TEXT NOT NULL UNIQUE,
+        kotikunta   INTEGER,
+        turvakielto INTEGER NOT NULL,
+        data        TEXT NOT NULL
+    );
+    CREATE INDEX person_kotikunta ON person(kotikunta, id);
+    -- Every hetu a person has had; the old ones stay so that look-ups and
+    -- hetu lists keep finding the person after a correction.
+    CREATE TABLE hetu (
+        hetu      TEXT PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES person(id),
+        active    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX hetu_person ON hetu(person_id);
+    -- AUTOINCREMENT: a cursor is never reused, even after a rolled-back append.
+    CREATE TABLE change_log (
+        cursor     INTEGER PRIMARY KEY AUTOINCREMENT,
+        person_id  INTEGER NOT NULL,
+        registered TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        event      TEXT NOT NULL,
+        before     TEXT,
+        after      TEXT NOT NULL
+    );
+    CREATE INDEX change_log_person ON change_log(person_id, cursor);
+    CREATE INDEX change_log_registered ON change_log(registered, cursor);
+    CREATE TRIGGER change_log_no_update BEFORE UPDATE ON change_log
+        BEGIN SELECT RAISE(ABORT, 'change_log is append-only'); END;
+    CREATE TRIGGER change_log_no_delete BEFORE DELETE ON change_log
+        BEGIN SELECT RAISE(ABORT, 'change_log is append-only'); END;
+    CREATE TABLE permit (
+        tunnus TEXT PRIMARY KEY,
+        data   TEXT NOT NULL
+    );
+    CREATE TABLE hetu_list (
+        permit TEXT NOT NULL REFERENCES permit(tunnus),
+        hetu   TEXT NOT NULL,
+        PRIMARY KEY (permit, hetu)
+    ) WITHOUT ROWID;
+    "#,
+];

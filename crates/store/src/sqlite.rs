@@ -1,0 +1,382 @@
+//! The embedded default backend: one SQLite file in WAL mode.
+//!
+//! SQLite serialises writers, so cursors become visible in the order they
+//! were assigned: the out-of-order-commit hazard of DESIGN.md rule 3 cannot
+//! arise here (the PostgreSQL backend must handle it explicitly).
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use time::Date;
+use vtj_core::date::ymd;
+use vtj_core::{Event, Hetu, Permit, Person, PersonId};
+
+use crate::migrations;
+use crate::{Cursor, LogEntry, LogSummary, PersonFilter, Store, StoreError};
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        Self::init(conn)
+    }
+
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
+        // FULL: a committed change must survive a power cut, not only a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let known = migrations::SQLITE.len() as i64;
+        let found: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+        for (i, step) in migrations::SQLITE.iter().enumerate().skip(found as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(step)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+}
+
+fn decode_person(json: &str) -> Result<Person, StoreError> {
+    Ok(serde_json::from_str(json)?)
+}
+
+fn load_person(conn: &Connection, id: PersonId) -> Result<Option<Person>, StoreError> {
+    let json: Option<String> = conn
+        .prepare_cached("SELECT data FROM person WHERE id = ?1")?
+        .query_row([id.0 as i64], |r| r.get(0))
+        .optional()?;
+    json.as_deref().map(decode_person).transpose()
+}
+
+fn hetu_owner(conn: &Connection, hetu: Hetu) -> Result<Option<PersonId>, StoreError> {
+    let id: Option<i64> = conn
+        .prepare_cached("SELECT person_id FROM hetu WHERE hetu = ?1")?
+        .query_row([hetu.as_str()], |r| r.get(0))
+        .optional()?;
+    Ok(id.map(|i| PersonId(i as u64)))
+}
+
+fn ensure_hetus_free(conn: &Connection, p: &Person) -> Result<(), StoreError> {
+    for hetu in p.all_hetus() {
+        if hetu_owner(conn, hetu)?.is_some_and(|owner| owner != p.id) {
+            return Err(StoreError::HetuInUse(hetu));
+        }
+    }
+    Ok(())
+}
+
+/// Records that `hetu` is (or was) `person`'s. Callers check ownership
+/// first with `ensure_hetus_free`, before the person row changes.
+fn claim_hetu(tx: &Transaction<'_>, hetu: Hetu, person: PersonId, active: bool) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO hetu (hetu, person_id, active) VALUES (?1, ?2, ?3)
+         ON CONFLICT (hetu) DO UPDATE SET active = excluded.active",
+    )?
+    .execute(params![hetu.as_str(), person.0 as i64, active])?;
+    Ok(())
+}
+
+fn upsert_person(tx: &Transaction<'_>, p: &Person) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO person (id, hetu, kotikunta, turvakielto, data) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET hetu = excluded.hetu, kotikunta = excluded.kotikunta,
+             turvakielto = excluded.turvakielto, data = excluded.data",
+    )?
+    .execute(params![
+        p.id.0 as i64,
+        p.hetu().as_str(),
+        p.kotikunta().map(|k| k.number()),
+        p.has_turvakielto(),
+        serde_json::to_string(p)?
+    ])?;
+    Ok(())
+}
+
+fn store_hetus(tx: &Transaction<'_>, before: Option<&Person>, after: &Person) -> Result<(), StoreError> {
+    if before.is_some_and(|b| b.hetu() == after.hetu()) {
+        return Ok(());
+    }
+    tx.prepare_cached("UPDATE hetu SET active = 0 WHERE person_id = ?1")?.execute([after.id.0 as i64])?;
+    claim_hetu(tx, after.hetu(), after.id, true)
+}
+
+fn parse_hetu(s: &str) -> Result<Hetu, StoreError> {
+    Hetu::parse(s).map_err(|e| StoreError::Corrupt(format!("hetu {s:?}: {e}")))
+}
+
+impl Store for SqliteStore {
+    fn insert_population(&mut self, persons: &[Person]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let used: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM change_log)", [], |r| r.get(0))?;
+        if used {
+            return Err(StoreError::LogNotEmpty);
+        }
+        for p in persons {
+            if load_person(&tx, p.id)?.is_some() {
+                return Err(StoreError::PersonExists(p.id));
+            }
+            ensure_hetus_free(&tx, p)?;
+            upsert_person(&tx, p)?;
+            for (i, h) in p.all_hetus().into_iter().enumerate() {
+                claim_hetu(&tx, h, p.id, i == 0)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn append(&mut self, events: &[Event]) -> Result<Vec<Cursor>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut cursors = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let before = load_person(&tx, event.person)?;
+            let after =
+                vtj_core::apply(before.as_ref(), event).map_err(|source| StoreError::Event { index, source })?;
+            ensure_hetus_free(&tx, &after)?;
+            upsert_person(&tx, &after)?;
+            store_hetus(&tx, before.as_ref(), &after)?;
+            tx.prepare_cached(
+                "INSERT INTO change_log (person_id, registered, kind, event, before, after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                event.person.0 as i64,
+                ymd(event.rekisterointipaiva),
+                event.tapahtuma.wire_name(),
+                serde_json::to_string(event)?,
+                before.as_ref().map(serde_json::to_string).transpose()?,
+                serde_json::to_string(&after)?,
+            ])?;
+            cursors.push(Cursor(tx.last_insert_rowid()));
+        }
+        tx.commit()?;
+        Ok(cursors)
+    }
+
+    fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
+        load_person(&self.conn, id)
+    }
+
+    fn person_by_hetu(&self, hetu: Hetu) -> Result<Option<Person>, StoreError> {
+        match hetu_owner(&self.conn, hetu)? {
+            Some(id) => load_person(&self.conn, id),
+            None => Ok(None),
+        }
+    }
+
+    fn hetu_exists(&self, hetu: Hetu) -> Result<bool, StoreError> {
+        Ok(hetu_owner(&self.conn, hetu)?.is_some())
+    }
+
+    fn persons(&self, filter: PersonFilter<'_>, after: PersonId, limit: usize) -> Result<Vec<Person>, StoreError> {
+        let limit = limit as i64;
+        let after = after.0 as i64;
+        let rows: Vec<String> = match filter {
+            PersonFilter::All => self
+                .conn
+                .prepare_cached("SELECT data FROM person WHERE id > ?1 ORDER BY id LIMIT ?2")?
+                .query_map(params![after, limit], |r| r.get(0))?
+                .collect::<Result<_, _>>()?,
+            PersonFilter::Kunnat(kunnat) => {
+                // The set is a few hundred codes at most; carried as JSON so
+                // one prepared statement serves every permit.
+                let codes: Vec<u16> = kunnat.iter().map(|k| k.number()).collect();
+                self.conn
+                    .prepare_cached(
+                        "SELECT data FROM person
+                         WHERE id > ?1 AND kotikunta IN (SELECT value FROM json_each(?2))
+                         ORDER BY id LIMIT ?3",
+                    )?
+                    .query_map(params![after, serde_json::to_string(&codes)?, limit], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        rows.iter().map(|j| decode_person(j)).collect()
+    }
+
+    fn person_count(&self) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM person", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn max_person_id(&self) -> Result<PersonId, StoreError> {
+        Ok(PersonId(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM person", [], |r| r.get::<_, i64>(0))? as u64))
+    }
+
+    fn changes_since(&self, after: Cursor, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cursor, event, before, after FROM change_log WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after.0, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (cursor, event, before, after) = row?;
+            out.push(LogEntry {
+                cursor: Cursor(cursor),
+                event: serde_json::from_str(&event)?,
+                before: before.as_deref().map(decode_person).transpose()?,
+                after: decode_person(&after)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn last_cursor(&self) -> Result<Cursor, StoreError> {
+        Ok(Cursor(self.conn.query_row("SELECT COALESCE(MAX(cursor), 0) FROM change_log", [], |r| r.get(0))?))
+    }
+
+    fn cursor_at(&self, date: Date) -> Result<Cursor, StoreError> {
+        // The cursor just before the first change registered after `date`,
+        // so that nothing registered later can hide below it.
+        let first_later: Option<i64> =
+            self.conn
+                .query_row("SELECT MIN(cursor) FROM change_log WHERE registered > ?1", [ymd(date)], |r| r.get(0))?;
+        match first_later {
+            Some(c) => Ok(Cursor(c - 1)),
+            None => self.last_cursor(),
+        }
+    }
+
+    fn put_permit(&mut self, permit: &Permit) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO permit (tunnus, data) VALUES (?1, ?2)
+             ON CONFLICT (tunnus) DO UPDATE SET data = excluded.data",
+            params![permit.tunnus, serde_json::to_string(permit)?],
+        )?;
+        Ok(())
+    }
+
+    fn permit(&self, tunnus: &str) -> Result<Option<Permit>, StoreError> {
+        let json: Option<String> =
+            self.conn.query_row("SELECT data FROM permit WHERE tunnus = ?1", [tunnus], |r| r.get(0)).optional()?;
+        Ok(json.as_deref().map(serde_json::from_str).transpose()?)
+    }
+
+    fn permits(&self) -> Result<Vec<Permit>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT data FROM permit ORDER BY tunnus")?;
+        let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        rows.iter().map(|j| Ok(serde_json::from_str(j)?)).collect()
+    }
+
+    fn hetu_list_add(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        require_permit(&tx, permit)?;
+        let mut added = 0;
+        for h in hetus {
+            added += tx
+                .prepare_cached("INSERT OR IGNORE INTO hetu_list (permit, hetu) VALUES (?1, ?2)")?
+                .execute(params![permit, h.as_str()])?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    fn hetu_list_remove(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        require_permit(&tx, permit)?;
+        let mut removed = 0;
+        for h in hetus {
+            removed += tx
+                .prepare_cached("DELETE FROM hetu_list WHERE permit = ?1 AND hetu = ?2")?
+                .execute(params![permit, h.as_str()])?;
+        }
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    fn hetu_list(&self, permit: &str) -> Result<Vec<Hetu>, StoreError> {
+        require_permit(&self.conn, permit)?;
+        let mut stmt = self.conn.prepare_cached("SELECT hetu FROM hetu_list WHERE permit = ?1 ORDER BY hetu")?;
+        let rows: Vec<String> = stmt.query_map([permit], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        rows.iter().map(|s| parse_hetu(s)).collect()
+    }
+
+    fn on_hetu_list(&self, permit: &str, person: PersonId) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM hetu_list l JOIN hetu h ON h.hetu = l.hetu
+                            WHERE l.permit = ?1 AND h.person_id = ?2)",
+            )?
+            .query_row(params![permit, person.0 as i64], |r| r.get(0))?)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn summary(&self) -> Result<LogSummary, StoreError> {
+        let c = &self.conn;
+        let (changes, first, last, first_date, last_date) = c.query_row(
+            "SELECT COUNT(*), MIN(cursor), MAX(cursor), MIN(registered), MAX(registered) FROM change_log",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            },
+        )?;
+        let mut stmt = c.prepare("SELECT kind, COUNT(*) AS n FROM change_log GROUP BY kind ORDER BY n DESC, kind")?;
+        let by_kind = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<Result<_, _>>()?;
+        let turvakielto: i64 = c.query_row("SELECT COUNT(*) FROM person WHERE turvakielto", [], |r| r.get(0))?;
+        Ok(LogSummary {
+            persons: self.person_count()?,
+            changes: changes as u64,
+            first_cursor: first.map(Cursor),
+            last_cursor: last.map(Cursor),
+            first_date,
+            last_date,
+            by_kind,
+            turvakielto_in_force: turvakielto as u64,
+        })
+    }
+}
+
+fn require_permit(conn: &Connection, permit: &str) -> Result<(), StoreError> {
+    let exists: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM permit WHERE tunnus = ?1)", [permit], |r| r.get(0))?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownPermit(permit.to_string()))
+    }
+}

@@ -1,0 +1,231 @@
+//! Behaviour every [`Store`] backend must have. Each backend's tests call
+//! [`run_all`] with a factory of fresh, empty stores.
+
+use std::collections::BTreeSet;
+
+use time::{Date, Month};
+use vtj_core::groups::{Kotikunta, Nimi, SukupuoliArvo};
+use vtj_core::permit::{Product, Scope, TurvakieltoRule};
+use vtj_core::{Event, EventKind, GroupValue, Hetu, KuntaCode, Permit, Person, PersonId, Sex, VtjDate};
+
+use crate::{Cursor, PersonFilter, Store, StoreError};
+
+pub fn day(n: i64) -> Date {
+    Date::from_calendar_date(2026, Month::January, 1).expect("valid") + time::Duration::days(n)
+}
+
+pub fn test_hetu(n: u16) -> Hetu {
+    let birth =
+        Date::from_calendar_date(1970, Month::January, 1).expect("valid") + time::Duration::days(i64::from(n / 100));
+    Hetu::from_parts(birth, '-', 900 + n % 100).expect("test-range hetu")
+}
+
+pub fn birth(id: u64, hetu: Hetu, kunta: &str, date: i64) -> Event {
+    Event {
+        person: PersonId(id),
+        rekisterointipaiva: day(date),
+        tapahtuma: EventKind::Birth {
+            henkilotunnus: hetu,
+            ryhmat: vec![
+                GroupValue::HenkilonNimi(Nimi {
+                    sukunimi: "Testinen".into(),
+                    etunimet: format!("Testi{id}"),
+                    kutsumanimi: None,
+                    alkupaiva: VtjDate::Full(day(date)),
+                }),
+                GroupValue::Sukupuoli(SukupuoliArvo { sukupuoli: Sex::Female }),
+                GroupValue::Kotikunta(Kotikunta {
+                    kuntakoodi: KuntaCode::parse(kunta).expect("known code"),
+                    alkupaiva: VtjDate::Full(day(date)),
+                }),
+            ],
+        },
+    }
+}
+
+fn event(id: u64, date: i64, tapahtuma: EventKind) -> Event {
+    Event { person: PersonId(id), rekisterointipaiva: day(date), tapahtuma }
+}
+
+fn permit(tunnus: &str) -> Permit {
+    Permit {
+        tunnus: tunnus.into(),
+        luvansaaja: "TESTI".into(),
+        kayttotarkoitus: "testi".into(),
+        tuote: Product::builtin("ASREK").expect("builtin"),
+        rajaus: Scope::Hetulista,
+        turvakielto: TurvakieltoRule::TiedotSensuroidaan,
+        voimassa_alkaen: day(0),
+        voimassa_asti: None,
+        peruttu: false,
+    }
+}
+
+pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
+    cursors_increase_and_pages_see_each_change_once(&mut fresh());
+    failed_batch_commits_nothing(&mut fresh());
+    log_keeps_both_sides_of_each_change(&mut fresh());
+    hetu_correction_keeps_old_hetu_findable(&mut fresh());
+    hetu_cannot_belong_to_two_persons(&mut fresh());
+    population_only_before_the_log(&mut fresh());
+    hetu_lists(&mut fresh());
+    cursor_for_a_date(&mut fresh());
+    persons_filtered_and_paged(&mut fresh());
+    permits_and_meta(&mut fresh());
+}
+
+pub fn cursors_increase_and_pages_see_each_change_once<S: Store>(s: &mut S) {
+    assert_eq!(s.last_cursor().unwrap(), Cursor(0));
+    let mut all = Vec::new();
+    for i in 0..25u64 {
+        all.extend(s.append(&[birth(i + 1, test_hetu(i as u16), "091", i as i64)]).unwrap());
+    }
+    all.extend(
+        s.append(
+            &(1..=10)
+                .map(|i| event(i, 30, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite }))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap(),
+    );
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "cursors strictly increase: {all:?}");
+    assert_eq!(s.last_cursor().unwrap(), *all.last().unwrap());
+    let mut seen = Vec::new();
+    let mut at = Cursor(0);
+    loop {
+        let page = s.changes_since(at, 7).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 7);
+        at = page.last().unwrap().cursor;
+        seen.extend(page.into_iter().map(|e| e.cursor));
+    }
+    assert_eq!(seen, all);
+}
+
+pub fn failed_batch_commits_nothing<S: Store>(s: &mut S) {
+    s.append(&[birth(1, test_hetu(1), "091", 0)]).unwrap();
+    let before_cursor = s.last_cursor().unwrap();
+    let before_person = s.person(PersonId(1)).unwrap();
+    let batch = [
+        event(1, 1, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite }),
+        birth(2, test_hetu(2), "049", 1),
+        // Ending a turvakielto twice: the second is invalid.
+        event(1, 1, EventKind::TurvakieltoEnd),
+        event(1, 1, EventKind::TurvakieltoEnd),
+    ];
+    match s.append(&batch) {
+        Err(StoreError::Event { index: 3, .. }) => {}
+        other => panic!("expected event 3 rejected, got {other:?}"),
+    }
+    assert_eq!(s.last_cursor().unwrap(), before_cursor);
+    assert_eq!(s.person(PersonId(1)).unwrap(), before_person);
+    assert_eq!(s.person(PersonId(2)).unwrap(), None);
+    assert!(!s.hetu_exists(test_hetu(2)).unwrap());
+    let next = s.append(&[birth(2, test_hetu(2), "049", 1)]).unwrap();
+    assert!(next[0] > before_cursor);
+    assert!(matches!(s.append(&[birth(2, test_hetu(3), "049", 1)]), Err(StoreError::Event { index: 0, .. })));
+}
+
+pub fn log_keeps_both_sides_of_each_change<S: Store>(s: &mut S) {
+    s.append(&[birth(1, test_hetu(1), "091", 0)]).unwrap();
+    s.append(&[event(1, 1, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite })]).unwrap();
+    let log = s.changes_since(Cursor(0), 10).unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].before, None);
+    assert_eq!(log[1].before.as_ref(), Some(&log[0].after));
+    assert!(log[1].after.has_turvakielto());
+    assert_eq!(s.person(PersonId(1)).unwrap().as_ref(), Some(&log[1].after));
+}
+
+pub fn hetu_correction_keeps_old_hetu_findable<S: Store>(s: &mut S) {
+    let (old, new) = (test_hetu(1), test_hetu(500));
+    s.append(&[birth(1, old, "091", 0)]).unwrap();
+    s.append(&[event(1, 1, EventKind::HetuCorrection { uusi_henkilotunnus: new })]).unwrap();
+    let p = s.person_by_hetu(new).unwrap().expect("found by new hetu");
+    assert_eq!(p.hetu(), new);
+    assert_eq!(s.person_by_hetu(old).unwrap().map(|p| p.id), Some(PersonId(1)));
+    assert_eq!(p.all_hetus(), vec![new, old]);
+}
+
+pub fn hetu_cannot_belong_to_two_persons<S: Store>(s: &mut S) {
+    s.append(&[birth(1, test_hetu(1), "091", 0)]).unwrap();
+    s.append(&[birth(2, test_hetu(2), "091", 0)]).unwrap();
+    let last = s.last_cursor().unwrap();
+    assert!(matches!(s.append(&[birth(3, test_hetu(1), "091", 0)]), Err(StoreError::HetuInUse(_))));
+    let steal = event(2, 1, EventKind::HetuCorrection { uusi_henkilotunnus: test_hetu(1) });
+    assert!(matches!(s.append(&[steal]), Err(StoreError::HetuInUse(_))));
+    assert_eq!(s.last_cursor().unwrap(), last);
+    assert_eq!(s.person(PersonId(2)).unwrap().unwrap().hetu(), test_hetu(2));
+}
+
+pub fn population_only_before_the_log<S: Store>(s: &mut S) {
+    let people: Vec<Person> =
+        (1..=3u64).map(|i| vtj_core::apply(None, &birth(i, test_hetu(i as u16), "179", 0)).unwrap()).collect();
+    s.insert_population(&people).unwrap();
+    assert_eq!(s.person_count().unwrap(), 3);
+    assert_eq!(s.max_person_id().unwrap(), PersonId(3));
+    assert_eq!(s.last_cursor().unwrap(), Cursor(0), "a baseline makes no log entries");
+    assert!(matches!(s.insert_population(&people[..1]), Err(StoreError::PersonExists(PersonId(1)))));
+    s.append(&[birth(4, test_hetu(4), "179", 1)]).unwrap();
+    let more = vtj_core::apply(None, &birth(5, test_hetu(5), "179", 0)).unwrap();
+    assert!(matches!(s.insert_population(&[more]), Err(StoreError::LogNotEmpty)));
+}
+
+pub fn hetu_lists<S: Store>(s: &mut S) {
+    assert!(matches!(s.hetu_list_add("EI", &[test_hetu(1)]), Err(StoreError::UnknownPermit(_))));
+    s.put_permit(&permit("L1")).unwrap();
+    s.append(&[birth(1, test_hetu(1), "091", 0), birth(2, test_hetu(2), "091", 0)]).unwrap();
+    assert_eq!(s.hetu_list_add("L1", &[test_hetu(1), test_hetu(1), test_hetu(3)]).unwrap(), 2);
+    assert!(s.on_hetu_list("L1", PersonId(1)).unwrap());
+    assert!(!s.on_hetu_list("L1", PersonId(2)).unwrap());
+    // The person stays on the list after their hetu is corrected.
+    s.append(&[event(1, 1, EventKind::HetuCorrection { uusi_henkilotunnus: test_hetu(700) })]).unwrap();
+    assert!(s.on_hetu_list("L1", PersonId(1)).unwrap());
+    assert_eq!(s.hetu_list("L1").unwrap(), vec![test_hetu(1), test_hetu(3)]);
+    assert_eq!(s.hetu_list_remove("L1", &[test_hetu(1), test_hetu(2)]).unwrap(), 1);
+    assert!(!s.on_hetu_list("L1", PersonId(1)).unwrap());
+}
+
+pub fn cursor_for_a_date<S: Store>(s: &mut S) {
+    assert_eq!(s.cursor_at(day(5)).unwrap(), Cursor(0));
+    let c: Vec<Cursor> =
+        (0..5).map(|d| s.append(&[birth(d as u64 + 1, test_hetu(d), "091", i64::from(d) * 2)]).unwrap()[0]).collect();
+    // Births on days 0, 2, 4, 6, 8.
+    assert_eq!(s.cursor_at(day(-1)).unwrap(), Cursor(c[0].0 - 1));
+    assert_eq!(s.cursor_at(day(4)).unwrap(), c[2]);
+    assert_eq!(s.cursor_at(day(5)).unwrap(), c[2]);
+    assert_eq!(s.cursor_at(day(100)).unwrap(), c[4]);
+}
+
+pub fn persons_filtered_and_paged<S: Store>(s: &mut S) {
+    let kunnat = ["091", "179", "091", "049", "091", "200"];
+    let people: Vec<Person> = kunnat
+        .iter()
+        .enumerate()
+        .map(|(i, k)| vtj_core::apply(None, &birth(i as u64 + 1, test_hetu(i as u16), k, 0)).unwrap())
+        .collect();
+    s.insert_population(&people).unwrap();
+    let hki: BTreeSet<KuntaCode> = [KuntaCode::parse("091").unwrap()].into();
+    let ids = |v: Vec<Person>| v.into_iter().map(|p| p.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(s.persons(PersonFilter::Kunnat(&hki), PersonId(0), 10).unwrap()), vec![1, 3, 5]);
+    assert_eq!(ids(s.persons(PersonFilter::Kunnat(&hki), PersonId(1), 1).unwrap()), vec![3]);
+    assert_eq!(ids(s.persons(PersonFilter::All, PersonId(4), 10).unwrap()), vec![5, 6]);
+    assert!(s.persons(PersonFilter::Kunnat(&BTreeSet::new()), PersonId(0), 10).unwrap().is_empty());
+}
+
+pub fn permits_and_meta<S: Store>(s: &mut S) {
+    assert_eq!(s.permit("L1").unwrap(), None);
+    let mut p = permit("L1");
+    s.put_permit(&p).unwrap();
+    p.peruttu = true;
+    s.put_permit(&p).unwrap();
+    s.put_permit(&permit("L0")).unwrap();
+    assert_eq!(s.permit("L1").unwrap(), Some(p));
+    assert_eq!(s.permits().unwrap().iter().map(|p| p.tunnus.as_str()).collect::<Vec<_>>(), vec!["L0", "L1"]);
+    assert_eq!(s.meta("x").unwrap(), None);
+    s.set_meta("x", "1").unwrap();
+    s.set_meta("x", "2").unwrap();
+    assert_eq!(s.meta("x").unwrap().as_deref(), Some("2"));
+}
