@@ -67,6 +67,8 @@ pub enum StoreError {
 pub enum PersonFilter<'a> {
     All,
     Kunnat(&'a BTreeSet<KuntaCode>),
+    /// Persons whose turvakielto is in force.
+    Turvakielto,
 }
 
 /// Counts that summarise the change log.

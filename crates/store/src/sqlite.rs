@@ -195,12 +195,18 @@ impl Store for SqliteStore {
     fn persons(&self, filter: PersonFilter<'_>, after: PersonId, limit: usize) -> Result<Vec<Person>, StoreError> {
         let limit = limit as i64;
         let after = after.0 as i64;
-        let rows: Vec<String> = match filter {
-            PersonFilter::All => self
+        let simple = |sql: &str| -> Result<Vec<String>, StoreError> {
+            Ok(self
                 .conn
-                .prepare_cached("SELECT data FROM person WHERE id > ?1 ORDER BY id LIMIT ?2")?
+                .prepare_cached(sql)?
                 .query_map(params![after, limit], |r| r.get(0))?
-                .collect::<Result<_, _>>()?,
+                .collect::<Result<_, _>>()?)
+        };
+        let rows: Vec<String> = match filter {
+            PersonFilter::All => simple("SELECT data FROM person WHERE id > ?1 ORDER BY id LIMIT ?2")?,
+            PersonFilter::Turvakielto => {
+                simple("SELECT data FROM person WHERE turvakielto AND id > ?1 ORDER BY id LIMIT ?2")?
+            }
             PersonFilter::Kunnat(kunnat) => {
                 // The set is a few hundred codes at most; carried as JSON so
                 // one prepared statement serves every permit.

@@ -213,6 +213,13 @@ pub fn persons_filtered_and_paged<S: Store>(s: &mut S) {
     assert_eq!(ids(s.persons(PersonFilter::Kunnat(&hki), PersonId(1), 1).unwrap()), vec![3]);
     assert_eq!(ids(s.persons(PersonFilter::All, PersonId(4), 10).unwrap()), vec![5, 6]);
     assert!(s.persons(PersonFilter::Kunnat(&BTreeSet::new()), PersonId(0), 10).unwrap().is_empty());
+    assert!(s.persons(PersonFilter::Turvakielto, PersonId(0), 10).unwrap().is_empty());
+    for id in [2, 5] {
+        s.append(&[event(id, 1, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite })]).unwrap();
+    }
+    assert_eq!(ids(s.persons(PersonFilter::Turvakielto, PersonId(0), 10).unwrap()), vec![2, 5]);
+    assert_eq!(ids(s.persons(PersonFilter::Turvakielto, PersonId(2), 10).unwrap()), vec![5]);
+    assert_eq!(s.summary().unwrap().turvakielto_in_force, 2);
 }
 
 pub fn permits_and_meta<S: Store>(s: &mut S) {

@@ -1,0 +1,215 @@
+//! `generate`: a seeded synthetic population loaded as the store's baseline.
+
+use std::convert::Infallible;
+
+use time::Date;
+use vtj_core::groups::*;
+use vtj_core::kunta::kunnat;
+use vtj_core::{GroupValue, KuntaCode, Person, PersonId, Sex, VtjDate};
+use vtj_store::{Store, StoreError};
+
+use crate::hetus::HetuAllocator;
+use crate::make;
+use crate::rng::Rng;
+
+pub const META_SEED: &str = "sim.seed";
+pub const META_DATE: &str = "sim.date";
+
+#[derive(Debug, Clone)]
+pub struct GenerateConfig {
+    pub persons: u64,
+    pub seed: u64,
+    /// The day the population is as of; simulation continues from the next day.
+    pub date: Date,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateReport {
+    pub persons: u64,
+    pub turvakielto: u64,
+    pub abroad: u64,
+    pub guardianship: u64,
+}
+
+const BATCH: u64 = 5_000;
+
+/// Municipalities with cumulative resident weights, for weighted choice.
+pub struct Municipalities {
+    pub codes: Vec<KuntaCode>,
+    pub cumulative: Vec<u64>,
+}
+
+impl Municipalities {
+    pub fn new() -> Municipalities {
+        let mut acc = 0;
+        let (codes, cumulative) = kunnat()
+            .iter()
+            .map(|k| {
+                acc += u64::from(k.residents);
+                (k.code, acc)
+            })
+            .unzip();
+        Municipalities { codes, cumulative }
+    }
+
+    pub fn pick(&self, rng: &mut Rng) -> KuntaCode {
+        self.codes[rng.weighted(&self.cumulative)]
+    }
+}
+
+impl Default for Municipalities {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Writes `cfg.persons` persons in batches, so memory does not grow with
+/// the population. `progress` is told how many are done after each batch.
+pub fn generate<S: Store>(
+    store: &mut S,
+    cfg: &GenerateConfig,
+    progress: &mut dyn FnMut(u64),
+) -> Result<GenerateReport, StoreError> {
+    let kunnat = Municipalities::new();
+    let mut hetus = HetuAllocator::default();
+    let mut rng = Rng::fork(cfg.seed, 0);
+    let mut report = GenerateReport { persons: 0, turvakielto: 0, abroad: 0, guardianship: 0 };
+    let first_id = store.max_person_id()?.0 + 1;
+    let mut batch = Vec::with_capacity(BATCH as usize);
+    for i in 0..cfg.persons {
+        let p = person(&mut rng, &kunnat, &mut hetus, PersonId(first_id + i), cfg.date);
+        report.turvakielto += u64::from(p.has_turvakielto());
+        report.abroad += u64::from(p.kotikunta() == Some(KuntaCode::ABROAD));
+        report.guardianship += u64::from(p.group(vtj_core::GroupName::Edunvalvonta).is_some());
+        batch.push(p);
+        if batch.len() as u64 == BATCH || i + 1 == cfg.persons {
+            store.insert_population(&batch)?;
+            report.persons += batch.len() as u64;
+            batch.clear();
+            progress(report.persons);
+        }
+    }
+    store.set_meta(META_SEED, &cfg.seed.to_string())?;
+    store.set_meta(META_DATE, &vtj_core::date::ymd(cfg.date))?;
+    Ok(report)
+}
+
+fn birth_date(rng: &mut Rng, today: Date) -> Date {
+    // Ages 0-99, flat to 60 and thinning after, like a real age pyramid.
+    let age = loop {
+        let a = rng.below(100) as i64;
+        if a < 60 || rng.chance(1.0 - (a - 60) as f64 / 42.0) {
+            break a;
+        }
+    };
+    today - time::Duration::days(age * 365 + rng.below(365) as i64 + 1)
+}
+
+fn person(rng: &mut Rng, kunnat: &Municipalities, hetus: &mut HetuAllocator, id: PersonId, today: Date) -> Person {
+    let sex = if rng.chance(0.5) { Sex::Male } else { Sex::Female };
+    let born = birth_date(rng, today);
+    let Ok(hetu) = hetus.allocate(born, sex, |_| Ok::<_, Infallible>(false));
+    let born = hetu.birth_date();
+    let adult = (today - born).whole_days() >= 18 * 365;
+    let kieli = make::aidinkieli(rng);
+    let swedish = kieli == Kieli::Iso("sv".into());
+    let since = |rng: &mut Rng| born.max(today - time::Duration::days(rng.below(3650) as i64 + 1));
+    let mut g: Vec<GroupValue> = vec![
+        GroupValue::HenkilonNimi(make::nimi(rng, sex, swedish, VtjDate::Full(born))),
+        GroupValue::Sukupuoli(SukupuoliArvo { sukupuoli: sex }),
+        GroupValue::Asiointikieli(AsiointikieliArvo {
+            kielikoodi: if swedish { Asiointikieli::Sv } else { Asiointikieli::Fi },
+        }),
+        GroupValue::Kansalaisuus(Kansalaisuus {
+            valtiot: vec![if matches!(&kieli, Kieli::Iso(c) if c == "fi" || c == "sv") || rng.chance(0.4) {
+                "246".into()
+            } else {
+                rng.pick(&["643", "233", "368", "706", "156", "804"]).to_string()
+            }],
+        }),
+        GroupValue::Aidinkieli(kieli),
+    ];
+    let moved = since(rng);
+    if rng.chance(0.012) {
+        g.push(GroupValue::Kotikunta(make::kotikunta(KuntaCode::ABROAD, moved)));
+        g.push(GroupValue::VakinainenUlkomainenOsoite(make::ulkomainen_osoite(rng, moved)));
+    } else {
+        let k = kunnat.pick(rng);
+        g.push(GroupValue::Kotikunta(make::kotikunta(k, moved)));
+        g.push(GroupValue::VakinainenKotimainenOsoite(make::kotimainen_osoite(rng, k, moved)));
+        if rng.chance(0.01) {
+            g.push(GroupValue::TilapainenKotimainenOsoite({
+                let k = kunnat.pick(rng);
+                make::temporary_osoite(rng, k, today)
+            }));
+        }
+        if rng.chance(0.04) {
+            g.push(GroupValue::KotimainenPostiosoite({
+                let d = since(rng);
+                make::postiosoite(rng, k, d)
+            }));
+        }
+        if rng.chance(0.003) {
+            g.push(GroupValue::UlkomainenPostiosoite({
+                let d = since(rng);
+                make::ulkomainen_osoite(rng, d)
+            }));
+        }
+    }
+    if rng.chance(0.0035) {
+        g.push(GroupValue::Turvakielto(Turvakielto {
+            paattymispaiva: {
+                let d = since(rng);
+                make::turvakielto_end(rng, d)
+            },
+        }));
+        if rng.chance(0.5) {
+            let k = kunnat.pick(rng);
+            g.push(GroupValue::KotimainenYhteysosoite({
+                let d = since(rng);
+                make::postiosoite(rng, k, d)
+            }));
+        }
+    }
+    if adult && rng.chance(0.008) {
+        g.push(GroupValue::Edunvalvonta({
+            let d = since(rng);
+            guardianship(rng, d)
+        }));
+    }
+    if adult && (today - born).whole_days() > 65 * 365 && rng.chance(0.01) {
+        g.push(GroupValue::Edunvalvontavaltuutus(Edunvalvontavaltuutus {
+            vahvistamispaiva: {
+                let d = since(rng);
+                VtjDate::Full(d)
+            },
+            valtuutetut: vec![guardian(rng)],
+        }));
+    }
+    let mut p = Person::new(id, hetu);
+    for v in g {
+        p.tietoryhmat.set(v);
+    }
+    p
+}
+
+pub fn guardian(rng: &mut Rng) -> Edunvalvoja {
+    // Guardians are named but not linked to synthetic persons' hetus, so a
+    // guardian never needs to exist in the population.
+    let sex = if rng.chance(0.5) { Sex::Male } else { Sex::Female };
+    let (first, _) = make::given_names(rng, sex, false);
+    Edunvalvoja { henkilotunnus: None, nimi: format!("{} {}", make::surname(rng, false), first) }
+}
+
+pub fn guardianship(rng: &mut Rng, since: Date) -> Edunvalvonta {
+    let public = rng.chance(0.6);
+    Edunvalvonta {
+        alkupaiva: VtjDate::Full(since),
+        toimintakelpoisuus_rajoitettu: rng.chance(0.1),
+        edunvalvojat: vec![if public {
+            Edunvalvoja { henkilotunnus: None, nimi: "Yleinen edunvalvonta".into() }
+        } else {
+            guardian(rng)
+        }],
+    }
+}

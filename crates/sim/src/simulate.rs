@@ -1,0 +1,371 @@
+//! `simulate`: daily life events appended to the change log.
+//!
+//! Each day draws a Poisson number of events of each kind from annual
+//! per-person rates, picks the persons through store queries (the
+//! population is never held in memory), and appends the day's events as one
+//! atomic batch. Each day's randomness comes from (seed, date), so two
+//! stores built from the same seed and the same days hold the same log.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use thiserror::Error;
+use time::Date;
+use vtj_core::groups::*;
+use vtj_core::{Event, EventKind, GroupName, GroupValue, Hetu, KuntaCode, Person, PersonId, VtjDate};
+use vtj_store::{PersonFilter, Store, StoreError};
+
+use crate::generate::{guardian, guardianship, Municipalities, META_DATE, META_SEED};
+use crate::hetus::HetuAllocator;
+use crate::make;
+use crate::rng::Rng;
+
+#[derive(Debug, Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the store has no generated population: run `vtj generate` first")]
+    NotGenerated,
+    #[error("stored simulation metadata {0:?} is not valid: {1:?}")]
+    BadMeta(&'static str, String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SimulateConfig {
+    pub days: u32,
+    /// Multiplies every event rate; 1.0 is Finland's real rhythm.
+    pub intensity: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SimulateReport {
+    pub days: u32,
+    pub events: u64,
+    pub first_day: Option<Date>,
+    pub last_day: Option<Date>,
+    pub by_kind: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Birth,
+    Death,
+    MoveWithin,
+    MoveBetween,
+    MoveAbroad,
+    Return,
+    NameChange,
+    Language,
+    TurvakieltoStart,
+    TurvakieltoExtension,
+    TurvakieltoEnd,
+    Contact,
+    Temporary,
+    Postal,
+    GuardianshipStart,
+    GuardianshipEnd,
+    PowerOfAttorney,
+    HetuCorrection,
+}
+
+/// Events per person per year, roughly Finland's.
+const RATES: [(Kind, f64); 18] = [
+    (Kind::Birth, 0.008),
+    (Kind::Death, 0.011),
+    (Kind::MoveWithin, 0.085),
+    (Kind::MoveBetween, 0.050),
+    (Kind::MoveAbroad, 0.003),
+    (Kind::Return, 0.0025),
+    (Kind::NameChange, 0.006),
+    (Kind::Language, 0.0008),
+    (Kind::TurvakieltoStart, 0.0008),
+    (Kind::TurvakieltoExtension, 0.0003),
+    (Kind::TurvakieltoEnd, 0.0007),
+    (Kind::Contact, 0.0003),
+    (Kind::Temporary, 0.010),
+    (Kind::Postal, 0.010),
+    (Kind::GuardianshipStart, 0.0009),
+    (Kind::GuardianshipEnd, 0.0005),
+    (Kind::PowerOfAttorney, 0.0004),
+    (Kind::HetuCorrection, 0.00005),
+];
+
+pub fn simulate<S: Store>(
+    store: &mut S,
+    cfg: &SimulateConfig,
+    progress: &mut dyn FnMut(u32),
+) -> Result<SimulateReport, SimError> {
+    let seed_text = store.meta(META_SEED)?.ok_or(SimError::NotGenerated)?;
+    let seed: u64 = seed_text.parse().map_err(|_| SimError::BadMeta(META_SEED, seed_text.clone()))?;
+    let date_text = store.meta(META_DATE)?.ok_or(SimError::NotGenerated)?;
+    let mut today = VtjDate::parse(&date_text)
+        .ok()
+        .and_then(|d| d.as_full())
+        .ok_or_else(|| SimError::BadMeta(META_DATE, date_text.clone()))?;
+    let kunnat = Municipalities::new();
+    let mut report = SimulateReport::default();
+    for d in 0..cfg.days {
+        today = today.next_day().ok_or_else(|| SimError::BadMeta(META_DATE, date_text.clone()))?;
+        let events = {
+            let mut day = Day::new(&*store, &kunnat, seed, today)?;
+            day.run(cfg.intensity)?;
+            day.events
+        };
+        store.append(&events)?;
+        store.set_meta(META_DATE, &vtj_core::date::ymd(today))?;
+        for e in &events {
+            *report.by_kind.entry(e.tapahtuma.wire_name()).or_default() += 1;
+        }
+        report.events += events.len() as u64;
+        report.days += 1;
+        report.first_day.get_or_insert(today);
+        report.last_day = Some(today);
+        progress(d + 1);
+    }
+    Ok(report)
+}
+
+struct Day<'a, S: Store> {
+    store: &'a S,
+    kunnat: &'a Municipalities,
+    rng: Rng,
+    today: Date,
+    max_id: u64,
+    next_id: u64,
+    /// Persons changed earlier today, as they are after those changes.
+    touched: HashMap<PersonId, Person>,
+    new_hetus: HashSet<Hetu>,
+    hetus: HetuAllocator,
+    events: Vec<Event>,
+}
+
+impl<'a, S: Store> Day<'a, S> {
+    fn new(store: &'a S, kunnat: &'a Municipalities, seed: u64, today: Date) -> Result<Self, StoreError> {
+        let max_id = store.max_person_id()?.0;
+        Ok(Day {
+            store,
+            kunnat,
+            rng: Rng::fork(seed, today.to_julian_day() as u64),
+            today,
+            max_id,
+            next_id: max_id + 1,
+            touched: HashMap::new(),
+            new_hetus: HashSet::new(),
+            hetus: HetuAllocator::default(),
+            events: Vec::new(),
+        })
+    }
+
+    fn run(&mut self, intensity: f64) -> Result<(), StoreError> {
+        let population = self.store.person_count()? as f64;
+        let mut kinds = Vec::new();
+        for (kind, rate) in RATES {
+            let n = self.rng.poisson(rate * population / 365.0 * intensity);
+            kinds.extend(std::iter::repeat_n(kind, n as usize));
+        }
+        // Interleave the kinds as a real day's registrations would be.
+        for i in (1..kinds.len()).rev() {
+            kinds.swap(i, self.rng.below(i as u64 + 1) as usize);
+        }
+        for kind in kinds {
+            self.one(kind)?;
+        }
+        Ok(())
+    }
+
+    /// A random living person passing `pred`, or `None` if a few probes find none.
+    fn pick(
+        &mut self,
+        filter: PersonFilter<'_>,
+        mut pred: impl FnMut(&Person, &mut Rng) -> bool,
+    ) -> Result<Option<Person>, StoreError> {
+        for _ in 0..6 {
+            let start = self.rng.below(self.max_id.max(1));
+            for p in self.store.persons(filter, PersonId(start), 64)? {
+                let p = self.touched.get(&p.id).cloned().unwrap_or(p);
+                if !p.is_dead() && pred(&p, &mut self.rng) {
+                    return Ok(Some(p));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn new_hetu(&mut self, birth: Date, sex: vtj_core::Sex) -> Result<Hetu, StoreError> {
+        let (store, new) = (self.store, &self.new_hetus);
+        let h = self.hetus.allocate(birth, sex, |h| Ok::<_, StoreError>(new.contains(&h) || store.hetu_exists(h)?))?;
+        self.new_hetus.insert(h);
+        Ok(h)
+    }
+
+    fn push(&mut self, before: Option<&Person>, id: PersonId, tapahtuma: EventKind) {
+        let event = Event { person: id, rekisterointipaiva: self.today, tapahtuma };
+        // The store re-applies the same events; an event the core refuses
+        // here would fail the whole day's batch there, so it is dropped.
+        if let Ok(after) = vtj_core::apply(before, &event) {
+            self.touched.insert(id, after);
+            self.events.push(event);
+        }
+    }
+
+    fn one(&mut self, kind: Kind) -> Result<(), StoreError> {
+        let today = self.today;
+        let in_finland = |p: &Person| p.kotikunta().is_some_and(|k| k.is_municipality());
+        let picked = match kind {
+            Kind::Birth => return self.birth(),
+            Kind::Death => self.pick(PersonFilter::All, |p, r| {
+                let age = (today - p.hetu().birth_date()).whole_days() / 365;
+                age >= 60 || r.chance(0.05)
+            })?,
+            Kind::Return => {
+                let abroad = BTreeSet::from([KuntaCode::ABROAD]);
+                self.pick(PersonFilter::Kunnat(&abroad), |p, _| p.kotikunta() == Some(KuntaCode::ABROAD))?
+            }
+            Kind::TurvakieltoExtension | Kind::TurvakieltoEnd | Kind::Contact => {
+                self.pick(PersonFilter::Turvakielto, |p, _| p.has_turvakielto())?
+            }
+            Kind::TurvakieltoStart => self.pick(PersonFilter::All, |p, _| !p.has_turvakielto())?,
+            Kind::GuardianshipEnd => self.pick(PersonFilter::All, |p, _| p.group(GroupName::Edunvalvonta).is_some())?,
+            Kind::GuardianshipStart | Kind::NameChange => {
+                self.pick(PersonFilter::All, |p, _| (today - p.hetu().birth_date()).whole_days() >= 18 * 365)?
+            }
+            Kind::PowerOfAttorney => self.pick(PersonFilter::All, |p, _| {
+                (today - p.hetu().birth_date()).whole_days() >= 65 * 365
+                    && p.group(GroupName::Edunvalvontavaltuutus).is_none()
+            })?,
+            Kind::Language | Kind::HetuCorrection => self.pick(PersonFilter::All, |_, _| true)?,
+            Kind::MoveWithin | Kind::MoveBetween | Kind::MoveAbroad | Kind::Temporary | Kind::Postal => {
+                self.pick(PersonFilter::All, |p, _| in_finland(p))?
+            }
+        };
+        let Some(p) = picked else { return Ok(()) };
+        let kunta = p.kotikunta().unwrap_or(KuntaCode::UNKNOWN);
+        let r = &mut self.rng;
+        let tapahtuma = match kind {
+            Kind::Birth => unreachable!("handled above"),
+            Kind::Death => EventKind::Death { kuolinpaiva: VtjDate::Full(today) },
+            Kind::MoveWithin => EventKind::MoveWithin { osoite: make::kotimainen_osoite(r, kunta, today) },
+            Kind::MoveBetween | Kind::Return => {
+                let target = self.destination(kunta);
+                let osoite = make::kotimainen_osoite(&mut self.rng, target, today);
+                let kotikunta = make::kotikunta(target, today);
+                if kind == Kind::Return {
+                    EventKind::ReturnFromAbroad { osoite, kotikunta }
+                } else {
+                    EventKind::MoveToMunicipality { osoite, kotikunta }
+                }
+            }
+            Kind::MoveAbroad => {
+                EventKind::MoveAbroad { osoite: make::ulkomainen_osoite(r, today), alkupaiva: VtjDate::Full(today) }
+            }
+            Kind::NameChange => {
+                let Some(GroupValue::HenkilonNimi(old)) = p.group(GroupName::HenkilonNimi) else { return Ok(()) };
+                let swedish = p.group(GroupName::Aidinkieli) == Some(&GroupValue::Aidinkieli(Kieli::Iso("sv".into())));
+                let mut sukunimi = make::surname(r, swedish);
+                if sukunimi == old.sukunimi {
+                    sukunimi = make::surname(r, !swedish);
+                }
+                EventKind::NameChange { nimi: Nimi { sukunimi, alkupaiva: VtjDate::Full(today), ..old.clone() } }
+            }
+            Kind::Language => {
+                let now_sv = matches!(
+                    p.group(GroupName::Asiointikieli),
+                    Some(GroupValue::Asiointikieli(AsiointikieliArvo { kielikoodi: Asiointikieli::Sv }))
+                );
+                let asiointikieli = Some(if now_sv { Asiointikieli::Fi } else { Asiointikieli::Sv });
+                EventKind::LanguageChange { aidinkieli: None, asiointikieli }
+            }
+            Kind::TurvakieltoStart => EventKind::TurvakieltoStart { paattymispaiva: make::turvakielto_end(r, today) },
+            Kind::TurvakieltoExtension => {
+                EventKind::TurvakieltoExtension { paattymispaiva: make::turvakielto_end(r, today) }
+            }
+            Kind::TurvakieltoEnd => EventKind::TurvakieltoEnd,
+            Kind::Contact => {
+                let set = p.group(GroupName::KotimainenYhteysosoite).is_none() || r.chance(0.5);
+                let k = self.kunnat.pick(r);
+                EventKind::ContactAddress { osoite: set.then(|| make::postiosoite(r, k, today)) }
+            }
+            Kind::Temporary => {
+                let set = p.group(GroupName::TilapainenKotimainenOsoite).is_none();
+                let k = self.kunnat.pick(r);
+                EventKind::TemporaryAddress { osoite: set.then(|| make::temporary_osoite(r, k, today)) }
+            }
+            Kind::Postal => {
+                let set = p.group(GroupName::KotimainenPostiosoite).is_none();
+                EventKind::PostalAddress { osoite: set.then(|| make::postiosoite(r, kunta, today)) }
+            }
+            Kind::GuardianshipStart => EventKind::GuardianshipStart { edunvalvonta: guardianship(r, today) },
+            Kind::GuardianshipEnd => EventKind::GuardianshipEnd,
+            Kind::PowerOfAttorney => EventKind::PowerOfAttorneyConfirmed {
+                valtuutus: Edunvalvontavaltuutus {
+                    vahvistamispaiva: VtjDate::Full(today),
+                    valtuutetut: vec![guardian(r)],
+                },
+            },
+            Kind::HetuCorrection => {
+                let uusi_henkilotunnus = self.new_hetu(p.hetu().birth_date(), p.hetu().sex())?;
+                EventKind::HetuCorrection { uusi_henkilotunnus }
+            }
+        };
+        self.push(Some(&p), p.id, tapahtuma);
+        Ok(())
+    }
+
+    /// Where a mover goes: mostly within the same wellbeing services county,
+    /// otherwise anywhere in the country weighted by size.
+    fn destination(&mut self, from: KuntaCode) -> KuntaCode {
+        let region = vtj_core::kunta::kunta(from).map(|k| k.region);
+        for _ in 0..20 {
+            let to = self.kunnat.pick(&mut self.rng);
+            let same_region = vtj_core::kunta::kunta(to).map(|k| k.region) == region;
+            if to != from && (same_region || self.rng.chance(0.35)) {
+                return to;
+            }
+        }
+        self.kunnat.codes.iter().copied().find(|&k| k != from).unwrap_or(from)
+    }
+
+    fn birth(&mut self) -> Result<(), StoreError> {
+        let today = self.today;
+        let Some(parent) = self.pick(PersonFilter::All, |p, _| {
+            let age = (today - p.hetu().birth_date()).whole_days() / 365;
+            (18..50).contains(&age) && p.kotikunta().is_some_and(|k| k.is_municipality())
+        })?
+        else {
+            return Ok(());
+        };
+        let sex = if self.rng.chance(0.5) { vtj_core::Sex::Male } else { vtj_core::Sex::Female };
+        let hetu = self.new_hetu(today, sex)?;
+        let id = PersonId(self.next_id);
+        self.next_id += 1;
+        let kieli = match parent.group(GroupName::Aidinkieli) {
+            Some(GroupValue::Aidinkieli(k)) => k.clone(),
+            _ => Kieli::Iso("fi".into()),
+        };
+        let swedish = kieli == Kieli::Iso("sv".into());
+        let (etunimet, call) = make::given_names(&mut self.rng, sex, swedish);
+        let sukunimi = match parent.group(GroupName::HenkilonNimi) {
+            Some(GroupValue::HenkilonNimi(n)) => n.sukunimi.clone(),
+            _ => make::surname(&mut self.rng, swedish),
+        };
+        let kunta = parent.kotikunta().unwrap_or(KuntaCode::UNKNOWN);
+        let mut ryhmat = vec![
+            GroupValue::HenkilonNimi(Nimi {
+                sukunimi,
+                etunimet,
+                kutsumanimi: Some(call),
+                alkupaiva: VtjDate::Full(today),
+            }),
+            GroupValue::Sukupuoli(SukupuoliArvo { sukupuoli: sex }),
+            GroupValue::Aidinkieli(kieli),
+            GroupValue::Kotikunta(make::kotikunta(kunta, today)),
+        ];
+        let copied = [GroupName::Asiointikieli, GroupName::Kansalaisuus, GroupName::VakinainenKotimainenOsoite];
+        ryhmat.extend(copied.iter().filter_map(|g| parent.group(*g).cloned()));
+        // Children of a protected parent are protected from birth.
+        if let Some(tk) = parent.group(GroupName::Turvakielto) {
+            ryhmat.push(tk.clone());
+        }
+        self.push(None, id, EventKind::Birth { henkilotunnus: hetu, ryhmat });
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+use std::collections::{HashMap, HashSet};
+
+use time::{Date, Month};
+use vtj_core::{KuntaCode, PersonId};
+use vtj_sim::{generate, simulate, GenerateConfig, SimulateConfig};
+use vtj_store::{Cursor, PersonFilter, SqliteStore, Store};
+
+fn build(persons: u64, seed: u64, days: u32, intensity: f64) -> SqliteStore {
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    let date = Date::from_calendar_date(2026, Month::January, 1).unwrap();
+    generate(&mut s, &GenerateConfig { persons, seed, date }, &mut |_| {}).unwrap();
+    simulate(&mut s, &SimulateConfig { days, intensity }, &mut |_| {}).unwrap();
+    s
+}
+
+/// Everything observable: the whole log (events and both states) and every person.
+fn dump(s: &SqliteStore) -> (Vec<String>, Vec<String>) {
+    let log = s
+        .changes_since(Cursor(0), usize::MAX >> 1)
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {:?} {:?} {:?}", e.cursor, e.event, e.before, e.after))
+        .collect();
+    let persons =
+        s.persons(PersonFilter::All, PersonId(0), usize::MAX >> 1).unwrap().iter().map(|p| format!("{p:?}")).collect();
+    (log, persons)
+}
+
+#[test]
+fn same_seed_same_log() {
+    let a = build(3_000, 42, 10, 20.0);
+    let b = build(3_000, 42, 10, 20.0);
+    let (log_a, persons_a) = dump(&a);
+    assert!(log_a.len() > 100, "the simulation should produce events: {}", log_a.len());
+    assert_eq!(dump(&b), (log_a.clone(), persons_a));
+    let c = build(3_000, 43, 10, 20.0);
+    assert_ne!(dump(&c).0, log_a, "another seed gives another history");
+}
+
+#[test]
+fn simulating_in_parts_equals_simulating_at_once() {
+    let whole = build(2_000, 7, 6, 20.0);
+    let mut parts = build(2_000, 7, 2, 20.0);
+    simulate(&mut parts, &SimulateConfig { days: 4, intensity: 20.0 }, &mut |_| {}).unwrap();
+    assert_eq!(dump(&parts), dump(&whole));
+}
+
+#[test]
+fn population_is_plausible_and_synthetic() {
+    let s = build(20_000, 1, 30, 5.0);
+    let persons = s.persons(PersonFilter::All, PersonId(0), usize::MAX >> 1).unwrap();
+    let mut hetus = HashSet::new();
+    let mut per_kunta: HashMap<KuntaCode, u64> = HashMap::new();
+    for p in &persons {
+        for h in p.all_hetus() {
+            assert!(h.is_test_range(), "{h} outside the test range");
+            assert!(hetus.insert(h), "{h} used twice");
+        }
+        if let Some(k) = p.kotikunta() {
+            *per_kunta.entry(k).or_default() += 1;
+        }
+    }
+    let hki = per_kunta[&KuntaCode::parse("091").unwrap()];
+    let small = per_kunta.get(&KuntaCode::parse("035").unwrap()).copied().unwrap_or(0);
+    assert!(hki > 1_500 && hki < 3_500, "Helsinki ~12 %: {hki}");
+    assert!(small < 100, "Brändö is tiny: {small}");
+    assert!(per_kunta.len() > 250, "nearly every municipality has residents: {}", per_kunta.len());
+
+    let summary = s.summary().unwrap();
+    assert!(summary.turvakielto_in_force > 20 && summary.turvakielto_in_force < 200, "{summary:?}");
+    let kinds: HashMap<_, _> = summary.by_kind.iter().cloned().collect();
+    for k in [
+        "SYNTYMA",
+        "KUOLEMA",
+        "MUUTTO_KUNNAN_SISALLA",
+        "MUUTTO_TOISEEN_KUNTAAN",
+        "TURVAKIELTO_ALKAA",
+        "TURVAKIELTO_PAATTYY",
+        "NIMENMUUTOS",
+    ] {
+        assert!(kinds.get(k).copied().unwrap_or(0) > 0, "no {k} in {kinds:?}");
+    }
+    // Moves within a municipality are the most common event, as in VTJ.
+    assert_eq!(summary.by_kind[0].0, "MUUTTO_KUNNAN_SISALLA");
+}
+
+#[test]
+fn simulate_without_population_is_a_clear_error() {
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    let err = simulate(&mut s, &SimulateConfig { days: 1, intensity: 1.0 }, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("vtj generate"), "{err}");
+}
