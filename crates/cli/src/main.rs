@@ -1,1 +1,193 @@
-fn main() {}
+//! `vtj`: one binary, a subcommand per role. Thin: parse arguments, open
+//! the store, call a library, print. Errors become `anyhow` only here.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use time::Date;
+use vtj_core::VtjDate;
+use vtj_sim::{GenerateConfig, SimulateConfig};
+use vtj_store::{LogSummary, SqliteStore, Store};
+
+#[derive(Parser)]
+#[command(name = "vtj", version, about = "Population-data change services: Muutostietopalvelu and VTJ-muutosrajapinta")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a seeded synthetic population in a new database.
+    Generate {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        persons: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The day the population is as of, YYYYMMDD.
+        #[arg(long, default_value = "20260101", value_parser = parse_day)]
+        date: Date,
+    },
+    /// Append D days of synthetic life events to the change log.
+    Simulate {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Multiplies every event rate (1.0 = Finland's real rhythm).
+        #[arg(long, default_value_t = 1.0)]
+        intensity: f64,
+    },
+    /// Print a summary of a database's change log.
+    Summary {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The main job: generate a population, simulate days, summarise the log.
+    Demo {
+        /// Where to keep the database; a fresh temporary one if not given.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        #[arg(long, default_value_t = 20_000)]
+        persons: u64,
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1.0)]
+        intensity: f64,
+    },
+}
+
+fn parse_day(s: &str) -> Result<Date, String> {
+    match VtjDate::parse(s) {
+        Ok(VtjDate::Full(d)) => Ok(d),
+        Ok(other) => Err(format!("{other} is not a full date")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Generate { db, persons, seed, date } => {
+            let mut store = open(&db)?;
+            generate(&mut store, persons, seed, date)?;
+        }
+        Command::Simulate { db, days, intensity } => {
+            let mut store = open_existing(&db)?;
+            simulate(&mut store, days, intensity)?;
+        }
+        Command::Summary { db, json } => {
+            let summary = open_existing(&db)?.summary()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print_summary(&summary);
+            }
+        }
+        Command::Demo { db, persons, days, seed, intensity } => {
+            let tmp;
+            let path = match db {
+                Some(p) => p,
+                None => {
+                    tmp = tempfile::tempdir().context("creating a temporary directory")?;
+                    tmp.path().join("vtj.db")
+                }
+            };
+            let mut store = open(&path)?;
+            let date = Date::from_calendar_date(2026, time::Month::January, 1)?;
+            generate(&mut store, persons, seed, date)?;
+            simulate(&mut store, days, intensity)?;
+            print_summary(&store.summary()?);
+        }
+    }
+    Ok(())
+}
+
+fn open(path: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(path).with_context(|| format!("opening database {}", path.display()))
+}
+
+fn open_existing(path: &Path) -> Result<SqliteStore> {
+    if !path.exists() {
+        bail!("database {} does not exist; create it with `vtj generate --db {}`", path.display(), path.display());
+    }
+    open(path)
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {human_pos}/{human_len} {per_sec} eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+fn generate(store: &mut SqliteStore, persons: u64, seed: u64, date: Date) -> Result<()> {
+    let existing = store.person_count()?;
+    if existing > 0 {
+        bail!("the database already holds {existing} persons; generate into a new --db");
+    }
+    let started = Instant::now();
+    let pb = bar(persons, "persons");
+    let report = vtj_sim::generate(store, &GenerateConfig { persons, seed, date }, &mut |n| pb.set_position(n))?;
+    pb.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "generated {} persons in {secs:.1} s ({:.0}/s): {} under turvakielto, {} abroad, {} under guardianship",
+        report.persons,
+        report.persons as f64 / secs.max(1e-9),
+        report.turvakielto,
+        report.abroad,
+        report.guardianship
+    );
+    Ok(())
+}
+
+fn simulate(store: &mut SqliteStore, days: u32, intensity: f64) -> Result<()> {
+    if !(intensity.is_finite() && intensity >= 0.0) {
+        bail!("--intensity must be a non-negative number, got {intensity}");
+    }
+    let started = Instant::now();
+    let pb = bar(u64::from(days), "days");
+    let report = vtj_sim::simulate(store, &SimulateConfig { days, intensity }, &mut |d| pb.set_position(d.into()))?;
+    pb.finish_and_clear();
+    let span = match (report.first_day, report.last_day) {
+        (Some(a), Some(b)) => format!(" ({} .. {})", vtj_core::date::ymd(a), vtj_core::date::ymd(b)),
+        _ => String::new(),
+    };
+    println!(
+        "simulated {} days{span}: {} events in {:.1} s",
+        report.days,
+        report.events,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn print_summary(s: &LogSummary) {
+    let opt = |c: Option<vtj_store::Cursor>| c.map_or("-".to_string(), |c| c.to_string());
+    println!("persons               {}", s.persons);
+    println!("turvakielto in force  {}", s.turvakielto_in_force);
+    println!("changes in log        {}", s.changes);
+    println!("cursor range          {} .. {}", opt(s.first_cursor), opt(s.last_cursor));
+    println!(
+        "registered            {} .. {}",
+        s.first_date.as_deref().unwrap_or("-"),
+        s.last_date.as_deref().unwrap_or("-")
+    );
+    println!("changes by event:");
+    for (kind, n) in &s.by_kind {
+        println!("  {kind:<36} {n:>9}");
+    }
+}
