@@ -1,0 +1,64 @@
+//! The binary as a user runs it: exit codes and what it prints.
+
+use std::process::{Command, Output};
+
+fn vtj(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vtj")).args(args).output().expect("run vtj")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn generate_simulate_summary_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let db = db.to_str().unwrap();
+
+    let o = vtj(&["generate", "--db", db, "--persons", "3000", "--seed", "7"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("generated 3000 persons"), "{:?}", text(&o));
+
+    let o = vtj(&["simulate", "--db", db, "--days", "5", "--intensity", "20"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+
+    let o = vtj(&["summary", "--db", db, "--json"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(summary["persons"].as_u64().unwrap() >= 3000);
+    let changes = summary["changes"].as_u64().unwrap();
+    assert!(changes > 0);
+    let by_kind: u64 = summary["by_kind"].as_array().unwrap().iter().map(|p| p[1].as_u64().unwrap()).sum();
+    assert_eq!(by_kind, changes);
+
+    // A second generate must not pile a population onto the first.
+    let o = vtj(&["generate", "--db", db, "--persons", "10"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("already holds"), "{:?}", text(&o));
+}
+
+#[test]
+fn demo_runs_on_a_fresh_temporary_database() {
+    let o = vtj(&["demo", "--persons", "2000", "--days", "3"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let out = text(&o).0;
+    assert!(out.contains("generated 2000 persons"), "{out}");
+    assert!(out.contains("changes in log"), "{out}");
+}
+
+#[test]
+fn missing_database_and_bad_arguments_are_clear_errors() {
+    let o = vtj(&["summary", "--db", "/nonexistent/nowhere.db"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("does not exist"), "{:?}", text(&o));
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let o = vtj(&["generate", "--db", db.to_str().unwrap(), "--date", "20260230"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("--date"), "{:?}", text(&o));
+
+    let o = vtj(&["simulate", "--db", db.to_str().unwrap(), "--days", "1"]);
+    assert!(!o.status.success(), "simulate on a database that was never generated");
+}
