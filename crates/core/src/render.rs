@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use crate::event::EventKind;
 use crate::groups::{GroupName, GroupValue};
 use crate::permit::{Permit, Subject};
+use crate::person::Person;
 
 /// How one data group changed, as the recipient sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,3 +160,33 @@ fn diff(old: &BTreeMap<GroupName, Visible<'_>>, new: &BTreeMap<GroupName, Visibl
 fn change(g: GroupName, kind: ChangeKind, value: Option<&GroupValue>) -> GroupChange {
     GroupChange { tietoryhma: g, muutos: kind, arvo: value.cloned() }
 }
+
+/// The event name a recipient may see with a change. A recipient without
+/// the turvakielto right must not learn from the name what the censor
+/// markers hide (that the protected person moved, or that the turvakielto
+/// itself started, was extended or ended), so for a person protected before
+/// or after the event only names from an allow-list pass; every other name
+/// becomes the neutral [`NEUTRAL_EVENT`]. An allow-list fails closed when
+/// event kinds are added.
+pub fn event_label(permit: &Permit, before: Option<&Person>, after: &Person, kind: &EventKind) -> &'static str {
+    let protected = before.is_some_and(Person::has_turvakielto) || after.has_turvakielto();
+    if !protected || permit.sees_turvakielto_data() {
+        return kind.wire_name();
+    }
+    match kind {
+        EventKind::Birth { .. }
+        | EventKind::Death { .. }
+        | EventKind::NameChange { .. }
+        | EventKind::LanguageChange { .. }
+        | EventKind::ContactAddress { .. }
+        | EventKind::ForeignContactAddress { .. }
+        | EventKind::GuardianshipStart { .. }
+        | EventKind::GuardianshipEnd
+        | EventKind::PowerOfAttorneyConfirmed { .. }
+        | EventKind::HetuCorrection { .. } => kind.wire_name(),
+        _ => NEUTRAL_EVENT,
+    }
+}
+
+/// The event name shown when the real one would reveal censored data.
+pub const NEUTRAL_EVENT: &str = "TIETOJEN_MUUTOS";
