@@ -13,10 +13,13 @@ use thiserror::Error;
 use time::Date;
 use vtj_core::{Event, EventError, Hetu, KuntaCode, Permit, Person, PersonId};
 
+pub mod audit;
 mod migrations;
 mod sqlite;
+mod sqlite_access;
 pub mod testsuite;
 
+pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainPoint, ChainReport};
 pub use sqlite::SqliteStore;
 
 /// A position in the change log. Strictly increasing; 0 is "before the first change".
@@ -60,6 +63,10 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    #[error("unknown recipient {0:?}")]
+    UnknownRecipient(String),
+    #[error("the audit log's chain is broken: {0}")]
+    AuditBroken(#[from] ChainBreak),
 }
 
 /// Which persons a listing covers.
@@ -137,4 +144,56 @@ pub trait Store {
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 
     fn summary(&self) -> Result<LogSummary, StoreError>;
+}
+
+/// A recipient (luvansaaja): an organisation that holds permits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub tunnus: String,
+    pub nimi: String,
+}
+
+/// Recipients and their credentials. Only a credential's hash is stored.
+pub trait Access {
+    fn put_recipient(&mut self, r: &Recipient) -> Result<(), StoreError>;
+    fn recipient(&self, tunnus: &str) -> Result<Option<Recipient>, StoreError>;
+    fn recipients(&self) -> Result<Vec<Recipient>, StoreError>;
+    /// Records a credential (a token's or a client certificate's SHA-256).
+    fn add_credential(&mut self, recipient: &str, hash: &str, label: &str) -> Result<(), StoreError>;
+    /// The recipient a credential belongs to, unless it is unknown or revoked.
+    fn credential_owner(&self, hash: &str) -> Result<Option<String>, StoreError>;
+    /// Revokes every credential of a recipient; returns how many were live.
+    fn revoke_credentials(&mut self, recipient: &str) -> Result<usize, StoreError>;
+}
+
+/// The append-only, hash-chained audit log.
+pub trait AuditLog {
+    /// Appends one record, linked to the previous entry; returns its sequence number.
+    fn audit_append(&mut self, record: &AuditRecord) -> Result<i64, StoreError>;
+    /// Entries with sequence number greater than `after`, in order, at most `limit`.
+    fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The last pruned entry (genesis if none was pruned).
+    fn audit_anchor(&self) -> Result<ChainPoint, StoreError>;
+    /// The newest entry (genesis if the log is empty).
+    fn audit_head(&self) -> Result<ChainPoint, StoreError>;
+    /// Deletes the entries recorded before `cutoff` (same format as
+    /// [`AuditRecord::at`]) and moves the anchor; returns how many went.
+    fn audit_prune(&mut self, cutoff: &str) -> Result<u64, StoreError>;
+
+    /// Walks the whole chain from the anchor to the head.
+    fn audit_verify(&self) -> Result<ChainReport, StoreError> {
+        let anchor = self.audit_anchor()?;
+        let head = self.audit_head()?;
+        let mut v = audit::ChainVerifier::new(anchor.clone());
+        let mut after = anchor.seq;
+        loop {
+            let page = self.audit_entries(after, 10_000)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for e in &page {
+                v.check(e)?;
+            }
+        }
+        Ok(ChainReport { entries: v.finish(&head)?, anchor, head })
+    }
 }

@@ -50,4 +50,32 @@ pub const SQLITE: &[&str] = &[
         PRIMARY KEY (permit, hetu)
     ) WITHOUT ROWID;
     "#,
+    // 2: recipients, credentials and the audit log.
+    r#"
+    CREATE TABLE recipient (
+        tunnus TEXT PRIMARY KEY,
+        nimi   TEXT NOT NULL
+    );
+    CREATE TABLE credential (
+        hash      TEXT PRIMARY KEY,
+        recipient TEXT NOT NULL REFERENCES recipient(tunnus),
+        label     TEXT NOT NULL,
+        revoked   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX credential_recipient ON credential(recipient);
+    CREATE TABLE audit_log (
+        seq       INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        data      TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_at ON audit_log(at);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    -- Five years' retention: younger entries cannot be deleted at all.
+    CREATE TRIGGER audit_log_retention BEFORE DELETE ON audit_log
+        WHEN OLD.at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-5 years')
+        BEGIN SELECT RAISE(ABORT, 'audit entries are kept five years'); END;
+    "#,
 ];

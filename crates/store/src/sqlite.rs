@@ -15,7 +15,7 @@ use crate::migrations;
 use crate::{Cursor, LogEntry, LogSummary, PersonFilter, Store, StoreError};
 
 pub struct SqliteStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 impl SqliteStore {

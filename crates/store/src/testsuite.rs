@@ -8,7 +8,7 @@ use vtj_core::groups::{Kotikunta, Nimi, SukupuoliArvo};
 use vtj_core::permit::{Product, Scope, TurvakieltoRule};
 use vtj_core::{Event, EventKind, GroupValue, Hetu, KuntaCode, Permit, Person, PersonId, Sex, VtjDate};
 
-use crate::{Cursor, PersonFilter, Store, StoreError};
+use crate::{Access, AuditLog, AuditRecord, Cursor, PersonFilter, Recipient, Store, StoreError};
 
 pub fn day(n: i64) -> Date {
     Date::from_calendar_date(2026, Month::January, 1).expect("valid") + time::Duration::days(n)
@@ -61,7 +61,9 @@ fn permit(tunnus: &str) -> Permit {
     }
 }
 
-pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
+pub fn run_all<S: Store + Access + AuditLog>(fresh: impl Fn() -> S) {
+    recipients_and_credentials(&mut fresh());
+    audit_chain_appends_verifies_and_prunes(&mut fresh());
     cursors_increase_and_pages_see_each_change_once(&mut fresh());
     failed_batch_commits_nothing(&mut fresh());
     log_keeps_both_sides_of_each_change(&mut fresh());
@@ -235,4 +237,65 @@ pub fn permits_and_meta<S: Store>(s: &mut S) {
     s.set_meta("x", "1").unwrap();
     s.set_meta("x", "2").unwrap();
     assert_eq!(s.meta("x").unwrap().as_deref(), Some("2"));
+}
+
+pub fn recipients_and_credentials<S: Access>(s: &mut S) {
+    let r = Recipient { tunnus: "0201256-6".into(), nimi: "Testikunta".into() };
+    assert!(matches!(s.add_credential(&r.tunnus, "h1", "x"), Err(StoreError::UnknownRecipient(_))));
+    s.put_recipient(&r).unwrap();
+    s.put_recipient(&Recipient { tunnus: "B".into(), nimi: "Toinen".into() }).unwrap();
+    assert_eq!(s.recipient(&r.tunnus).unwrap(), Some(r.clone()));
+    assert_eq!(s.recipients().unwrap().len(), 2);
+    s.add_credential(&r.tunnus, "h1", "first").unwrap();
+    s.add_credential(&r.tunnus, "h2", "second").unwrap();
+    s.add_credential("B", "h3", "b").unwrap();
+    assert!(s.add_credential("B", "h1", "dup").is_err(), "a credential hash belongs to one recipient");
+    assert_eq!(s.credential_owner("h1").unwrap().as_deref(), Some(r.tunnus.as_str()));
+    assert_eq!(s.credential_owner("nope").unwrap(), None);
+    assert_eq!(s.revoke_credentials(&r.tunnus).unwrap(), 2);
+    assert_eq!(s.credential_owner("h1").unwrap(), None);
+    assert_eq!(s.credential_owner("h2").unwrap(), None);
+    assert_eq!(s.credential_owner("h3").unwrap().as_deref(), Some("B"));
+}
+
+pub fn audit_record(at: &str, n: usize) -> AuditRecord {
+    AuditRecord {
+        at: at.into(),
+        recipient: Some("R".into()),
+        permit: Some("L".into()),
+        purpose: Some("testi".into()),
+        action: format!("GET /test/{n}"),
+        hetus: vec![test_hetu(n as u16).to_string()],
+        groups: vec!["HENKILON_NIMI".into()],
+        status: 200,
+        ..AuditRecord::default()
+    }
+}
+
+pub fn audit_chain_appends_verifies_and_prunes<S: AuditLog>(s: &mut S) {
+    let empty = s.audit_verify().unwrap();
+    assert_eq!(empty.entries, 0);
+    // Six entries older than five years, four recent ones.
+    for n in 0..10 {
+        let at = if n < 6 {
+            format!("2015-01-0{}T00:00:00.000Z", n + 1)
+        } else {
+            format!("2026-01-0{}T00:00:00.000Z", n - 5)
+        };
+        assert_eq!(s.audit_append(&audit_record(&at, n)).unwrap(), n as i64 + 1);
+    }
+    let report = s.audit_verify().unwrap();
+    assert_eq!(report.entries, 10);
+    assert_eq!(report.head.seq, 10);
+    let first = s.audit_entries(0, 1).unwrap();
+    let stored: AuditRecord = serde_json::from_str(&first[0].data).unwrap();
+    assert_eq!(stored, audit_record("2015-01-01T00:00:00.000Z", 0));
+
+    assert_eq!(s.audit_prune("2021-01-01T00:00:00.000Z").unwrap(), 6);
+    assert_eq!(s.audit_prune("2021-01-01T00:00:00.000Z").unwrap(), 0);
+    let after = s.audit_verify().unwrap();
+    assert_eq!((after.entries, after.anchor.seq, after.head.seq), (4, 6, 10));
+    // The chain continues from the pruned log.
+    s.audit_append(&audit_record("2026-02-01T00:00:00.000Z", 11)).unwrap();
+    assert_eq!(s.audit_verify().unwrap().entries, 5);
 }

@@ -28,7 +28,7 @@ fn data_survives_reopen_and_migrations_are_idempotent() {
         s.append(&[birth(1, test_hetu(1), "091", 0)]).unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     assert_eq!(s.last_cursor().unwrap(), Cursor(1));
     assert_eq!(s.person_by_hetu(test_hetu(1)).unwrap().unwrap().id.0, 1);
 }
@@ -53,4 +53,60 @@ fn newer_schema_is_refused() {
     Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
     let err = SqliteStore::open(&path).err().expect("refused");
     assert!(err.to_string().contains("newer"), "{err}");
+}
+
+/// An attacker with raw database access: the triggers stop casual edits,
+/// and when they are dropped the chain still shows what was done.
+#[test]
+fn audit_tampering_is_refused_or_detected() {
+    use vtj_store::testsuite::audit_record;
+    use vtj_store::{AuditLog, ChainBreak, StoreError};
+
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = |name: &str| {
+        let p = dir.path().join(name);
+        let mut s = SqliteStore::open(&p).unwrap();
+        for n in 0..5 {
+            s.audit_append(&audit_record(&format!("2026-03-0{}T00:00:00.000Z", n + 1), n)).unwrap();
+        }
+        (s, Connection::open(p).unwrap())
+    };
+    let broken = |s: &SqliteStore| match s.audit_verify() {
+        Err(StoreError::AuditBroken(b)) => b,
+        other => panic!("tampering not detected: {other:?}"),
+    };
+
+    let (_s, raw) = fresh("triggers.db");
+    assert!(raw.execute("UPDATE audit_log SET data = '{}' WHERE seq = 2", []).is_err());
+    assert!(raw.execute("DELETE FROM audit_log WHERE seq = 2", []).is_err(), "young entries cannot be deleted");
+
+    let drop_triggers = |raw: &Connection| {
+        raw.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_retention;").unwrap()
+    };
+
+    let (s, raw) = fresh("modified.db");
+    drop_triggers(&raw);
+    raw.execute("UPDATE audit_log SET data = replace(data, '\"status\":200', '\"status\":404') WHERE seq = 3", [])
+        .unwrap();
+    assert_eq!(broken(&s), ChainBreak::Modified { seq: 3 });
+
+    let (s, raw) = fresh("deleted.db");
+    drop_triggers(&raw);
+    raw.execute("DELETE FROM audit_log WHERE seq = 2", []).unwrap();
+    assert_eq!(broken(&s), ChainBreak::Missing { expected: 2, found: 3 });
+
+    let (s, raw) = fresh("reordered.db");
+    drop_triggers(&raw);
+    raw.execute_batch(
+        "UPDATE audit_log SET seq = 100 WHERE seq = 2;
+         UPDATE audit_log SET seq = 2 WHERE seq = 4;
+         UPDATE audit_log SET seq = 4 WHERE seq = 100;",
+    )
+    .unwrap();
+    assert_eq!(broken(&s), ChainBreak::Link { seq: 2 });
+
+    let (s, raw) = fresh("truncated.db");
+    drop_triggers(&raw);
+    raw.execute("DELETE FROM audit_log WHERE seq = 5", []).unwrap();
+    assert!(matches!(broken(&s), ChainBreak::Truncated { .. }));
 }

@@ -1,0 +1,127 @@
+//! Recipients, credentials and the audit log on SQLite.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::audit::{chain_hash, AuditEntry, AuditRecord, ChainPoint};
+use crate::{Access, AuditLog, Recipient, SqliteStore, StoreError};
+
+const HEAD: &str = "audit.head";
+const ANCHOR: &str = "audit.anchor";
+
+fn chain_point(conn: &Connection, key: &str) -> Result<ChainPoint, StoreError> {
+    let v: Option<String> =
+        conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?;
+    match v {
+        None => Ok(ChainPoint::genesis()),
+        Some(v) => ChainPoint::decode(&v).ok_or_else(|| StoreError::Corrupt(format!("{key} = {v:?}"))),
+    }
+}
+
+fn set_chain_point(conn: &Connection, key: &str, p: &ChainPoint) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, p.encode()])?;
+    Ok(())
+}
+
+impl Access for SqliteStore {
+    fn put_recipient(&mut self, r: &Recipient) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO recipient (tunnus, nimi) VALUES (?1, ?2)
+             ON CONFLICT (tunnus) DO UPDATE SET nimi = excluded.nimi",
+            params![r.tunnus, r.nimi],
+        )?;
+        Ok(())
+    }
+
+    fn recipient(&self, tunnus: &str) -> Result<Option<Recipient>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT tunnus, nimi FROM recipient WHERE tunnus = ?1", [tunnus], |r| {
+                Ok(Recipient { tunnus: r.get(0)?, nimi: r.get(1)? })
+            })
+            .optional()?)
+    }
+
+    fn recipients(&self) -> Result<Vec<Recipient>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT tunnus, nimi FROM recipient ORDER BY tunnus")?;
+        let rows = stmt.query_map([], |r| Ok(Recipient { tunnus: r.get(0)?, nimi: r.get(1)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn add_credential(&mut self, recipient: &str, hash: &str, label: &str) -> Result<(), StoreError> {
+        if self.recipient(recipient)?.is_none() {
+            return Err(StoreError::UnknownRecipient(recipient.to_string()));
+        }
+        self.conn.execute(
+            "INSERT INTO credential (hash, recipient, label) VALUES (?1, ?2, ?3)",
+            params![hash, recipient, label],
+        )?;
+        Ok(())
+    }
+
+    fn credential_owner(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT recipient FROM credential WHERE hash = ?1 AND NOT revoked")?
+            .query_row([hash], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn revoke_credentials(&mut self, recipient: &str) -> Result<usize, StoreError> {
+        if self.recipient(recipient)?.is_none() {
+            return Err(StoreError::UnknownRecipient(recipient.to_string()));
+        }
+        Ok(self.conn.execute("UPDATE credential SET revoked = 1 WHERE recipient = ?1 AND NOT revoked", [recipient])?)
+    }
+}
+
+impl AuditLog for SqliteStore {
+    fn audit_append(&mut self, record: &AuditRecord) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let head = chain_point(&tx, HEAD)?;
+        let seq = head.seq + 1;
+        let data = serde_json::to_string(record)?;
+        let hash = chain_hash(&head.hash, seq, &data);
+        tx.prepare_cached("INSERT INTO audit_log (seq, at, data, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![seq, record.at, data, head.hash, hash])?;
+        set_chain_point(&tx, HEAD, &ChainPoint { seq, hash })?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, data, prev_hash, hash FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after, limit as i64], |r| {
+            Ok(AuditEntry { seq: r.get(0)?, data: r.get(1)?, prev_hash: r.get(2)?, hash: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn audit_anchor(&self) -> Result<ChainPoint, StoreError> {
+        chain_point(&self.conn, ANCHOR)
+    }
+
+    fn audit_head(&self) -> Result<ChainPoint, StoreError> {
+        chain_point(&self.conn, HEAD)
+    }
+
+    fn audit_prune(&mut self, cutoff: &str) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        // Entries are appended in time order, so the expired ones are a
+        // prefix; the last of them becomes the anchor of what remains.
+        let last: Option<(i64, String)> = tx
+            .query_row("SELECT seq, hash FROM audit_log WHERE at < ?1 ORDER BY seq DESC LIMIT 1", [cutoff], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let Some((seq, hash)) = last else { return Ok(0) };
+        let n = tx.execute("DELETE FROM audit_log WHERE seq <= ?1", [seq])?;
+        set_chain_point(&tx, ANCHOR, &ChainPoint { seq, hash })?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+}
