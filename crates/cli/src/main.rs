@@ -12,6 +12,10 @@ use vtj_core::VtjDate;
 use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{LogSummary, SqliteStore, Store};
 
+mod admin;
+mod audit;
+mod serve;
+
 #[derive(Parser)]
 #[command(name = "vtj", version, about = "Population-data change services: Muutostietopalvelu and VTJ-muutosrajapinta")]
 struct Cli {
@@ -50,6 +54,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the REST service (VTJ-muutosrajapinta) over a database.
+    Serve(serve::ServeArgs),
+    /// Operator actions: recipients, tokens, permits, fees.
+    Admin {
+        #[command(subcommand)]
+        cmd: admin::AdminCmd,
+    },
+    /// Verify or prune the audit log.
+    Audit {
+        #[command(subcommand)]
+        cmd: audit::AuditCmd,
+    },
     /// The main job: generate a population, simulate days, summarise the log.
     Demo {
         /// Where to keep the database; a fresh temporary one if not given.
@@ -66,7 +82,7 @@ enum Command {
     },
 }
 
-fn parse_day(s: &str) -> Result<Date, String> {
+pub(crate) fn parse_day(s: &str) -> Result<Date, String> {
     match VtjDate::parse(s) {
         Ok(VtjDate::Full(d)) => Ok(d),
         Ok(other) => Err(format!("{other} is not a full date")),
@@ -92,6 +108,9 @@ fn main() -> Result<()> {
                 print_summary(&summary);
             }
         }
+        Command::Serve(args) => serve::run(args)?,
+        Command::Admin { cmd } => admin::run(cmd)?,
+        Command::Audit { cmd } => audit::run(cmd)?,
         Command::Demo { db, persons, days, seed, intensity } => {
             let tmp;
             let path = match db {
@@ -115,7 +134,7 @@ fn open(path: &Path) -> Result<SqliteStore> {
     SqliteStore::open(path).with_context(|| format!("opening database {}", path.display()))
 }
 
-fn open_existing(path: &Path) -> Result<SqliteStore> {
+pub(crate) fn open_existing(path: &Path) -> Result<SqliteStore> {
     if !path.exists() {
         bail!("database {} does not exist; create it with `vtj generate --db {}`", path.display(), path.display());
     }

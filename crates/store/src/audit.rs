@@ -28,6 +28,9 @@ pub struct AuditRecord {
     pub xroad_client: Option<String>,
     pub hetus: Vec<String>,
     pub groups: Vec<String>,
+    /// Person records returned (initial data, single queries, changes).
+    #[serde(default)]
+    pub records: u64,
     pub status: u16,
     /// The stable error code of a refused request.
     pub code: Option<String>,

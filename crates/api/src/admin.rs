@@ -1,0 +1,206 @@
+//! Operator actions: recipients, credentials, permits, the fee report.
+//! The CLI's `vtj admin` calls these; each checks what it is given.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use thiserror::Error;
+use time::Date;
+use vtj_core::permit::ProductError;
+use vtj_core::{GroupName, KuntaCode, Permit, Product, Scope, TurvakieltoRule};
+use vtj_store::{Access, AuditLog, AuditRecord, Recipient, Store, StoreError};
+
+use crate::auth;
+
+#[derive(Debug, Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Product(#[from] ProductError),
+    #[error("unknown recipient {0:?}; create it first with `vtj admin recipient add`")]
+    UnknownRecipient(String),
+    #[error("unknown permit {0:?}")]
+    UnknownPermit(String),
+    #[error("permit {0:?} already exists")]
+    PermitExists(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("could not create a random token")]
+    Random,
+}
+
+pub fn add_recipient<S: Access>(s: &mut S, tunnus: &str, nimi: &str) -> Result<(), AdminError> {
+    if tunnus.trim().is_empty() || nimi.trim().is_empty() {
+        return Err(AdminError::Invalid("a recipient needs a tunnus and a nimi".into()));
+    }
+    Ok(s.put_recipient(&Recipient { tunnus: tunnus.into(), nimi: nimi.into() })?)
+}
+
+/// Issues a bearer token; the plain token is returned once and never stored.
+pub fn issue_token<S: Access>(s: &mut S, recipient: &str, label: &str) -> Result<String, AdminError> {
+    if s.recipient(recipient)?.is_none() {
+        return Err(AdminError::UnknownRecipient(recipient.into()));
+    }
+    let token = auth::new_token().map_err(|_| AdminError::Random)?;
+    s.add_credential(recipient, &auth::credential_hash(&token), label)?;
+    Ok(token)
+}
+
+/// What a new permit is made of, as the operator gives it.
+#[derive(Debug, Clone)]
+pub struct PermitSpec {
+    pub tunnus: String,
+    pub luvansaaja: String,
+    pub kayttotarkoitus: String,
+    pub tuote: String,
+    /// Replaces the product's groups: a product of the operator's own.
+    pub ryhmat: Option<Vec<String>>,
+    pub kunnat: Vec<String>,
+    pub hyvinvointialueet: Vec<String>,
+    pub hetulista: bool,
+    pub turvakielto_oikeus: bool,
+    pub alkaen: Date,
+    pub asti: Option<Date>,
+}
+
+pub fn add_permit<S: Store + Access>(s: &mut S, spec: &PermitSpec) -> Result<Permit, AdminError> {
+    if s.recipient(&spec.luvansaaja)?.is_none() {
+        return Err(AdminError::UnknownRecipient(spec.luvansaaja.clone()));
+    }
+    if s.permit(&spec.tunnus)?.is_some() {
+        return Err(AdminError::PermitExists(spec.tunnus.clone()));
+    }
+    if spec.kayttotarkoitus.trim().is_empty() {
+        return Err(AdminError::Invalid("a permit needs its purpose (kayttotarkoitus)".into()));
+    }
+    let mut tuote = Product::builtin(&spec.tuote).or_else(|e| match &spec.ryhmat {
+        Some(_) => {
+            Ok(Product { tunnus: spec.tuote.clone(), kuvaus: "operator-defined".into(), tietoryhmat: BTreeSet::new() })
+        }
+        None => Err(e),
+    })?;
+    if let Some(names) = &spec.ryhmat {
+        tuote.tietoryhmat = names
+            .iter()
+            .map(|n| GroupName::parse(n).map_err(|e| AdminError::Invalid(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        if tuote.tietoryhmat.is_empty() {
+            return Err(AdminError::Invalid("a product needs at least one group".into()));
+        }
+    }
+    let area = !spec.kunnat.is_empty() || !spec.hyvinvointialueet.is_empty();
+    let rajaus = match (area, spec.hetulista) {
+        (true, false) => {
+            let mut kunnat = BTreeSet::new();
+            for k in &spec.kunnat {
+                kunnat.insert(KuntaCode::parse(k).map_err(|e| AdminError::Invalid(e.to_string()))?);
+            }
+            for r in &spec.hyvinvointialueet {
+                kunnat.extend(vtj_core::kunta::region_kunnat(r).map_err(|e| AdminError::Invalid(e.to_string()))?);
+            }
+            Scope::Kuntarajaus { kunnat }
+        }
+        (false, true) => Scope::Hetulista,
+        _ => {
+            return Err(AdminError::Invalid(
+                "give the scope: municipalities and/or wellbeing services counties, or a hetu list (not both)".into(),
+            ))
+        }
+    };
+    if spec.asti.is_some_and(|a| a < spec.alkaen) {
+        return Err(AdminError::Invalid("the permit ends before it starts".into()));
+    }
+    let permit = Permit {
+        tunnus: spec.tunnus.clone(),
+        luvansaaja: spec.luvansaaja.clone(),
+        kayttotarkoitus: spec.kayttotarkoitus.clone(),
+        tuote,
+        rajaus,
+        turvakielto: if spec.turvakielto_oikeus {
+            TurvakieltoRule::TiedotLuovutetaan
+        } else {
+            TurvakieltoRule::TiedotSensuroidaan
+        },
+        voimassa_alkaen: spec.alkaen,
+        voimassa_asti: spec.asti,
+        peruttu: false,
+    };
+    s.put_permit(&permit)?;
+    Ok(permit)
+}
+
+/// Revokes a permit: answers on it stop with the next request.
+pub fn revoke_permit<S: Store>(s: &mut S, tunnus: &str) -> Result<(), AdminError> {
+    let mut p = s.permit(tunnus)?.ok_or_else(|| AdminError::UnknownPermit(tunnus.into()))?;
+    p.peruttu = true;
+    Ok(s.put_permit(&p)?)
+}
+
+/// Fees of one permit per the permit decision, from what the audit log shows was delivered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeeLine {
+    pub permit: String,
+    pub recipient: String,
+    /// Person records delivered as initial data (perustiedot, hetu list additions).
+    pub initial_persons: u64,
+    pub initial_fee_eur: f64,
+    /// REST connection fee; 0 when the recipient moved from the file service.
+    pub onboarding_fee_eur: f64,
+    pub total_eur: f64,
+}
+
+/// Initial delivery 300 EUR + 0.011 EUR per person, 0.006 EUR per person above 2,900,000.
+pub fn initial_fee(persons: u64) -> f64 {
+    const TIER: u64 = 2_900_000;
+    let cents = 30_000.0 + 1.1 * persons.min(TIER) as f64 + 0.6 * persons.saturating_sub(TIER) as f64;
+    (cents.round()) / 100.0
+}
+
+pub const REST_ONBOARDING_EUR: f64 = 1_000.0;
+
+pub fn fee_report<S: Store + AuditLog>(s: &S, moved_from_files: &BTreeSet<String>) -> Result<Vec<FeeLine>, AdminError> {
+    let mut delivered: BTreeMap<String, u64> = BTreeMap::new();
+    let mut after = s.audit_anchor()?.seq;
+    loop {
+        let page = s.audit_entries(after, 10_000)?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            let r: AuditRecord = serde_json::from_str(&e.data).map_err(StoreError::from)?;
+            let initial = r.action.ends_with("/perustiedot") || r.action.ends_with("/hetulista/lisays");
+            if let (true, 200, Some(p)) = (initial, r.status, r.permit) {
+                *delivered.entry(p).or_default() += r.records;
+            }
+        }
+    }
+    Ok(s.permits()?
+        .into_iter()
+        .map(|p| {
+            let n = delivered.get(&p.tunnus).copied().unwrap_or(0);
+            let initial = if n > 0 { initial_fee(n) } else { 0.0 };
+            let onboarding = if moved_from_files.contains(&p.tunnus) { 0.0 } else { REST_ONBOARDING_EUR };
+            FeeLine {
+                permit: p.tunnus,
+                recipient: p.luvansaaja,
+                initial_persons: n,
+                initial_fee_eur: initial,
+                onboarding_fee_eur: onboarding,
+                total_eur: initial + onboarding,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_fee_follows_the_decision() {
+        assert_eq!(initial_fee(0), 300.0);
+        assert_eq!(initial_fee(1_000), 311.0);
+        assert_eq!(initial_fee(2_900_000), 300.0 + 31_900.0);
+        assert_eq!(initial_fee(3_000_000), 300.0 + 31_900.0 + 600.0);
+    }
+}

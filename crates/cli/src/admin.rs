@@ -1,0 +1,164 @@
+//! `vtj admin`: recipients, tokens, permits and the fee report.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Subcommand;
+use time::Date;
+use vtj_api::admin::{self, PermitSpec};
+use vtj_store::{Access, Store};
+
+use crate::{open_existing, parse_day};
+
+#[derive(Subcommand)]
+pub enum AdminCmd {
+    /// Create or rename a recipient (luvansaaja).
+    RecipientAdd {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        #[arg(long)]
+        tunnus: String,
+        #[arg(long)]
+        nimi: String,
+    },
+    /// Issue a bearer token for a recipient; printed once, stored only hashed.
+    TokenIssue {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        #[arg(long)]
+        luvansaaja: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke every token of a recipient.
+    TokenRevoke {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        #[arg(long)]
+        luvansaaja: String,
+    },
+    /// Create a permit (tietolupa).
+    PermitAdd {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        #[arg(long)]
+        tunnus: String,
+        #[arg(long)]
+        luvansaaja: String,
+        #[arg(long)]
+        kayttotarkoitus: String,
+        /// ASREK, PERUSTASO, LAAJAT, K2000, PSOP, APOTTI, or a name of your own with --ryhmat.
+        #[arg(long)]
+        tuote: String,
+        /// Comma-separated group names: the product's groups.
+        #[arg(long, value_delimiter = ',')]
+        ryhmat: Option<Vec<String>>,
+        /// Kuntarajaus: comma-separated municipality codes.
+        #[arg(long, value_delimiter = ',')]
+        kunnat: Vec<String>,
+        /// Kuntarajaus: comma-separated wellbeing services county codes (e.g. KS, HEL).
+        #[arg(long, value_delimiter = ',')]
+        hyvinvointialueet: Vec<String>,
+        /// Hetu-list scope, maintained by the recipient.
+        #[arg(long)]
+        hetulista: bool,
+        /// The permit grants turvakielto data (address groups and home municipality of protected persons).
+        #[arg(long)]
+        turvakielto_oikeus: bool,
+        #[arg(long, value_parser = parse_day)]
+        alkaen: Option<Date>,
+        #[arg(long, value_parser = parse_day)]
+        asti: Option<Date>,
+    },
+    /// Revoke a permit: it stops answering at once.
+    PermitRevoke {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        #[arg(long)]
+        tunnus: String,
+    },
+    /// List permits as JSON.
+    Permits {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+    },
+    /// Fees per permit from what the audit log shows was delivered.
+    Fees {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        /// Permits whose recipient moved from the file service (no onboarding fee).
+        #[arg(long, value_delimiter = ',')]
+        from_files: Vec<String>,
+    },
+}
+
+pub fn run(cmd: AdminCmd) -> Result<()> {
+    match cmd {
+        AdminCmd::RecipientAdd { db, tunnus, nimi } => {
+            admin::add_recipient(&mut open_existing(&db)?, &tunnus, &nimi)?;
+            println!("recipient {tunnus} saved");
+        }
+        AdminCmd::TokenIssue { db, luvansaaja, label } => {
+            let token = admin::issue_token(&mut open_existing(&db)?, &luvansaaja, &label)?;
+            println!("{token}");
+        }
+        AdminCmd::TokenRevoke { db, luvansaaja } => {
+            let n = open_existing(&db)?.revoke_credentials(&luvansaaja)?;
+            println!("{n} tokens of {luvansaaja} revoked");
+        }
+        AdminCmd::PermitAdd {
+            db,
+            tunnus,
+            luvansaaja,
+            kayttotarkoitus,
+            tuote,
+            ryhmat,
+            kunnat,
+            hyvinvointialueet,
+            hetulista,
+            turvakielto_oikeus,
+            alkaen,
+            asti,
+        } => {
+            let today = time::OffsetDateTime::now_utc().date();
+            let spec = PermitSpec {
+                tunnus,
+                luvansaaja,
+                kayttotarkoitus,
+                tuote,
+                ryhmat,
+                kunnat,
+                hyvinvointialueet,
+                hetulista,
+                turvakielto_oikeus,
+                alkaen: alkaen.unwrap_or(today),
+                asti,
+            };
+            let p = admin::add_permit(&mut open_existing(&db)?, &spec)?;
+            println!("{}", serde_json::to_string_pretty(&p)?);
+        }
+        AdminCmd::PermitRevoke { db, tunnus } => {
+            admin::revoke_permit(&mut open_existing(&db)?, &tunnus)?;
+            println!("permit {tunnus} revoked");
+        }
+        AdminCmd::Permits { db } => {
+            println!("{}", serde_json::to_string_pretty(&open_existing(&db)?.permits()?)?);
+        }
+        AdminCmd::Fees { db, from_files } => {
+            let from: BTreeSet<String> = from_files.into_iter().collect();
+            let lines = admin::fee_report(&open_existing(&db)?, &from)?;
+            println!(
+                "{:<16} {:<16} {:>12} {:>12} {:>12} {:>12}",
+                "permit", "recipient", "persons", "initial €", "onboarding €", "total €"
+            );
+            for l in lines {
+                println!(
+                    "{:<16} {:<16} {:>12} {:>12.2} {:>12.2} {:>12.2}",
+                    l.permit, l.recipient, l.initial_persons, l.initial_fee_eur, l.onboarding_fee_eur, l.total_eur
+                );
+            }
+        }
+    }
+    Ok(())
+}

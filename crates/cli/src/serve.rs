@@ -1,0 +1,81 @@
+//! `vtj serve`: the REST service, configured by flags, environment
+//! (`VTJ_*`) or a TOML file, in that order of precedence.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Deserialize;
+use vtj_api::{App, Config};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// A TOML file with any of: listen, db, rate_per_second, rate_burst, max_page, max_list, body_limit.
+    #[arg(long, env = "VTJ_CONFIG")]
+    config: Option<PathBuf>,
+    #[arg(long, env = "VTJ_LISTEN")]
+    listen: Option<SocketAddr>,
+    #[arg(long, env = "VTJ_DB")]
+    db: Option<PathBuf>,
+    /// Requests per second per recipient, refilled continuously.
+    #[arg(long, env = "VTJ_RATE_PER_SECOND")]
+    rate_per_second: Option<f64>,
+    #[arg(long, env = "VTJ_RATE_BURST")]
+    rate_burst: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    db: Option<PathBuf>,
+    rate_per_second: Option<f64>,
+    rate_burst: Option<u32>,
+    max_page: Option<usize>,
+    max_list: Option<usize>,
+    body_limit: Option<usize>,
+}
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    let file: FileConfig = match &args.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("in {}", p.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let db = args.db.or(file.db).unwrap_or_else(|| PathBuf::from("vtj.db"));
+    if !db.exists() {
+        anyhow::bail!("database {} does not exist; create it with `vtj generate --db {}`", db.display(), db.display());
+    }
+    let mut config = Config::new(db.clone());
+    if let Some(r) = args.rate_per_second.or(file.rate_per_second) {
+        anyhow::ensure!(r.is_finite() && r > 0.0, "rate_per_second must be positive");
+        config.rate_per_second = r;
+    }
+    if let Some(b) = args.rate_burst.or(file.rate_burst) {
+        config.rate_burst = b;
+    }
+    if let Some(n) = file.max_page {
+        config.limits.max_page = n;
+        config.limits.default_page = config.limits.default_page.min(n);
+    }
+    if let Some(n) = file.max_list {
+        config.limits.max_list = n;
+    }
+    if let Some(n) = file.body_limit {
+        config.body_limit = n;
+    }
+    let app = App::new(&config).with_context(|| format!("opening {}", db.display()))?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+        eprintln!("vtj serve: http://{} on {}", listener.local_addr()?, db.display());
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        vtj_api::serve(listener, app, shutdown).await.context("serving")
+    })
+}
