@@ -47,12 +47,20 @@ impl SqliteStore {
             return Err(StoreError::SchemaTooNew { found, known });
         }
         for (i, step) in migrations::SQLITE.iter().enumerate().skip(found as usize) {
-            let tx = self.conn.transaction()?;
+            let tx = self.write_tx()?;
             tx.execute_batch(step)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// A write transaction that takes the write lock at BEGIN. A deferred
+    /// one that reads first fails at once with SQLITE_BUSY (no waiting) when
+    /// another connection committed in between; IMMEDIATE waits its turn
+    /// under the busy timeout instead.
+    pub(crate) fn write_tx(&mut self) -> Result<Transaction<'_>, StoreError> {
+        Ok(self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {
@@ -130,7 +138,7 @@ fn parse_hetu(s: &str) -> Result<Hetu, StoreError> {
 
 impl Store for SqliteStore {
     fn insert_population(&mut self, persons: &[Person]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let used: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM change_log)", [], |r| r.get(0))?;
         if used {
             return Err(StoreError::LogNotEmpty);
@@ -150,7 +158,7 @@ impl Store for SqliteStore {
     }
 
     fn append(&mut self, events: &[Event]) -> Result<Vec<Cursor>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let mut cursors = Vec::with_capacity(events.len());
         for (index, event) in events.iter().enumerate() {
             let before = load_person(&tx, event.person)?;
@@ -290,7 +298,7 @@ impl Store for SqliteStore {
     }
 
     fn hetu_list_add(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         require_permit(&tx, permit)?;
         let mut added = 0;
         for h in hetus {
@@ -303,7 +311,7 @@ impl Store for SqliteStore {
     }
 
     fn hetu_list_remove(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         require_permit(&tx, permit)?;
         let mut removed = 0;
         for h in hetus {

@@ -79,7 +79,7 @@ impl Access for SqliteStore {
 
 impl AuditLog for SqliteStore {
     fn audit_append(&mut self, record: &AuditRecord) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let head = chain_point(&tx, HEAD)?;
         let seq = head.seq + 1;
         let data = serde_json::to_string(record)?;
@@ -110,7 +110,7 @@ impl AuditLog for SqliteStore {
     }
 
     fn audit_prune(&mut self, cutoff: &str) -> Result<u64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         // Entries are appended in time order, so the expired ones are a
         // prefix; the last of them becomes the anchor of what remains.
         let last: Option<(i64, String)> = tx
