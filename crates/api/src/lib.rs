@@ -19,7 +19,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
@@ -33,11 +33,13 @@ pub mod metrics;
 pub mod problem;
 pub mod rate;
 pub mod service;
+pub mod tls;
 pub mod wire;
 
 use db::Db;
 use problem::ApiError;
 use service::{Limits, Touched};
+use tls::ClientCert;
 use wire::*;
 
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -127,20 +129,45 @@ struct Ctx {
     purpose: Option<String>,
     xroad_client: Option<String>,
     asked: Vec<String>,
+    /// SHA-256 of the connection's verified client certificate.
+    cert: Option<String>,
 }
 
 impl Ctx {
-    fn new(action: &'static str, headers: &HeaderMap) -> Ctx {
+    fn new(action: &'static str, headers: &HeaderMap, cert: Option<Extension<ClientCert>>) -> Ctx {
         let xroad_client =
             headers.get(HEADER_XROAD_CLIENT).map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(200).collect());
-        Ctx { action, recipient: None, permit: None, purpose: None, xroad_client, asked: Vec::new() }
+        let cert = cert.and_then(|Extension(ClientCert(c))| c);
+        Ctx { action, recipient: None, permit: None, purpose: None, xroad_client, asked: Vec::new(), cert }
     }
 
     /// The authenticated recipient, within its rate limit.
     async fn caller(&mut self, app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
-        let hash = auth::credential_hash(auth::bearer(headers).ok_or_else(ApiError::unauthenticated)?);
-        let owner =
-            app.db.read(move |s| Ok(s.credential_owner(&hash)?)).await?.ok_or_else(ApiError::unauthenticated)?;
+        let token = auth::bearer(headers).map(auth::credential_hash);
+        let cert = self.cert.clone();
+        if token.is_none() && cert.is_none() {
+            return Err(ApiError::unauthenticated());
+        }
+        let owner = app
+            .db
+            .read(move |s| {
+                let by_cert = cert.map(|h| s.credential_owner(&h)).transpose()?.flatten();
+                let by_token = match token {
+                    // A token that was sent must be valid, certificate or not.
+                    Some(h) => match s.credential_owner(&h)? {
+                        None => return Ok(None),
+                        found => found,
+                    },
+                    None => None,
+                };
+                Ok(match (by_cert, by_token) {
+                    (Some(a), Some(b)) if a != b => None,
+                    (Some(a), _) | (None, Some(a)) => Some(a),
+                    (None, None) => None,
+                })
+            })
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
         self.recipient = Some(owner.clone());
         app.limiter.check(&owner, Instant::now()).map_err(|secs| ApiError {
             retry_after: Some(secs),
@@ -219,8 +246,13 @@ async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, A
     serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request("VIRHEELLINEN_JSON", e.to_string()))
 }
 
-async fn cursor_at(State(app): State<Arc<App>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let mut ctx = Ctx::new("GET /api/v1/kirjausavain", &headers);
+async fn cursor_at(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    cert: Option<Extension<ClientCert>>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let mut ctx = Ctx::new("GET /api/v1/kirjausavain", &headers, cert);
     let served = async {
         ctx.caller(&app, &headers).await?;
         let q: CursorAtQuery = require_query(q)?;
@@ -241,10 +273,11 @@ async fn cursor_at(State(app): State<Arc<App>>, headers: HeaderMap, RawQuery(q):
 async fn initial_kuntarajaus(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
+    cert: Option<Extension<ClientCert>>,
     Path(tunnus): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let mut ctx = Ctx::new("GET /api/v1/tietoluvat/{tunnus}/perustiedot", &headers);
+    let mut ctx = Ctx::new("GET /api/v1/tietoluvat/{tunnus}/perustiedot", &headers, cert);
     let served = async {
         let permit = ctx.permit(&app, &headers, tunnus).await?;
         let q: InitialQuery = require_query(q)?;
@@ -263,10 +296,11 @@ async fn initial_kuntarajaus(
 async fn initial_hetulista(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
+    cert: Option<Extension<ClientCert>>,
     Path(tunnus): Path<String>,
     body: Body,
 ) -> Response {
-    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/perustiedot", &headers);
+    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/perustiedot", &headers, cert);
     let served = async {
         let permit = ctx.permit(&app, &headers, tunnus).await?;
         let list: HetuList = read_json(body, app.body_limit).await?;
@@ -284,10 +318,11 @@ async fn initial_hetulista(
 async fn changes(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
+    cert: Option<Extension<ClientCert>>,
     Path(tunnus): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let mut ctx = Ctx::new("GET /api/v1/tietoluvat/{tunnus}/muutokset", &headers);
+    let mut ctx = Ctx::new("GET /api/v1/tietoluvat/{tunnus}/muutokset", &headers, cert);
     let served = async {
         let permit = ctx.permit(&app, &headers, tunnus).await?;
         let q: ChangesQuery = require_query(q)?;
@@ -303,8 +338,14 @@ async fn changes(
     finish(app, ctx, served).await
 }
 
-async fn person(State(app): State<Arc<App>>, headers: HeaderMap, Path(tunnus): Path<String>, body: Body) -> Response {
-    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/henkilo", &headers);
+async fn person(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    cert: Option<Extension<ClientCert>>,
+    Path(tunnus): Path<String>,
+    body: Body,
+) -> Response {
+    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/henkilo", &headers, cert);
     let served = async {
         let permit = ctx.permit(&app, &headers, tunnus).await?;
         let q: PersonQuery = read_json(body, app.body_limit).await?;
@@ -319,8 +360,14 @@ async fn person(State(app): State<Arc<App>>, headers: HeaderMap, Path(tunnus): P
     finish(app, ctx, served).await
 }
 
-async fn list_add(State(app): State<Arc<App>>, headers: HeaderMap, Path(tunnus): Path<String>, body: Body) -> Response {
-    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/hetulista/lisays", &headers);
+async fn list_add(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    cert: Option<Extension<ClientCert>>,
+    Path(tunnus): Path<String>,
+    body: Body,
+) -> Response {
+    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/hetulista/lisays", &headers, cert);
     let served = async {
         let permit = ctx.permit(&app, &headers, tunnus).await?;
         let list: HetuList = read_json(body, app.body_limit).await?;
@@ -338,10 +385,11 @@ async fn list_add(State(app): State<Arc<App>>, headers: HeaderMap, Path(tunnus):
 async fn list_remove(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
+    cert: Option<Extension<ClientCert>>,
     Path(tunnus): Path<String>,
     body: Body,
 ) -> Response {
-    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/hetulista/poisto", &headers);
+    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/hetulista/poisto", &headers, cert);
     let served = async {
         let permit = ctx.permit(&app, &headers, tunnus).await?;
         let list: HetuList = read_json(body, app.body_limit).await?;

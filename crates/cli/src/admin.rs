@@ -31,7 +31,16 @@ pub enum AdminCmd {
         #[arg(long, default_value = "")]
         label: String,
     },
-    /// Revoke every token of a recipient.
+    /// Register a client certificate (PEM) as a recipient's credential for mutual TLS.
+    CertAdd {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        #[arg(long)]
+        luvansaaja: String,
+        #[arg(long)]
+        cert: PathBuf,
+    },
+    /// Revoke every credential (tokens and certificates) of a recipient.
     TokenRevoke {
         #[arg(long, default_value = "vtj.db")]
         db: PathBuf,
@@ -103,9 +112,18 @@ pub fn run(cmd: AdminCmd) -> Result<()> {
             let token = admin::issue_token(&mut open_existing(&db)?, &luvansaaja, &label)?;
             println!("{token}");
         }
+        AdminCmd::CertAdd { db, luvansaaja, cert } => {
+            let hash = vtj_api::tls::cert_file_hash(&cert)?;
+            let mut s = open_existing(&db)?;
+            if s.recipient(&luvansaaja)?.is_none() {
+                anyhow::bail!("unknown recipient {luvansaaja:?}; create it first with `vtj admin recipient-add`");
+            }
+            s.add_credential(&luvansaaja, &hash, &format!("certificate {}", cert.display()))?;
+            println!("certificate sha256:{hash} registered for {luvansaaja}");
+        }
         AdminCmd::TokenRevoke { db, luvansaaja } => {
             let n = open_existing(&db)?.revoke_credentials(&luvansaaja)?;
-            println!("{n} tokens of {luvansaaja} revoked");
+            println!("{n} credentials of {luvansaaja} revoked");
         }
         AdminCmd::PermitAdd {
             db,

@@ -7,11 +7,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Deserialize;
+use vtj_api::tls::{serve_tls, server_config, TlsFiles};
 use vtj_api::{App, Config};
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// A TOML file with any of: listen, db, rate_per_second, rate_burst, max_page, max_list, body_limit.
+    /// A TOML file with any of: listen, db, rate_per_second, rate_burst, max_page, max_list, body_limit,
+    /// tls_cert, tls_key, tls_client_ca.
     #[arg(long, env = "VTJ_CONFIG")]
     config: Option<PathBuf>,
     #[arg(long, env = "VTJ_LISTEN")]
@@ -23,6 +25,15 @@ pub struct ServeArgs {
     rate_per_second: Option<f64>,
     #[arg(long, env = "VTJ_RATE_BURST")]
     rate_burst: Option<u32>,
+    /// Serve HTTPS with this certificate chain (PEM) ...
+    #[arg(long, env = "VTJ_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// ... and this private key (PEM).
+    #[arg(long, env = "VTJ_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Accept client certificates issued by this CA (PEM) as credentials.
+    #[arg(long, env = "VTJ_TLS_CLIENT_CA")]
+    tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -35,6 +46,9 @@ struct FileConfig {
     max_page: Option<usize>,
     max_list: Option<usize>,
     body_limit: Option<usize>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -68,14 +82,27 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(n) = file.body_limit {
         config.body_limit = n;
     }
+    let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+        (Some(cert), Some(key)) => {
+            let files = TlsFiles { cert, key, client_ca: args.tls_client_ca.or(file.tls_client_ca) };
+            Some(server_config(&files)?)
+        }
+        (None, None) => None,
+        _ => anyhow::bail!("TLS needs both tls_cert and tls_key"),
+    };
     let app = App::new(&config).with_context(|| format!("opening {}", db.display()))?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
-        eprintln!("vtj serve: http://{} on {}", listener.local_addr()?, db.display());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        eprintln!("vtj serve: {scheme}://{} on {}", listener.local_addr()?, db.display());
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        vtj_api::serve(listener, app, shutdown).await.context("serving")
+        match tls {
+            Some(tls) => serve_tls(listener, app, tls, shutdown).await,
+            None => vtj_api::serve(listener, app, shutdown).await,
+        }
+        .context("serving")
     })
 }
