@@ -31,13 +31,53 @@ pub enum ChangeKind {
     Censored,
 }
 
+/// One group's change. On the wire `arvo` is the group's bare value (the
+/// group is named once, by `tietoryhma`), present exactly for LISATTY and
+/// MUUTETTU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(into = "GroupChangeWire", try_from = "GroupChangeWire")]
 pub struct GroupChange {
     pub tietoryhma: GroupName,
     pub muutos: ChangeKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arvo: Option<GroupValue>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupChangeWire {
+    tietoryhma: GroupName,
+    muutos: ChangeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    arvo: Option<serde_json::Value>,
+}
+
+impl From<GroupChange> for GroupChangeWire {
+    fn from(c: GroupChange) -> GroupChangeWire {
+        // GroupValue is tagged {"tietoryhma", "arvo"}; the wire keeps the inner value.
+        let arvo = c.arvo.and_then(|v| match serde_json::to_value(v) {
+            Ok(serde_json::Value::Object(mut m)) => m.remove("arvo"),
+            _ => None,
+        });
+        GroupChangeWire { tietoryhma: c.tietoryhma, muutos: c.muutos, arvo }
+    }
+}
+
+impl TryFrom<GroupChangeWire> for GroupChange {
+    type Error = String;
+
+    fn try_from(w: GroupChangeWire) -> Result<GroupChange, String> {
+        let needs_value = matches!(w.muutos, ChangeKind::Added | ChangeKind::Changed);
+        let arvo = match (w.arvo, needs_value) {
+            (Some(v), true) => Some(
+                serde_json::from_value(serde_json::json!({ "tietoryhma": w.tietoryhma, "arvo": v }))
+                    .map_err(|e| format!("{}: {e}", w.tietoryhma))?,
+            ),
+            (None, false) => None,
+            (None, true) => return Err(format!("{}: a {:?} change needs its arvo", w.tietoryhma, w.muutos)),
+            (Some(_), false) => return Err(format!("{}: a {:?} change carries no arvo", w.tietoryhma, w.muutos)),
+        };
+        Ok(GroupChange { tietoryhma: w.tietoryhma, muutos: w.muutos, arvo })
+    }
 }
 
 /// The outcome of one change for one recipient.
@@ -190,3 +230,36 @@ pub fn event_label(permit: &Permit, before: Option<&Person>, after: &Person, kin
 
 /// The event name shown when the real one would reveal censored data.
 pub const NEUTRAL_EVENT: &str = "TIETOJEN_MUUTOS";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::groups::Kotikunta;
+    use crate::{KuntaCode, VtjDate};
+
+    #[test]
+    fn group_change_wire_names_the_group_once_and_checks_arvo() {
+        let v = GroupValue::Kotikunta(Kotikunta {
+            kuntakoodi: KuntaCode::parse("091").unwrap(),
+            alkupaiva: VtjDate::Unknown,
+        });
+        let c = GroupChange { tietoryhma: GroupName::Kotikunta, muutos: ChangeKind::Changed, arvo: Some(v) };
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(
+            json,
+            r#"{"tietoryhma":"KOTIKUNTA","muutos":"MUUTETTU","arvo":{"kuntakoodi":"091","alkupaiva":"00000000"}}"#
+        );
+        assert_eq!(serde_json::from_str::<GroupChange>(&json).unwrap(), c);
+
+        let censored = r#"{"tietoryhma":"KOTIKUNTA","muutos":"SENSUROITU"}"#;
+        assert_eq!(serde_json::from_str::<GroupChange>(censored).unwrap().arvo, None);
+        for bad in [
+            r#"{"tietoryhma":"KOTIKUNTA","muutos":"LISATTY"}"#,
+            r#"{"tietoryhma":"KOTIKUNTA","muutos":"SENSUROITU","arvo":{"kuntakoodi":"091","alkupaiva":"00000000"}}"#,
+            r#"{"tietoryhma":"KOTIKUNTA","muutos":"LISATTY","arvo":{"etunimet":"X"}}"#,
+            r#"{"tietoryhma":"KOTIKUNTA","muutos":"POISTETTU","extra":1}"#,
+        ] {
+            assert!(serde_json::from_str::<GroupChange>(bad).is_err(), "{bad}");
+        }
+    }
+}
