@@ -27,6 +27,7 @@ use vtj_core::{Permit, VtjDate};
 use vtj_store::{Access, AuditLog, AuditRecord, Store};
 
 pub mod admin;
+pub mod admin_api;
 pub mod auth;
 pub mod db;
 pub mod metrics;

@@ -165,3 +165,54 @@ pub struct Problem {
 }
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+// The admin API, on its own listener.
+pub const PATH_ADMIN_RECIPIENTS: &str = "/admin/v1/luvansaajat";
+pub const PATH_ADMIN_TOKENS: &str = "/admin/v1/luvansaajat/{tunnus}/tunnukset";
+pub const PATH_ADMIN_REVOKE_CREDENTIALS: &str = "/admin/v1/luvansaajat/{tunnus}/tunnusten-peruutus";
+pub const PATH_ADMIN_PERMITS: &str = "/admin/v1/tietoluvat";
+pub const PATH_ADMIN_REVOKE_PERMIT: &str = "/admin/v1/tietoluvat/{tunnus}/peruutus";
+pub const PATH_ADMIN_FEES: &str = "/admin/v1/maksut";
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecipientRequest {
+    pub tunnus: String,
+    pub nimi: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenIssued {
+    /// Shown once; only its hash is kept.
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermitRequest {
+    pub tunnus: String,
+    pub luvansaaja: String,
+    pub kayttotarkoitus: String,
+    pub tuote: String,
+    #[serde(default)]
+    pub ryhmat: Option<Vec<String>>,
+    #[serde(default)]
+    pub kunnat: Vec<String>,
+    #[serde(default)]
+    pub hyvinvointialueet: Vec<String>,
+    #[serde(default)]
+    pub hetulista: bool,
+    #[serde(default)]
+    pub turvakielto_oikeus: bool,
+    /// YYYYMMDD
+    pub voimassa_alkaen: String,
+    #[serde(default)]
+    pub voimassa_asti: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Done {
+    pub muutettu: usize,
+}

@@ -40,6 +40,11 @@ pub enum AdminCmd {
         #[arg(long)]
         cert: PathBuf,
     },
+    /// Set a new token for the admin API (`vtj serve --admin-listen`), replacing the old one.
+    AdminTokenIssue {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+    },
     /// Revoke every credential (tokens and certificates) of a recipient.
     TokenRevoke {
         #[arg(long, default_value = "vtj.db")]
@@ -120,6 +125,9 @@ pub fn run(cmd: AdminCmd) -> Result<()> {
             }
             s.add_credential(&luvansaaja, &hash, &format!("certificate {}", cert.display()))?;
             println!("certificate sha256:{hash} registered for {luvansaaja}");
+        }
+        AdminCmd::AdminTokenIssue { db } => {
+            println!("{}", vtj_api::admin_api::issue_admin_token(&mut open_existing(&db)?)?);
         }
         AdminCmd::TokenRevoke { db, luvansaaja } => {
             let n = open_existing(&db)?.revoke_credentials(&luvansaaja)?;

@@ -25,6 +25,10 @@ pub struct ServeArgs {
     rate_per_second: Option<f64>,
     #[arg(long, env = "VTJ_RATE_BURST")]
     rate_burst: Option<u32>,
+    /// Also serve the admin API here (plain HTTP: keep it on loopback or an
+    /// operations network). Needs `vtj admin admin-token-issue` first.
+    #[arg(long, env = "VTJ_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
     /// Serve HTTPS with this certificate chain (PEM) ...
     #[arg(long, env = "VTJ_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -49,6 +53,7 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_client_ca: Option<PathBuf>,
+    admin_listen: Option<SocketAddr>,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -90,10 +95,27 @@ pub fn run(args: ServeArgs) -> Result<()> {
         (None, None) => None,
         _ => anyhow::bail!("TLS needs both tls_cert and tls_key"),
     };
+    let admin_listen = args.admin_listen.or(file.admin_listen);
+    if admin_listen.is_some() {
+        let s = vtj_store::SqliteStore::open(&db)?;
+        if vtj_store::Store::meta(&s, vtj_api::admin_api::ADMIN_TOKEN_META)?.is_none() {
+            anyhow::bail!("the admin API needs a token: run `vtj admin admin-token-issue --db {}` first", db.display());
+        }
+    }
     let app = App::new(&config).with_context(|| format!("opening {}", db.display()))?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+        if let Some(addr) = admin_listen {
+            let admin = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+            eprintln!("vtj serve: admin API on http://{}", admin.local_addr()?);
+            let app = app.clone();
+            tokio::spawn(async move {
+                if let Err(e) = vtj_api::admin_api::serve_admin(admin, app).await {
+                    eprintln!("vtj serve: admin API stopped: {e}");
+                }
+            });
+        }
         let scheme = if tls.is_some() { "https" } else { "http" };
         eprintln!("vtj serve: {scheme}://{} on {}", listener.local_addr()?, db.display());
         let shutdown = async {

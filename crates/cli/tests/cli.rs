@@ -62,3 +62,31 @@ fn missing_database_and_bad_arguments_are_clear_errors() {
     let o = vtj(&["simulate", "--db", db.to_str().unwrap(), "--days", "1"]);
     assert!(!o.status.success(), "simulate on a database that was never generated");
 }
+
+#[test]
+fn audit_verify_exits_non_zero_on_a_tampered_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    {
+        use vtj_store::AuditLog;
+        let mut s = vtj_store::SqliteStore::open(&db).unwrap();
+        for n in 0..3 {
+            s.audit_append(&vtj_store::testsuite::audit_record(&format!("2026-05-0{}T00:00:00.000Z", n + 1), n))
+                .unwrap();
+        }
+    }
+    let db = db.to_str().unwrap();
+    let o = vtj(&["audit", "verify", "--db", db]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("3 entries"), "{:?}", text(&o));
+
+    let raw = rusqlite::Connection::open(db).unwrap();
+    raw.execute_batch(
+        "DROP TRIGGER audit_log_no_update;
+         UPDATE audit_log SET data = replace(data, 'HENKILON_NIMI', 'KOTIKUNTA') WHERE seq = 2;",
+    )
+    .unwrap();
+    let o = vtj(&["audit", "verify", "--db", db]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("entry #2 was modified"), "{:?}", text(&o));
+}
