@@ -329,3 +329,42 @@ pub fn list_remove<S: Store + ?Sized>(
     let touched = Touched { hetus: hetus.iter().map(|h| h.to_string()).collect(), ..Touched::default() };
     Ok((ListRemoved { poistettu }, touched))
 }
+
+/// What the permit's recipient may hold now, person by person (values only:
+/// a censored group is simply absent). The reference a synced register is
+/// checked against.
+pub fn projection<S: Store + ?Sized>(
+    s: &S,
+    permit: &Permit,
+    today: Date,
+) -> Result<
+    std::collections::BTreeMap<String, std::collections::BTreeMap<vtj_core::GroupName, vtj_core::GroupValue>>,
+    vtj_store::StoreError,
+> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut put = |p: &Person, on_list: bool| {
+        if let Some(groups) = render_full(permit, Subject { person: p, on_list }, today) {
+            let values = groups.into_iter().filter_map(|g| g.arvo.map(|v| (g.tietoryhma, v))).collect();
+            out.insert(p.hetu().to_string(), values);
+        }
+    };
+    match &permit.rajaus {
+        Scope::Hetulista => {
+            for h in s.hetu_list(&permit.tunnus)? {
+                if let Some(p) = s.person_by_hetu(h)? {
+                    put(&p, true);
+                }
+            }
+        }
+        Scope::Kuntarajaus { kunnat } => {
+            let mut after = PersonId(0);
+            loop {
+                let page = s.persons(PersonFilter::Kunnat(kunnat), after, 5_000)?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                page.iter().for_each(|p| put(p, false));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -14,6 +14,8 @@ use vtj_store::{LogSummary, SqliteStore, Store};
 
 mod admin;
 mod audit;
+mod client;
+mod demo;
 mod serve;
 
 #[derive(Parser)]
@@ -66,20 +68,19 @@ enum Command {
         #[command(subcommand)]
         cmd: audit::AuditCmd,
     },
-    /// The main job: generate a population, simulate days, summarise the log.
-    Demo {
-        /// Where to keep the database; a fresh temporary one if not given.
-        #[arg(long)]
-        db: Option<PathBuf>,
-        #[arg(long, default_value_t = 20_000)]
-        persons: u64,
-        #[arg(long, default_value_t = 14)]
-        days: u32,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value_t = 1.0)]
-        intensity: f64,
+    /// Keep a local register current from the service (the recipient's side).
+    Sync(client::SyncArgs),
+    /// Maintain a hetu-list permit's list: add or remove persons.
+    Register {
+        #[command(subcommand)]
+        cmd: client::RegisterCmd,
     },
+    /// Show one person from a local register (logged: who, whom, why).
+    Lookup(client::LookupArgs),
+    /// Export a local register as JSON lines (logged).
+    Export(client::ExportArgs),
+    /// The main job end to end: synthetic VTJ, service, two recipients syncing, verification.
+    Demo(demo::DemoArgs),
 }
 
 pub(crate) fn parse_day(s: &str) -> Result<Date, String> {
@@ -111,21 +112,11 @@ fn main() -> Result<()> {
         Command::Serve(args) => serve::run(args)?,
         Command::Admin { cmd } => admin::run(cmd)?,
         Command::Audit { cmd } => audit::run(cmd)?,
-        Command::Demo { db, persons, days, seed, intensity } => {
-            let tmp;
-            let path = match db {
-                Some(p) => p,
-                None => {
-                    tmp = tempfile::tempdir().context("creating a temporary directory")?;
-                    tmp.path().join("vtj.db")
-                }
-            };
-            let mut store = open(&path)?;
-            let date = Date::from_calendar_date(2026, time::Month::January, 1)?;
-            generate(&mut store, persons, seed, date)?;
-            simulate(&mut store, days, intensity)?;
-            print_summary(&store.summary()?);
-        }
+        Command::Sync(args) => client::sync(args)?,
+        Command::Register { cmd } => client::register(cmd)?,
+        Command::Lookup(args) => client::lookup(args)?,
+        Command::Export(args) => client::export(args)?,
+        Command::Demo(args) => demo::run(args)?,
     }
     Ok(())
 }
@@ -152,7 +143,7 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-fn generate(store: &mut SqliteStore, persons: u64, seed: u64, date: Date) -> Result<()> {
+pub(crate) fn generate(store: &mut SqliteStore, persons: u64, seed: u64, date: Date) -> Result<()> {
     let existing = store.person_count()?;
     if existing > 0 {
         bail!("the database already holds {existing} persons; generate into a new --db");

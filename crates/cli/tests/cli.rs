@@ -39,12 +39,14 @@ fn generate_simulate_summary_round_trip() {
 }
 
 #[test]
-fn demo_runs_on_a_fresh_temporary_database() {
-    let o = vtj(&["demo", "--persons", "2000", "--days", "3"]);
+fn demo_runs_end_to_end_and_verifies_both_registers() {
+    let o = vtj(&["demo", "--persons", "4000", "--days", "5", "--intensity", "5"]);
     assert!(o.status.success(), "{:?}", text(&o));
     let out = text(&o).0;
-    assert!(out.contains("generated 2000 persons"), "{out}");
-    assert!(out.contains("changes in log"), "{out}");
+    assert!(out.contains("generated 4000 persons"), "{out}");
+    assert!(out.contains("county register                    OK"), "{out}");
+    assert!(out.contains("municipality register              OK"), "{out}");
+    assert!(out.contains("a turvakielto starts") && out.contains("a move into the county"), "{out}");
 }
 
 #[test]

@@ -1,0 +1,265 @@
+//! `vtj demo`, the main job end to end on loopback: a synthetic VTJ, the
+//! REST service, a wellbeing services county syncing its area and a
+//! municipality syncing its hetu list, life going on (turvakielto start and
+//! end, moves across the county border), syncing again, and a check that
+//! each local register holds exactly what its permit allows.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use time::{Date, Month};
+use vtj_api::admin::{self, PermitSpec};
+use vtj_core::groups::{Kotikunta, KotimainenOsoite};
+use vtj_core::{Event, EventKind, GroupName, KuntaCode, Person, PersonId, VtjDate};
+use vtj_store::{PersonFilter, SqliteStore, Store};
+use vtj_sync::{Client, ClientConfig, Register, SyncReport};
+
+use crate::client::run_once;
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where to keep the databases; a fresh temporary directory if not given.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 20_000)]
+    persons: u64,
+    #[arg(long, default_value_t = 14)]
+    days: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Multiplies every event rate of the simulated days.
+    #[arg(long, default_value_t = 1.0)]
+    intensity: f64,
+}
+
+const COUNTY: &str = "KS";
+const COUNTY_PERMIT: &str = "KS-PSOP";
+const LIST_PERMIT: &str = "JKL-ASREK";
+
+pub fn run(args: DemoArgs) -> Result<()> {
+    let started = Instant::now();
+    let tmp;
+    let dir = match args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(&d)?;
+            d
+        }
+        None => {
+            tmp = tempfile::tempdir().context("creating a temporary directory")?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let db = dir.join("vtj.db");
+    if db.exists() {
+        bail!("{} already exists; give an empty --dir", db.display());
+    }
+    let mut store = SqliteStore::open(&db)?;
+    let start = Date::from_calendar_date(2026, Month::January, 1)?;
+    crate::generate(&mut store, args.persons, args.seed, start)?;
+
+    admin::add_recipient(&mut store, "KSHVA", "Keski-Suomen hyvinvointialue")?;
+    admin::add_recipient(&mut store, "JKL", "Jyväskylän kaupunki")?;
+    let spec = PermitSpec {
+        tunnus: COUNTY_PERMIT.into(),
+        luvansaaja: "KSHVA".into(),
+        kayttotarkoitus: "sosiaali- ja terveydenhuollon asiakasrekisteri".into(),
+        tuote: "PSOP".into(),
+        ryhmat: None,
+        kunnat: vec![],
+        hyvinvointialueet: vec![COUNTY.into()],
+        hetulista: false,
+        turvakielto_oikeus: false,
+        alkaen: start,
+        asti: None,
+    };
+    admin::add_permit(&mut store, &spec)?;
+    admin::add_permit(
+        &mut store,
+        &PermitSpec {
+            tunnus: LIST_PERMIT.into(),
+            luvansaaja: "JKL".into(),
+            kayttotarkoitus: "kunnan asiakasrekisteri".into(),
+            tuote: "ASREK".into(),
+            hyvinvointialueet: vec![],
+            hetulista: true,
+            ..spec
+        },
+    )?;
+    let county_token = admin::issue_token(&mut store, "KSHVA", "demo")?;
+    let list_token = admin::issue_token(&mut store, "JKL", "demo")?;
+
+    let rt = tokio::runtime::Runtime::new()?;
+    let base = rt.block_on(async {
+        let app = vtj_api::App::new(&vtj_api::Config::new(db.clone()))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(vtj_api::serve(listener, app, std::future::pending()));
+        anyhow::Ok(base)
+    })?;
+    println!("service on {base}");
+    let client = |permit: &str, token: &str| {
+        Client::new(ClientConfig {
+            base_url: base.clone(),
+            permit: permit.into(),
+            token: Some(token.into()),
+            xroad_client: Some("FI/GOV/0000000-0/demo".into()),
+            ..ClientConfig::default()
+        })
+    };
+    let (county, list) = (client(COUNTY_PERMIT, &county_token)?, client(LIST_PERMIT, &list_token)?);
+    let mut county_reg = Register::open(&dir.join("ks-register.db"))?;
+    let mut list_reg = Register::open(&dir.join("jkl-register.db"))?;
+
+    // First sync: the county loads its area; the municipality lists its customers.
+    let r1 = rt.block_on(run_once(&county, &mut county_reg, 1000))?;
+    report("county, initial load", &r1);
+    let customers = pick_customers(&store)?;
+    let added = rt.block_on(vtj_sync::list_add(&list, &mut list_reg, &customers))?;
+    println!("{:<34} {added} hetus listed", "municipality, hetu list");
+    let l1 = rt.block_on(run_once(&list, &mut list_reg, 1000))?;
+    report("municipality, first sync", &l1);
+
+    // Life goes on: simulated days, plus the cases the demo must show.
+    let sim = vtj_sim::simulate(
+        &mut store,
+        &vtj_sim::SimulateConfig { days: args.days, intensity: args.intensity },
+        &mut |_| {},
+    )?;
+    let scripted = scripted_events(&mut store, &customers)?;
+    println!(
+        "{:<34} {} simulated events over {} days, plus: {}",
+        "life goes on",
+        sim.events,
+        sim.days,
+        scripted.join(", ")
+    );
+
+    let r2 = rt.block_on(run_once(&county, &mut county_reg, 1000))?;
+    report("county, catch-up", &r2);
+    let l2 = rt.block_on(run_once(&list, &mut list_reg, 1000))?;
+    report("municipality, catch-up", &l2);
+
+    // The check: each register equals what its permit allows, nothing more.
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut ok = true;
+    for (name, reg, permit) in [("county", &county_reg, COUNTY_PERMIT), ("municipality", &list_reg, LIST_PERMIT)] {
+        let permit = store.permit(permit)?.context("permit")?;
+        let expected = vtj_api::service::projection(&store, &permit, today)?;
+        let held = reg.snapshot()?;
+        let differing = expected.keys().chain(held.keys()).filter(|h| expected.get(*h) != held.get(*h)).count();
+        let censored_held = held.values().filter(|g| g.contains_key(&GroupName::Turvakielto)).count();
+        if differing == 0 && censored_held == 0 {
+            println!("{:<34} OK: {} persons, equal to the permit's projection", format!("{name} register"), held.len());
+        } else {
+            ok = false;
+            println!("{:<34} MISMATCH: {differing} persons differ", format!("{name} register"));
+        }
+    }
+    println!("demo finished in {:.1} s (databases in {})", started.elapsed().as_secs_f64(), dir.display());
+    if !ok {
+        bail!("a local register differs from what its permit allows");
+    }
+    Ok(())
+}
+
+fn report(what: &str, r: &SyncReport) {
+    println!(
+        "{what:<34} {} persons loaded, {} changes ({} censor markers, {} removed), {} held, {:.2} s",
+        r.persons_loaded, r.changes_applied, r.censored, r.removed, r.persons_held, r.seconds
+    );
+}
+
+fn county_kunnat() -> Result<std::collections::BTreeSet<KuntaCode>> {
+    Ok(vtj_core::kunta::region_kunnat(COUNTY)?)
+}
+
+fn living(
+    store: &SqliteStore,
+    filter: PersonFilter<'_>,
+    n: usize,
+    pred: impl Fn(&Person) -> bool,
+) -> Result<Vec<Person>> {
+    let mut out = Vec::new();
+    let mut after = PersonId(0);
+    while out.len() < n {
+        let page = store.persons(filter, after, 2_000)?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        out.extend(page.into_iter().filter(|p| !p.is_dead() && pred(p)).take(n - out.len()));
+    }
+    Ok(out)
+}
+
+/// The municipality's customers: residents of the county and a few from elsewhere.
+fn pick_customers(store: &SqliteStore) -> Result<Vec<String>> {
+    let kunnat = county_kunnat()?;
+    let mut hetus: Vec<String> =
+        living(store, PersonFilter::Kunnat(&kunnat), 300, |_| true)?.iter().map(|p| p.hetu().to_string()).collect();
+    let helsinki = [KuntaCode::parse("091")?].into_iter().collect();
+    hetus.extend(living(store, PersonFilter::Kunnat(&helsinki), 50, |_| true)?.iter().map(|p| p.hetu().to_string()));
+    Ok(hetus)
+}
+
+fn address(street: &str, postinumero: &str, toimipaikka: &str, since: Date) -> KotimainenOsoite {
+    KotimainenOsoite {
+        katunimi_fi: street.into(),
+        katunimi_sv: None,
+        katunumero: "5".into(),
+        huoneistokirjain: None,
+        huoneistonumero: None,
+        postinumero: postinumero.into(),
+        postitoimipaikka_fi: toimipaikka.into(),
+        postitoimipaikka_sv: None,
+        alkupaiva: VtjDate::Full(since),
+        loppupaiva: None,
+    }
+}
+
+/// Turvakielto starting for a county resident who is also a listed customer,
+/// one ending, a move out of the county and one into it.
+fn scripted_events(store: &mut SqliteStore, customers: &[String]) -> Result<Vec<String>> {
+    let day = match store.meta(vtj_sim::generate::META_DATE)? {
+        Some(d) => match VtjDate::parse(&d)? {
+            VtjDate::Full(d) => d,
+            _ => bail!("simulator date {d} is not a full date"),
+        },
+        None => bail!("the population has no simulator date"),
+    };
+    let kunnat = county_kunnat()?;
+    let ev = |p: &Person, tapahtuma| Event { person: p.id, rekisterointipaiva: day, tapahtuma };
+    let kotikunta = |code: &str| -> Result<Kotikunta> {
+        Ok(Kotikunta { kuntakoodi: KuntaCode::parse(code)?, alkupaiva: VtjDate::Full(day) })
+    };
+    let mut done = Vec::new();
+
+    let listed = living(store, PersonFilter::Kunnat(&kunnat), 1, |p| {
+        !p.has_turvakielto() && customers.contains(&p.hetu().to_string())
+    })?;
+    if let Some(p) = listed.first() {
+        store.append(&[ev(p, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite })])?;
+        done.push("a turvakielto starts".to_string());
+    }
+    let protected = living(store, PersonFilter::Kunnat(&kunnat), 2, |p| p.has_turvakielto())?;
+    if let Some(p) = protected.iter().find(|p| listed.first().map(|l| l.id) != Some(p.id)) {
+        store.append(&[ev(p, EventKind::TurvakieltoEnd)])?;
+        done.push("a turvakielto ends".to_string());
+    }
+    let leaving = living(store, PersonFilter::Kunnat(&kunnat), 3, |p| {
+        !p.has_turvakielto() && p.group(GroupName::VakinainenKotimainenOsoite).is_some()
+    })?;
+    if let Some(p) = leaving.last() {
+        let to = address("Mannerheimintie", "00100", "HELSINKI", day);
+        store.append(&[ev(p, EventKind::MoveToMunicipality { osoite: to, kotikunta: kotikunta("091")? })])?;
+        done.push("a move out of the county".to_string());
+    }
+    let helsinki = [KuntaCode::parse("091")?].into_iter().collect();
+    let arriving = living(store, PersonFilter::Kunnat(&helsinki), 1, |p| !p.has_turvakielto())?;
+    if let Some(p) = arriving.first() {
+        let to = address("Kauppakatu", "40100", "JYVÄSKYLÄ", day);
+        store.append(&[ev(p, EventKind::MoveToMunicipality { osoite: to, kotikunta: kotikunta("179")? })])?;
+        done.push("a move into the county".to_string());
+    }
+    Ok(done)
+}

@@ -1,0 +1,171 @@
+//! The service as the client sees it: authenticated requests with retries.
+//! Network errors and 5xx are retried with exponential backoff, 429 after
+//! the Retry-After the service gave; any other refusal is final and its
+//! problem detail is shown as is.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::{Certificate, Identity, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use thiserror::Error;
+use vtj_api::wire::{self, Problem};
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("the service refused ({status}, {code}): {detail}")]
+    Refused { status: u16, code: String, detail: String },
+    #[error("the service could not be reached after {attempts} attempts: {last}")]
+    Unreachable { attempts: u32, last: String },
+    #[error("unexpected answer from the service: {0}")]
+    Answer(String),
+    #[error("client setup: {0}")]
+    Setup(String),
+}
+
+impl ClientError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// How to reach the service and who we are.
+#[derive(Debug, Clone, Default)]
+pub struct ClientConfig {
+    pub base_url: String,
+    pub permit: String,
+    pub token: Option<String>,
+    /// PEM with the client certificate and its key, for mutual TLS.
+    pub identity: Option<PathBuf>,
+    /// PEM of a CA to trust besides the system's (a test or private CA).
+    pub ca_cert: Option<PathBuf>,
+    /// Sent as `X-Road-Client` when going through Suomi.fi-palveluväylä.
+    pub xroad_client: Option<String>,
+    pub retry: Retry,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub attempts: u32,
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Retry {
+        Retry { attempts: 8, first: Duration::from_millis(200), max: Duration::from_secs(30) }
+    }
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    config: ClientConfig,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
+        let mut b = reqwest::Client::builder().use_rustls_tls().timeout(Duration::from_secs(120));
+        if let Some(ca) = &config.ca_cert {
+            let pem = std::fs::read(ca).map_err(|e| ClientError::Setup(format!("{}: {e}", ca.display())))?;
+            b = b.add_root_certificate(
+                Certificate::from_pem(&pem).map_err(|e| ClientError::Setup(format!("{}: {e}", ca.display())))?,
+            );
+        }
+        if let Some(id) = &config.identity {
+            let pem = std::fs::read(id).map_err(|e| ClientError::Setup(format!("{}: {e}", id.display())))?;
+            b = b.identity(Identity::from_pem(&pem).map_err(|e| ClientError::Setup(format!("{}: {e}", id.display())))?);
+        }
+        let http = b.build().map_err(|e| ClientError::Setup(e.to_string()))?;
+        Ok(Client { http, config })
+    }
+
+    pub fn permit(&self) -> &str {
+        &self.config.permit
+    }
+
+    /// `base_url` and permit: what a register is bound to.
+    pub fn source(&self) -> String {
+        format!("{} {}", self.config.base_url.trim_end_matches('/'), self.config.permit)
+    }
+
+    fn url(&self, template: &str, query: &str) -> String {
+        let path = template.replace("{tunnus}", &self.config.permit);
+        format!("{}{path}{query}", self.config.base_url.trim_end_matches('/'))
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, template: &str, query: &str) -> Result<T, ClientError> {
+        self.send::<T, ()>(Method::GET, &self.url(template, query), None).await
+    }
+
+    pub async fn post<T: DeserializeOwned, B: Serialize>(&self, template: &str, body: &B) -> Result<T, ClientError> {
+        self.send(Method::POST, &self.url(template, ""), Some(body)).await
+    }
+
+    async fn send<T: DeserializeOwned, B: Serialize>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let retry = self.config.retry;
+        let mut wait = retry.first;
+        let mut last = String::new();
+        for attempt in 1..=retry.attempts.max(1) {
+            let mut req = self.http.request(method.clone(), url);
+            if let Some(t) = &self.config.token {
+                req = req.bearer_auth(t);
+            }
+            if let Some(x) = &self.config.xroad_client {
+                req = req.header(wire::HEADER_XROAD_CLIENT, x);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let pause = match req.send().await {
+                Ok(r) if r.status().is_success() => {
+                    let bytes = r.bytes().await.map_err(|e| ClientError::Answer(e.to_string()))?;
+                    return serde_json::from_slice(&bytes).map_err(|e| ClientError::Answer(e.to_string()));
+                }
+                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    let after = r
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    last = "429 Too Many Requests".into();
+                    after.unwrap_or(wait)
+                }
+                Ok(r) if r.status().is_server_error() => {
+                    last = format!("{}", r.status());
+                    wait
+                }
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let bytes = r.bytes().await.unwrap_or_default();
+                    return Err(match serde_json::from_slice::<Problem>(&bytes) {
+                        Ok(p) => ClientError::Refused { status, code: p.code, detail: p.detail },
+                        Err(_) => ClientError::Refused {
+                            status,
+                            code: String::new(),
+                            detail: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+                        },
+                    });
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    wait
+                }
+            };
+            if attempt < retry.attempts {
+                tokio::time::sleep(pause).await;
+                wait = (wait * 2).min(retry.max);
+            }
+        }
+        Err(ClientError::Unreachable { attempts: retry.attempts, last })
+    }
+}

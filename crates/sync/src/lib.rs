@@ -1,0 +1,192 @@
+//! The recipient's side of VTJ-muutosrajapinta: keep a local register
+//! current under one permit.
+//!
+//! `sync` walks the register's [`Position`]: a new register loads everyone
+//! in scope page by page (each page and the continuation commit together),
+//! then follows changes from the snapshot cursor (each page and the new
+//! cursor commit together) until the service says it is up to date. A run
+//! killed at any point resumes where the last commit left it.
+//!
+//! - [`register`]: the local register (SQLite) and its look-up log.
+//! - [`client`]: HTTP with credentials, retries and backoff.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use thiserror::Error;
+use vtj_api::wire::{self, ChangePage, CursorAt, HetuList, InitialPage, ListAdded, ListRemoved};
+use vtj_core::Hetu;
+
+pub mod client;
+pub mod register;
+
+pub use client::{Client, ClientConfig, ClientError, Retry};
+pub use register::{Counters, Position, Register, RegisterError};
+
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    #[error("{0}")]
+    Input(String),
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    pub persons_loaded: u64,
+    pub changes_applied: u64,
+    pub censored: u64,
+    pub removed: u64,
+    pub pages: u64,
+    pub persons_held: u64,
+    pub cursor: i64,
+    pub seconds: f64,
+}
+
+/// Reported after every committed page.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    Initial { persons: u64 },
+    Changes { applied: u64, cursor: i64 },
+}
+
+/// The most a hetu-list call carries; longer lists go in several calls.
+pub const LIST_BATCH: usize = 10_000;
+
+pub async fn sync(
+    client: &Client,
+    reg: &mut Register,
+    page: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    reg.bind(&client.source())?;
+    let before = reg.counters()?;
+    let mut pages = 0;
+    loop {
+        match reg.position()? {
+            Position::New => match client.get::<InitialPage>(wire::PATH_INITIAL, &format!("?sivunKoko={page}")).await {
+                Ok(p) => {
+                    reg.set_scope("kuntarajaus")?;
+                    reg.store_initial_page(&p.henkilot, p.kirjausavain, p.jatkoavain.as_deref())?;
+                    pages += 1;
+                    progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
+                }
+                Err(e) if e.code() == Some("VAARA_RAJAUSTYYPPI") => {
+                    // A hetu-list permit: the list is loaded by `list_add`;
+                    // follow changes from now on.
+                    let today = time::OffsetDateTime::now_utc().date();
+                    let at: CursorAt =
+                        client.get(wire::PATH_CURSOR_AT, &format!("?paiva={}", vtj_core::date::ymd(today))).await?;
+                    reg.set_scope("hetulista")?;
+                    reg.store_listed(&[], at.kirjausavain)?;
+                }
+                Err(e) => return Err(e.into()),
+            },
+            Position::Loading { jatkoavain, .. } => {
+                let q = format!("?sivunKoko={page}&jatkoavain={jatkoavain}");
+                let p: InitialPage = client.get(wire::PATH_INITIAL, &q).await?;
+                reg.store_initial_page(&p.henkilot, p.kirjausavain, p.jatkoavain.as_deref())?;
+                pages += 1;
+                progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
+            }
+            Position::Following { cursor } => {
+                let q = format!("?kirjausavain={cursor}&sivunKoko={page}");
+                let p: ChangePage = client.get(wire::PATH_CHANGES, &q).await?;
+                if p.viimeinen_kirjausavain < cursor {
+                    return Err(ClientError::Answer(format!(
+                        "the service went back from cursor {cursor} to {}",
+                        p.viimeinen_kirjausavain
+                    ))
+                    .into());
+                }
+                reg.apply_page(&p.muutokset, p.viimeinen_kirjausavain)?;
+                pages += 1;
+                progress(Progress::Changes {
+                    applied: reg.counters()?.changes_applied,
+                    cursor: p.viimeinen_kirjausavain,
+                });
+                if p.ajantasalla {
+                    break;
+                }
+            }
+        }
+    }
+    let after = reg.counters()?;
+    Ok(SyncReport {
+        persons_loaded: after.persons_loaded - before.persons_loaded,
+        changes_applied: after.changes_applied - before.changes_applied,
+        censored: after.censored - before.censored,
+        removed: after.removed - before.removed,
+        pages,
+        persons_held: reg.snapshot()?.len() as u64,
+        cursor: match reg.position()? {
+            Position::Following { cursor } => cursor,
+            _ => 0,
+        },
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Validates hetus, naming every bad one; nothing is done with a list that has any.
+pub fn parse_hetu_lines(text: &str) -> Result<Vec<String>, SyncError> {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match Hetu::parse(line) {
+            Ok(h) => ok.push(h.to_string()),
+            Err(e) => bad.push(format!("line {}: {line:?}: {e}", i + 1)),
+        }
+    }
+    if bad.is_empty() {
+        Ok(ok)
+    } else {
+        Err(SyncError::Input(format!("{} bad hetus, nothing was sent:\n{}", bad.len(), bad.join("\n"))))
+    }
+}
+
+/// Adds persons to a hetu-list permit and stores the data the service returns.
+pub async fn list_add(client: &Client, reg: &mut Register, hetus: &[String]) -> Result<usize, SyncError> {
+    reg.bind(&client.source())?;
+    let mut added = 0;
+    for chunk in hetus.chunks(LIST_BATCH) {
+        let r: ListAdded = client.post(wire::PATH_LIST_ADD, &HetuList { henkilotunnukset: chunk.to_vec() }).await?;
+        reg.set_scope("hetulista")?;
+        reg.store_listed(&r.henkilot, r.kirjausavain)?;
+        added += r.lisatty;
+    }
+    Ok(added)
+}
+
+/// Ends customership: the service stops delivering, then the local data goes.
+/// Re-running after a crash between the two finishes the job.
+pub async fn list_remove(client: &Client, reg: &mut Register, hetus: &[String]) -> Result<usize, SyncError> {
+    reg.bind(&client.source())?;
+    for chunk in hetus.chunks(LIST_BATCH) {
+        let _: ListRemoved =
+            client.post(wire::PATH_LIST_REMOVE, &HetuList { henkilotunnukset: chunk.to_vec() }).await?;
+    }
+    Ok(reg.remove(hetus)?)
+}
+
+/// Runs `sync` every `interval` until `stop` resolves; a failed run is
+/// reported and retried at the next tick.
+pub async fn watch(
+    client: &Client,
+    reg: &mut Register,
+    page: usize,
+    interval: Duration,
+    report: &mut dyn FnMut(Result<SyncReport, SyncError>),
+) {
+    loop {
+        report(sync(client, reg, page, &mut |_| {}).await);
+        tokio::time::sleep(interval).await;
+    }
+}
