@@ -1,12 +1,10 @@
 //! The admin API on its own listener: the operator's actions over HTTP.
 
-mod common;
-
-use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use vtj_api::admin_api::{issue_admin_token, serve_admin};
 use vtj_api::wire::TokenIssued;
+use vtj_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_creates_recipient_permit_and_token_then_revokes() {

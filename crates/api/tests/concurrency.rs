@@ -1,20 +1,20 @@
 //! DESIGN.md rule 3 under load: while writers append, every reader paging
 //! the change feed sees every change it is owed exactly once, in order.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::*;
 use reqwest::StatusCode;
 use vtj_api::wire::ChangePage;
 use vtj_core::{render, Disclosure, Subject};
 use vtj_store::{Cursor, Store};
+use vtj_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn readers_see_every_change_once_in_order_while_writers_append() {
-    let h = Arc::new(start(Options { persons: 5_000, days: 1, config: |c| c.rate_per_second = 1e6 }).await);
+    let h = Arc::new(
+        start(Options { persons: 5_000, days: 1, config: |c| c.rate_per_second = 1e6, ..Options::default() }).await,
+    );
     let start_cursor = h.store().last_cursor().unwrap().0;
     let done = Arc::new(AtomicBool::new(false));
 

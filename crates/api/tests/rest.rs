@@ -1,9 +1,6 @@
 //! The REST service end to end on loopback: what each permit receives,
 //! and what every kind of bad request gets.
 
-mod common;
-
-use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 use time::Month;
@@ -11,6 +8,7 @@ use vtj_api::wire::{ChangeLaji, ChangePage, ListAdded, ListRemoved, ListedPerson
 use vtj_core::groups::Nimi;
 use vtj_core::{ChangeKind, Event, EventKind, GroupName, KuntaCode, Person, PersonId, Scope, VtjDate};
 use vtj_store::{AuditLog, AuditRecord, PersonFilter, Store};
+use vtj_testkit::*;
 
 fn ev(p: &Person, tapahtuma: EventKind) -> Event {
     Event { person: p.id, rekisterointipaiva: day(2026, Month::March, 1), tapahtuma }

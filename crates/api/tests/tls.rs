@@ -1,49 +1,24 @@
 //! HTTPS, and mutual TLS as a credential.
 
-mod common;
-
-use common::*;
-use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair, SanType};
 use reqwest::{Certificate, Identity, StatusCode};
 use vtj_api::tls::{cert_file_hash, serve_tls, server_config, TlsFiles};
 use vtj_store::Access;
-
-struct Ca {
-    cert: rcgen::Certificate,
-    key: KeyPair,
-}
-
-fn ca() -> Ca {
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let key = KeyPair::generate().unwrap();
-    Ca { cert: p.self_signed(&key).unwrap(), key }
-}
-
-/// (certificate PEM, key PEM) signed by `ca`.
-fn leaf(ca: &Ca, server: bool) -> (String, String) {
-    let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    p.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    p.extended_key_usages =
-        vec![if server { ExtendedKeyUsagePurpose::ServerAuth } else { ExtendedKeyUsagePurpose::ClientAuth }];
-    let key = KeyPair::generate().unwrap();
-    let cert = p.signed_by(&key, &ca.cert, &ca.key).unwrap();
-    (cert.pem(), key.serialize_pem())
-}
+use vtj_testkit::pki::Ca;
+use vtj_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_certificate_authenticates_over_tls() {
     let h = start(Options::default()).await;
     let dir = h.dir.path();
-    let (ca, rogue) = (ca(), ca());
-    let (srv_cert, srv_key) = leaf(&ca, true);
-    let (cli_cert, cli_key) = leaf(&ca, false);
-    let (rogue_cert, rogue_key) = leaf(&rogue, false);
-    let (unreg_cert, unreg_key) = leaf(&ca, false);
+    let (ca, rogue) = (Ca::new(), Ca::new());
+    let (srv_cert, srv_key) = ca.leaf(true);
+    let (cli_cert, cli_key) = ca.leaf(false);
+    let (rogue_cert, rogue_key) = rogue.leaf(false);
+    let (unreg_cert, unreg_key) = ca.leaf(false);
     for (name, text) in [("srv.pem", &srv_cert), ("srv.key", &srv_key), ("cli.pem", &cli_cert)] {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    std::fs::write(dir.join("ca.pem"), ca.cert.pem()).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
     h.store().add_credential("KSHVA", &cert_file_hash(&dir.join("cli.pem")).unwrap(), "client cert").unwrap();
 
     let files = TlsFiles { cert: dir.join("srv.pem"), key: dir.join("srv.key"), client_ca: Some(dir.join("ca.pem")) };
@@ -55,7 +30,7 @@ async fn client_certificate_authenticates_over_tls() {
         let mut b = reqwest::Client::builder()
             .use_rustls_tls()
             .resolve("localhost", "127.0.0.1:0".parse().unwrap())
-            .add_root_certificate(Certificate::from_pem(ca.cert.pem().as_bytes()).unwrap());
+            .add_root_certificate(Certificate::from_pem(ca.pem().as_bytes()).unwrap());
         if let Some((c, k)) = identity {
             b = b.identity(Identity::from_pem(format!("{c}{k}").as_bytes()).unwrap());
         }

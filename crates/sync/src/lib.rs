@@ -60,7 +60,7 @@ pub async fn sync(
     client: &Client,
     reg: &mut Register,
     page: usize,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     reg.bind(&client.source())?;

@@ -1,6 +1,5 @@
 //! A real server on loopback over a generated population, and a model of a
 //! recipient's register built only from what the server answers.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,7 +31,8 @@ pub struct Harness {
     /// Days added to the real clock, to let permits expire.
     pub clock_days: Arc<AtomicI64>,
     pub app: Arc<App>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    config: Config,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 pub fn day(y: i32, m: Month, d: u8) -> Date {
@@ -42,12 +42,13 @@ pub fn day(y: i32, m: Month, d: u8) -> Date {
 pub struct Options {
     pub persons: u64,
     pub days: u32,
+    pub seed: u64,
     pub config: fn(&mut Config),
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { persons: 4_000, days: 3, config: |_| {} }
+        Options { persons: 4_000, days: 3, seed: 11, config: |_| {} }
     }
 }
 
@@ -59,7 +60,7 @@ pub async fn start(opts: Options) -> Harness {
         let mut s = SqliteStore::open(&db).unwrap();
         vtj_sim::generate(
             &mut s,
-            &GenerateConfig { persons: opts.persons, seed: 11, date: day(2026, Month::January, 1) },
+            &GenerateConfig { persons: opts.persons, seed: opts.seed, date: day(2026, Month::January, 1) },
             &mut |_| {},
         )
         .unwrap();
@@ -110,6 +111,7 @@ pub async fn start(opts: Options) -> Harness {
     }
     let mut config = Config::new(db.clone());
     (opts.config)(&mut config);
+    let config_kept = config.clone();
     let clock_days = Arc::new(AtomicI64::new(0));
     let offset = clock_days.clone();
     let app = App::with_clock(
@@ -119,11 +121,16 @@ pub async fn start(opts: Options) -> Harness {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = Some(spawn_server(listener, app.clone()));
+    Harness { dir, db, base, http: reqwest::Client::new(), tokens, clock_days, app, config: config_kept, shutdown }
+}
+
+fn spawn_server(listener: tokio::net::TcpListener, app: Arc<App>) -> tokio::sync::oneshot::Sender<()> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(vtj_api::serve(listener, app.clone(), async {
+    tokio::spawn(vtj_api::serve(listener, app, async {
         let _ = rx.await;
     }));
-    Harness { dir, db, base, http: reqwest::Client::new(), tokens, clock_days, app, _shutdown: tx }
+    tx
 }
 
 pub fn simulate(s: &mut SqliteStore, days: u32) {
@@ -140,6 +147,22 @@ pub fn owner(permit: &str) -> &'static str {
 }
 
 impl Harness {
+    /// Stops the service, stays down for `pause`, and starts a fresh
+    /// instance on the same address and database.
+    pub async fn restart(&mut self, pause: std::time::Duration) {
+        drop(self.shutdown.take());
+        tokio::time::sleep(pause).await;
+        let addr = self.base.trim_start_matches("http://").to_string();
+        let listener = loop {
+            match tokio::net::TcpListener::bind(&addr).await {
+                Ok(l) => break l,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        };
+        self.app = App::new(&self.config).unwrap();
+        self.shutdown = Some(spawn_server(listener, self.app.clone()));
+    }
+
     pub fn store(&self) -> SqliteStore {
         SqliteStore::open(&self.db).unwrap()
     }
@@ -306,4 +329,44 @@ pub fn problem_code(body: &[u8]) -> String {
     let v: Value =
         serde_json::from_slice(body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(body)));
     v["code"].as_str().unwrap_or_default().to_string()
+}
+
+/// A test PKI: a CA and leaf certificates it signs (PEM), for TLS tests.
+pub mod pki {
+    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair, SanType};
+
+    pub struct Ca {
+        pub cert: rcgen::Certificate,
+        key: KeyPair,
+    }
+
+    impl Ca {
+        pub fn new() -> Ca {
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let key = KeyPair::generate().unwrap();
+            Ca { cert: p.self_signed(&key).unwrap(), key }
+        }
+
+        pub fn pem(&self) -> String {
+            self.cert.pem()
+        }
+
+        /// (certificate PEM, key PEM) for localhost / 127.0.0.1.
+        pub fn leaf(&self, server: bool) -> (String, String) {
+            let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+            p.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+            p.extended_key_usages =
+                vec![if server { ExtendedKeyUsagePurpose::ServerAuth } else { ExtendedKeyUsagePurpose::ClientAuth }];
+            let key = KeyPair::generate().unwrap();
+            let cert = p.signed_by(&key, &self.cert, &self.key).unwrap();
+            (cert.pem(), key.serialize_pem())
+        }
+    }
+
+    impl Default for Ca {
+        fn default() -> Ca {
+            Ca::new()
+        }
+    }
 }

@@ -1,0 +1,211 @@
+//! The sync client against a real service on loopback.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use vtj_store::{PersonFilter, Store};
+use vtj_sync::{Client, ClientConfig, Register, Retry};
+use vtj_testkit::*;
+
+fn client(h: &Harness, permit: &str) -> Client {
+    Client::new(ClientConfig {
+        base_url: h.base.clone(),
+        permit: permit.into(),
+        token: Some(h.tokens[owner(permit)].clone()),
+        retry: Retry { attempts: 60, first: Duration::from_millis(20), max: Duration::from_millis(200) },
+        ..ClientConfig::default()
+    })
+    .unwrap()
+}
+
+fn assert_register_is_projection(h: &Harness, reg: &Register, permit: &str) {
+    let s = h.store();
+    let p = s.permit(permit).unwrap().unwrap();
+    let expected = vtj_api::service::projection(&s, &p, today()).unwrap();
+    let held = reg.snapshot().unwrap();
+    let differing: Vec<_> = expected.keys().chain(held.keys()).filter(|k| expected.get(*k) != held.get(*k)).collect();
+    assert!(differing.is_empty(), "{} persons differ, e.g. {:?}", differing.len(), differing.first());
+    assert!(!held.is_empty());
+}
+
+/// Some persons to list: every n-th living one, wherever they live.
+fn some_hetus(h: &Harness, n: usize) -> Vec<String> {
+    let s = h.store();
+    s.persons(PersonFilter::All, vtj_core::PersonId(0), 100_000)
+        .unwrap()
+        .iter()
+        .step_by(n)
+        .map(|p| p.hetu().to_string())
+        .collect()
+}
+
+/// Starts or ends the turvakielto of some persons the register holds, so
+/// that every history exercises censoring and revealing.
+fn toggle_turvakielto(s: &mut vtj_store::SqliteStore, reg: &Register, seed: u64) {
+    use vtj_core::{Event, EventKind, Hetu, VtjDate};
+    let day = match VtjDate::parse(&s.meta(vtj_sim::generate::META_DATE).unwrap().unwrap()).unwrap() {
+        VtjDate::Full(d) => d,
+        other => panic!("{other}"),
+    };
+    let held = reg.snapshot().unwrap();
+    let step = 3 + (seed % 5) as usize;
+    for hetu in held.keys().step_by(step) {
+        let p = s.person_by_hetu(Hetu::parse(hetu).unwrap()).unwrap().unwrap();
+        if p.is_dead() {
+            continue;
+        }
+        let tapahtuma = if p.has_turvakielto() {
+            EventKind::TurvakieltoEnd
+        } else {
+            EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite }
+        };
+        s.append(&[Event { person: p.id, rekisterointipaiva: day, tapahtuma }]).unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// For random histories: the register after sync equals the service's
+    /// projection of the permit, also when life goes on during the initial load.
+    #[test]
+    fn register_after_sync_equals_projection(
+        seed in 0u64..10_000,
+        page in 1usize..400,
+        days_during_load in 0usize..4,
+        days_after in 1u32..5,
+        hetu_list in any::<bool>(),
+    ) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let h = start(Options { persons: 2_500, days: 1, seed, config: |c| c.rate_per_second = 1e6 }).await;
+            let permit = if hetu_list { LIST } else { KS };
+            let c = client(&h, permit);
+            let mut reg = Register::open(&h.dir.path().join("reg.db")).unwrap();
+            if hetu_list {
+                vtj_sync::list_add(&c, &mut reg, &some_hetus(&h, 7)).await.unwrap();
+            }
+            let mut writer = h.store();
+            let mut left = days_during_load;
+            vtj_sync::sync(&c, &mut reg, page, &mut |_| {
+                if left > 0 {
+                    left -= 1;
+                    simulate(&mut writer, 1);
+                }
+            })
+            .await
+            .unwrap();
+            // The run was up to date when it read its last page; days
+            // simulated after that read are the next run's work.
+            vtj_sync::sync(&c, &mut reg, page, &mut |_| {}).await.unwrap();
+            assert_register_is_projection(&h, &reg, permit);
+            simulate(&mut writer, days_after);
+            toggle_turvakielto(&mut writer, &reg, seed);
+            vtj_sync::sync(&c, &mut reg, page, &mut |_| {}).await.unwrap();
+            assert_register_is_projection(&h, &reg, permit);
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_survives_service_restarts() {
+    let mut h =
+        start(Options { persons: 20_000, days: 2, config: |c| c.rate_per_second = 1e6, ..Options::default() }).await;
+    let c = client(&h, KS);
+    let path = h.dir.path().join("reg.db");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let sync = tokio::spawn(async move {
+        let mut reg = Register::open(&path).unwrap();
+        vtj_sync::sync(&c, &mut reg, 5, &mut |p| {
+            let _ = tx.send(p);
+        })
+        .await
+        .map(|r| (r, reg))
+    });
+    // Restart the service twice while the initial load is under way.
+    for _ in 0..2 {
+        for _ in 0..20 {
+            rx.recv().await.expect("the load makes progress");
+        }
+        h.restart(Duration::from_millis(300)).await;
+    }
+    let (report, reg) = sync.await.unwrap().expect("the sync finished despite restarts");
+    assert!(report.pages > 40);
+    assert_register_is_projection(&h, &reg, KS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_over_tls_with_a_client_certificate() {
+    use vtj_store::Access;
+    let h = start(Options::default()).await;
+    let dir = h.dir.path();
+    let ca = pki::Ca::new();
+    let (srv_cert, srv_key) = ca.leaf(true);
+    let (cli_cert, cli_key) = ca.leaf(false);
+    std::fs::write(dir.join("srv.pem"), srv_cert).unwrap();
+    std::fs::write(dir.join("srv.key"), srv_key).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cli.pem"), &cli_cert).unwrap();
+    std::fs::write(dir.join("identity.pem"), format!("{cli_cert}{cli_key}")).unwrap();
+    let hash = vtj_api::tls::cert_file_hash(&dir.join("cli.pem")).unwrap();
+    h.store().add_credential("KSHVA", &hash, "client certificate").unwrap();
+    let files = vtj_api::tls::TlsFiles {
+        cert: dir.join("srv.pem"),
+        key: dir.join("srv.key"),
+        client_ca: Some(dir.join("ca.pem")),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tls = vtj_api::tls::server_config(&files).unwrap();
+    tokio::spawn(vtj_api::tls::serve_tls(listener, h.app.clone(), tls, std::future::pending()));
+
+    let c = Client::new(ClientConfig {
+        base_url: format!("https://127.0.0.1:{port}"),
+        permit: KS.into(),
+        token: None,
+        identity: Some(dir.join("identity.pem")),
+        ca_cert: Some(dir.join("ca.pem")),
+        ..ClientConfig::default()
+    })
+    .unwrap();
+    let mut reg = Register::open(&dir.join("reg.db")).unwrap();
+    let r = vtj_sync::sync(&c, &mut reg, 100, &mut |_| {}).await.unwrap();
+    assert!(r.persons_loaded > 100);
+    assert_register_is_projection(&h, &reg, KS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_customer_deletes_the_data_and_lookups_are_logged() {
+    let h = start(Options::default()).await;
+    let c = client(&h, LIST);
+    let mut reg = Register::open(&h.dir.path().join("reg.db")).unwrap();
+    let hetus = some_hetus(&h, 50);
+    vtj_sync::list_add(&c, &mut reg, &hetus).await.unwrap();
+    assert!(reg.lookup(&hetus[0], "käsittelijä 1", "asiakkuuden hoito").unwrap().is_some());
+    vtj_sync::list_remove(&c, &mut reg, &hetus[..1]).await.unwrap();
+    assert!(reg.lookup(&hetus[0], "käsittelijä 1", "tarkistus").unwrap().is_none(), "data deleted");
+    assert!(!h.store().hetu_list(LIST).unwrap().iter().any(|x| x.as_str() == hetus[0]), "service list updated");
+    let exported = reg.export("ylläpito", "varmuuskopio").unwrap();
+    assert_eq!(exported.len(), hetus.len() - 1);
+    let log = reg.access_log().unwrap();
+    assert_eq!(log.len(), 3);
+    assert_eq!(
+        (log[0].1.as_str(), log[0].2.as_str(), log[0].3.as_str()),
+        ("käsittelijä 1", "asiakkuuden hoito", "lookup")
+    );
+    assert_eq!(log[2].4.len(), hetus.len() - 1, "an export logs every hetu it exported");
+    assert!(reg.prune_access_log("2100-01-01T00:00:00.000Z").is_err(), "young entries are kept five years");
+    assert!(vtj_sync::parse_hetu_lines("010181-900C\n# comment\n\n010181-900D\nxx")
+        .unwrap_err()
+        .to_string()
+        .contains("line 4"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_is_bound_to_one_service_and_permit() {
+    let h = start(Options::default()).await;
+    let mut reg = Register::open(&h.dir.path().join("reg.db")).unwrap();
+    vtj_sync::sync(&client(&h, KS), &mut reg, 1000, &mut |_| {}).await.unwrap();
+    let err = vtj_sync::sync(&client(&h, KS_TK), &mut reg, 1000, &mut |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("belongs to"), "{err}");
+}
