@@ -1,0 +1,100 @@
+//! The sync client killed with SIGKILL at random moments, many times, during
+//! the initial load and during catch-ups: after restarting it converges to
+//! the permit's projection, and it applied exactly the changes served.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vtj_core::{render, Disclosure, Subject};
+use vtj_store::{Cursor, Store};
+use vtj_sync::{Position, Register};
+use vtj_testkit::*;
+
+/// A small deterministic sequence for the kill delays.
+fn delays(n: usize) -> impl Iterator<Item = Duration> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n).map(move |_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        Duration::from_millis(5 + x % 120)
+    })
+}
+
+#[test]
+fn killed_sync_converges_and_applies_each_change_once() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let h = rt.block_on(start(Options {
+        persons: 30_000,
+        days: 1,
+        config: |c| c.rate_per_second = 1e6,
+        ..Options::default()
+    }));
+    let register = h.dir.path().join("register.db");
+    let mut writer = h.store();
+    let sync = || {
+        Command::new(env!("CARGO_BIN_EXE_vtj"))
+            .args(["sync", "--service", &h.base, "--permit", KS, "--page", "3", "--json"])
+            .arg("--register")
+            .arg(&register)
+            .env("VTJ_TOKEN", &h.tokens["KSHVA"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut killed_loading, mut killed_following) = (0, 0);
+    for (i, delay) in delays(40).enumerate() {
+        if i % 5 == 4 {
+            // Give the catch-ups something to do.
+            simulate(&mut writer, 2);
+        }
+        let mut child = sync();
+        let t = Instant::now();
+        std::thread::sleep(delay);
+        let running = child.try_wait().unwrap().is_none();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if running {
+            match Register::open(&register).unwrap().position().unwrap() {
+                Position::Following { .. } => killed_following += 1,
+                _ => killed_loading += 1,
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(30));
+    }
+    eprintln!("SIGKILL landed {killed_loading} times in the initial load, {killed_following} in catch-ups");
+    assert!(
+        killed_loading >= 3 && killed_following >= 3,
+        "kills must land in both phases: {killed_loading} in the load, {killed_following} in catch-ups"
+    );
+
+    let status = sync().wait().unwrap();
+    assert!(status.success());
+
+    let reg = Register::open(&register).unwrap();
+    let s = h.store();
+    let permit = s.permit(KS).unwrap().unwrap();
+    let expected = vtj_api::service::projection(&s, &permit, today()).unwrap();
+    let held = reg.snapshot().unwrap();
+    assert_eq!(held.len(), expected.len());
+    assert!(held == expected, "the register converged to the projection");
+
+    // Exactly the changes served after the initial load, each once.
+    let from = reg.loaded_at().unwrap().expect("the initial load completed");
+    let mut served = 0;
+    let mut at = Cursor(from);
+    loop {
+        let page = s.changes_since(at, 10_000).unwrap();
+        let Some(last) = page.last() else { break };
+        at = last.cursor;
+        for e in &page {
+            let before = e.before.as_ref().map(|person| Subject { person, on_list: false });
+            if render(&permit, before, Subject { person: &e.after, on_list: false }, today()) != Disclosure::Nothing {
+                served += 1;
+            }
+        }
+    }
+    assert!(served > 50, "enough changes to matter: {served}");
+    assert_eq!(reg.counters().unwrap().changes_applied, served);
+}
