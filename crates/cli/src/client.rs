@@ -16,9 +16,9 @@ pub struct ServiceArgs {
     /// The permit (tietolupa) to sync under.
     #[arg(long, env = "VTJ_PERMIT")]
     permit: String,
-    /// The local register (SQLite file).
+    /// The local register: a SQLite file path, or a postgres:// URL.
     #[arg(long, env = "VTJ_REGISTER", default_value = "register.db")]
-    register: PathBuf,
+    register: String,
     #[arg(long, env = "VTJ_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// PEM with a client certificate and its key (mutual TLS).
@@ -49,7 +49,7 @@ impl ServiceArgs {
     }
 
     fn register(&self) -> Result<Register> {
-        Register::open(&self.register).with_context(|| format!("opening register {}", self.register.display()))
+        Register::connect(&self.register).with_context(|| format!("opening register {}", redact(&self.register)))
     }
 }
 
@@ -149,6 +149,12 @@ pub enum RegisterCmd {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// Delete look-up log entries older than five years.
+    PruneLog {
+        /// A SQLite file path, or a postgres:// URL.
+        #[arg(long, env = "VTJ_REGISTER", default_value = "register.db")]
+        register: String,
+    },
 }
 
 fn hetus(args: Vec<String>, file: Option<PathBuf>) -> Result<Vec<String>> {
@@ -179,15 +185,30 @@ pub fn register(cmd: RegisterCmd) -> Result<()> {
             let n = rt.block_on(vtj_sync::list_remove(&client, &mut reg, &list))?;
             println!("{} hetus removed from the list; {n} persons' data deleted", list.len());
         }
+        RegisterCmd::PruneLog { register } => {
+            let now = time::OffsetDateTime::now_utc();
+            let cutoff = now.replace_year(now.year() - 5).unwrap_or(now - time::Duration::days(5 * 366));
+            let n = Register::connect(&register)?.prune_access_log(&vtj_store::AuditRecord::format_time(cutoff))?;
+            println!("{n} look-up log entries older than five years deleted");
+        }
     }
     Ok(())
+}
+
+/// A register spec for messages, without a password in a URL.
+fn redact(spec: &str) -> String {
+    match (spec.find("://"), spec.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…{}", &spec[..s], &spec[at..]),
+        _ => spec.to_string(),
+    }
 }
 
 #[derive(Args)]
 pub struct LookupArgs {
     hetu: String,
-    #[arg(long, default_value = "register.db")]
-    register: PathBuf,
+    /// A SQLite file path, or a postgres:// URL.
+    #[arg(long, env = "VTJ_REGISTER", default_value = "register.db")]
+    register: String,
     /// Who looks (logged).
     #[arg(long)]
     who: String,
@@ -197,7 +218,7 @@ pub struct LookupArgs {
 }
 
 pub fn lookup(a: LookupArgs) -> Result<()> {
-    let mut reg = Register::open(&a.register)?;
+    let mut reg = Register::connect(&a.register)?;
     match reg.lookup(&a.hetu, &a.who, &a.why)? {
         Some((hetu, groups)) => {
             println!(
@@ -212,8 +233,9 @@ pub fn lookup(a: LookupArgs) -> Result<()> {
 
 #[derive(Args)]
 pub struct ExportArgs {
-    #[arg(long, default_value = "register.db")]
-    register: PathBuf,
+    /// A SQLite file path, or a postgres:// URL.
+    #[arg(long, env = "VTJ_REGISTER", default_value = "register.db")]
+    register: String,
     #[arg(long)]
     who: String,
     #[arg(long)]
@@ -222,7 +244,7 @@ pub struct ExportArgs {
 
 /// One JSON object per line.
 pub fn export(a: ExportArgs) -> Result<()> {
-    let mut reg = Register::open(&a.register)?;
+    let mut reg = Register::connect(&a.register)?;
     for (hetu, groups) in reg.export(&a.who, &a.why)? {
         println!("{}", serde_json::json!({ "henkilotunnus": hetu, "tietoryhmat": groups }));
     }

@@ -144,7 +144,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
     // The check: each register equals what its permit allows, nothing more.
     let today = time::OffsetDateTime::now_utc().date();
     let mut ok = true;
-    for (name, reg, permit) in [("county", &county_reg, COUNTY_PERMIT), ("municipality", &list_reg, LIST_PERMIT)] {
+    for (name, reg, permit) in
+        [("county", &mut county_reg, COUNTY_PERMIT), ("municipality", &mut list_reg, LIST_PERMIT)]
+    {
         let permit = store.permit(permit)?.context("permit")?;
         let expected = vtj_api::service::projection(&store, &permit, today)?;
         let held = reg.snapshot()?;

@@ -72,7 +72,7 @@ fn killed_sync_converges_and_applies_each_change_once() {
     let status = sync().wait().unwrap();
     assert!(status.success());
 
-    let reg = Register::open(&register).unwrap();
+    let mut reg = Register::open(&register).unwrap();
     let s = h.store();
     let permit = s.permit(KS).unwrap().unwrap();
     let expected = vtj_api::service::projection(&s, &permit, today()).unwrap();

@@ -1,0 +1,183 @@
+//! The register on PostgreSQL, chosen by a `postgres://` URL.
+//!
+//! The blocking `postgres` client runs its own runtime, which must not be
+//! started inside the caller's async runtime, so the connection lives on a
+//! thread of its own and transactions are sent to it as jobs.
+
+use std::sync::mpsc;
+use std::thread;
+
+use postgres::{Client, NoTls, Transaction};
+
+use super::{AccessEntry, Job, RegisterError, Tx};
+
+const SCHEMA: &str = r#"
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS person (hetu TEXT PRIMARY KEY, groups TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS hetu_history (old_hetu TEXT PRIMARY KEY, hetu TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS access_log (
+        seq     BIGSERIAL PRIMARY KEY,
+        at      TEXT NOT NULL,
+        who     TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        hetus   TEXT NOT NULL
+    );
+    CREATE OR REPLACE FUNCTION access_log_guard() RETURNS trigger AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE' THEN
+            RAISE EXCEPTION 'access_log is append-only';
+        END IF;
+        IF OLD.at >= to_char((now() AT TIME ZONE 'UTC') - interval '5 years', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') THEN
+            RAISE EXCEPTION 'access log entries are kept five years';
+        END IF;
+        RETURN OLD;
+    END $$ LANGUAGE plpgsql;
+    DROP TRIGGER IF EXISTS access_log_guard ON access_log;
+    CREATE TRIGGER access_log_guard BEFORE UPDATE OR DELETE ON access_log
+        FOR EACH ROW EXECUTE FUNCTION access_log_guard();
+"#;
+
+type Work = Box<dyn FnOnce(&mut Client) + Send>;
+
+pub(super) struct Postgres {
+    jobs: mpsc::Sender<Work>,
+}
+
+impl Postgres {
+    pub(super) fn connect(url: &str) -> Result<Postgres, RegisterError> {
+        let (jobs, inbox) = mpsc::channel::<Work>();
+        let (ready_tx, ready) = mpsc::channel();
+        let url = url.to_string();
+        thread::spawn(move || {
+            let mut client = match Client::connect(&url, NoTls).and_then(|mut c| c.batch_execute(SCHEMA).map(|()| c)) {
+                Ok(c) => {
+                    let _ = ready_tx.send(Ok(()));
+                    c
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            for work in inbox {
+                work(&mut client);
+            }
+        });
+        ready.recv().map_err(|_| RegisterError::Disconnected)??;
+        Ok(Postgres { jobs })
+    }
+
+    pub(super) fn run<T: Send + 'static>(&mut self, job: Job<T>) -> Result<T, RegisterError> {
+        let (reply, answer) = mpsc::channel();
+        let work: Work = Box::new(move |client: &mut Client| {
+            let result = (|| {
+                let mut tx = client.transaction()?;
+                let out = job(&mut PgTx(&mut tx))?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            let _ = reply.send(result);
+        });
+        self.jobs.send(work).map_err(|_| RegisterError::Disconnected)?;
+        answer.recv().map_err(|_| RegisterError::Disconnected)?
+    }
+}
+
+struct PgTx<'a, 'c>(&'a mut Transaction<'c>);
+
+impl Tx for PgTx<'_, '_> {
+    fn meta(&mut self, key: &str) -> Result<Option<String>, RegisterError> {
+        Ok(self.0.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?.map(|r| r.get(0)))
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), RegisterError> {
+        self.0.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+
+    fn delete_meta(&mut self, key: &str) -> Result<(), RegisterError> {
+        self.0.execute("DELETE FROM meta WHERE key = $1", &[&key])?;
+        Ok(())
+    }
+
+    fn load(&mut self, hetu: &str) -> Result<Option<String>, RegisterError> {
+        Ok(self.0.query_opt("SELECT groups FROM person WHERE hetu = $1", &[&hetu])?.map(|r| r.get(0)))
+    }
+
+    fn save(&mut self, hetu: &str, groups: &str) -> Result<(), RegisterError> {
+        self.0.execute(
+            "INSERT INTO person (hetu, groups) VALUES ($1, $2) ON CONFLICT (hetu) DO UPDATE SET groups = excluded.groups",
+            &[&hetu, &groups],
+        )?;
+        Ok(())
+    }
+
+    fn delete_person(&mut self, hetu: &str) -> Result<usize, RegisterError> {
+        Ok(self.0.execute("DELETE FROM person WHERE hetu = $1", &[&hetu])? as usize)
+    }
+
+    fn history_target(&mut self, old: &str) -> Result<Option<String>, RegisterError> {
+        Ok(self.0.query_opt("SELECT hetu FROM hetu_history WHERE old_hetu = $1", &[&old])?.map(|r| r.get(0)))
+    }
+
+    fn history_put(&mut self, old: &str, hetu: &str) -> Result<(), RegisterError> {
+        self.0.execute(
+            "INSERT INTO hetu_history (old_hetu, hetu) VALUES ($1, $2)
+             ON CONFLICT (old_hetu) DO UPDATE SET hetu = excluded.hetu",
+            &[&old, &hetu],
+        )?;
+        Ok(())
+    }
+
+    fn history_retarget(&mut self, from: &str, to: &str) -> Result<(), RegisterError> {
+        self.0.execute("UPDATE hetu_history SET hetu = $1 WHERE hetu = $2", &[&to, &from])?;
+        Ok(())
+    }
+
+    fn history_delete(&mut self, hetu: &str) -> Result<(), RegisterError> {
+        self.0.execute("DELETE FROM hetu_history WHERE hetu = $1", &[&hetu])?;
+        Ok(())
+    }
+
+    fn log_access(&mut self, e: &AccessEntry) -> Result<(), RegisterError> {
+        let hetus = serde_json::to_string(&e.hetus)?;
+        self.0.execute(
+            "INSERT INTO access_log (at, who, purpose, action, hetus) VALUES ($1, $2, $3, $4, $5)",
+            &[&e.at, &e.who, &e.purpose, &e.action, &hetus],
+        )?;
+        Ok(())
+    }
+
+    fn access_log(&mut self) -> Result<Vec<AccessEntry>, RegisterError> {
+        self.0
+            .query("SELECT at, who, purpose, action, hetus FROM access_log ORDER BY seq", &[])?
+            .iter()
+            .map(|r| {
+                Ok(AccessEntry {
+                    at: r.get(0),
+                    who: r.get(1),
+                    purpose: r.get(2),
+                    action: r.get(3),
+                    hetus: serde_json::from_str(r.get::<_, &str>(4))?,
+                })
+            })
+            .collect()
+    }
+
+    fn prune_access_log(&mut self, cutoff: &str) -> Result<usize, RegisterError> {
+        Ok(self.0.execute("DELETE FROM access_log WHERE at < $1", &[&cutoff])? as usize)
+    }
+
+    fn all(&mut self) -> Result<Vec<(String, String)>, RegisterError> {
+        Ok(self
+            .0
+            .query("SELECT hetu, groups FROM person ORDER BY hetu", &[])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+}

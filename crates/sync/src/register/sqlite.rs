@@ -1,0 +1,155 @@
+//! The register on SQLite (the default): one file, WAL, synchronous=FULL.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::{AccessEntry, Job, RegisterError, Tx};
+
+const SCHEMA: &[&str] = &[r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE person (hetu TEXT PRIMARY KEY, groups TEXT NOT NULL);
+    -- Earlier hetus of persons whose hetu was corrected.
+    CREATE TABLE hetu_history (old_hetu TEXT PRIMARY KEY, hetu TEXT NOT NULL);
+    -- Every look-up of the register: who, whose data, why, when.
+    CREATE TABLE access_log (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      TEXT NOT NULL,
+        who     TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        hetus   TEXT NOT NULL
+    );
+    CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END;
+    CREATE TRIGGER access_log_retention BEFORE DELETE ON access_log
+        WHEN OLD.at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-5 years')
+        BEGIN SELECT RAISE(ABORT, 'access log entries are kept five years'); END;
+"#];
+
+pub(super) struct Sqlite {
+    conn: Connection,
+}
+
+impl Sqlite {
+    pub(super) fn open(path: &Path) -> Result<Sqlite, RegisterError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > SCHEMA.len() as i64 {
+            return Err(RegisterError::SchemaTooNew(found));
+        }
+        for (i, step) in SCHEMA.iter().enumerate().skip(found as usize) {
+            conn.execute_batch(&format!("BEGIN; {step}; PRAGMA user_version = {}; COMMIT;", i + 1))?;
+        }
+        Ok(Sqlite { conn })
+    }
+
+    pub(super) fn run<T>(&mut self, job: Job<T>) -> Result<T, RegisterError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = job(&mut SqliteTx(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+struct SqliteTx<'a, 'c>(&'a Transaction<'c>);
+
+impl Tx for SqliteTx<'_, '_> {
+    fn meta(&mut self, key: &str) -> Result<Option<String>, RegisterError> {
+        Ok(self.0.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), RegisterError> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![key, value])?;
+        Ok(())
+    }
+
+    fn delete_meta(&mut self, key: &str) -> Result<(), RegisterError> {
+        self.0.prepare_cached("DELETE FROM meta WHERE key = ?1")?.execute([key])?;
+        Ok(())
+    }
+
+    fn load(&mut self, hetu: &str) -> Result<Option<String>, RegisterError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT groups FROM person WHERE hetu = ?1")?
+            .query_row([hetu], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn save(&mut self, hetu: &str, groups: &str) -> Result<(), RegisterError> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO person (hetu, groups) VALUES (?1, ?2)
+                 ON CONFLICT (hetu) DO UPDATE SET groups = excluded.groups",
+            )?
+            .execute(params![hetu, groups])?;
+        Ok(())
+    }
+
+    fn delete_person(&mut self, hetu: &str) -> Result<usize, RegisterError> {
+        Ok(self.0.prepare_cached("DELETE FROM person WHERE hetu = ?1")?.execute([hetu])?)
+    }
+
+    fn history_target(&mut self, old: &str) -> Result<Option<String>, RegisterError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT hetu FROM hetu_history WHERE old_hetu = ?1")?
+            .query_row([old], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn history_put(&mut self, old: &str, hetu: &str) -> Result<(), RegisterError> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO hetu_history (old_hetu, hetu) VALUES (?1, ?2)
+                 ON CONFLICT (old_hetu) DO UPDATE SET hetu = excluded.hetu",
+            )?
+            .execute(params![old, hetu])?;
+        Ok(())
+    }
+
+    fn history_retarget(&mut self, from: &str, to: &str) -> Result<(), RegisterError> {
+        self.0.prepare_cached("UPDATE hetu_history SET hetu = ?1 WHERE hetu = ?2")?.execute(params![to, from])?;
+        Ok(())
+    }
+
+    fn history_delete(&mut self, hetu: &str) -> Result<(), RegisterError> {
+        self.0.prepare_cached("DELETE FROM hetu_history WHERE hetu = ?1")?.execute([hetu])?;
+        Ok(())
+    }
+
+    fn log_access(&mut self, e: &AccessEntry) -> Result<(), RegisterError> {
+        self.0
+            .prepare_cached("INSERT INTO access_log (at, who, purpose, action, hetus) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![e.at, e.who, e.purpose, e.action, serde_json::to_string(&e.hetus)?])?;
+        Ok(())
+    }
+
+    fn access_log(&mut self) -> Result<Vec<AccessEntry>, RegisterError> {
+        let mut stmt = self.0.prepare("SELECT at, who, purpose, action, hetus FROM access_log ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, String>(4)?)))?;
+        rows.map(|r| {
+            let (at, who, purpose, action, hetus) = r?;
+            Ok(AccessEntry { at, who, purpose, action, hetus: serde_json::from_str(&hetus)? })
+        })
+        .collect()
+    }
+
+    fn prune_access_log(&mut self, cutoff: &str) -> Result<usize, RegisterError> {
+        Ok(self.0.execute("DELETE FROM access_log WHERE at < ?1", [cutoff])?)
+    }
+
+    fn all(&mut self) -> Result<Vec<(String, String)>, RegisterError> {
+        let mut stmt = self.0.prepare("SELECT hetu, groups FROM person ORDER BY hetu")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
