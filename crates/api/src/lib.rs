@@ -177,6 +177,22 @@ impl Ctx {
         Ok(owner)
     }
 
+    /// The caller's own permit and the hetus of a `HetuList` body, all
+    /// valid, or nothing.
+    async fn permit_and_hetus(
+        &mut self,
+        app: &App,
+        headers: &HeaderMap,
+        tunnus: String,
+        body: Body,
+    ) -> Result<(Permit, Vec<vtj_core::Hetu>), ApiError> {
+        let permit = self.permit(app, headers, tunnus).await?;
+        let list: HetuList = read_json(body, app.body_limit).await?;
+        let hetus = service::parse_hetus(&list.henkilotunnukset, &app.limits)?;
+        self.asked = list.henkilotunnukset;
+        Ok((permit, hetus))
+    }
+
     /// The caller's own permit, active today.
     async fn permit(&mut self, app: &App, headers: &HeaderMap, tunnus: String) -> Result<Permit, ApiError> {
         let recipient = self.caller(app, headers).await?;
@@ -303,10 +319,7 @@ async fn initial_hetulista(
 ) -> Response {
     let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/perustiedot", &headers, cert);
     let served = async {
-        let permit = ctx.permit(&app, &headers, tunnus).await?;
-        let list: HetuList = read_json(body, app.body_limit).await?;
-        let hetus = service::parse_hetus(&list.henkilotunnukset, &app.limits)?;
-        ctx.asked = list.henkilotunnukset;
+        let (permit, hetus) = ctx.permit_and_hetus(&app, &headers, tunnus, body).await?;
         let today = app.today();
         let out = app.db.read(move |s| service::listed_persons(s, &permit, &hetus, today)).await?;
         count(&app.metrics.persons_served, out.0.henkilot.len());
@@ -370,10 +383,7 @@ async fn list_add(
 ) -> Response {
     let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/hetulista/lisays", &headers, cert);
     let served = async {
-        let permit = ctx.permit(&app, &headers, tunnus).await?;
-        let list: HetuList = read_json(body, app.body_limit).await?;
-        let hetus = service::parse_hetus(&list.henkilotunnukset, &app.limits)?;
-        ctx.asked = list.henkilotunnukset;
+        let (permit, hetus) = ctx.permit_and_hetus(&app, &headers, tunnus, body).await?;
         let today = app.today();
         let out = app.db.write(move |s| service::list_add(s, &permit, &hetus, today)).await?;
         count(&app.metrics.persons_served, out.0.henkilot.len());
@@ -392,10 +402,7 @@ async fn list_remove(
 ) -> Response {
     let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/hetulista/poisto", &headers, cert);
     let served = async {
-        let permit = ctx.permit(&app, &headers, tunnus).await?;
-        let list: HetuList = read_json(body, app.body_limit).await?;
-        let hetus = service::parse_hetus(&list.henkilotunnukset, &app.limits)?;
-        ctx.asked = list.henkilotunnukset;
+        let (permit, hetus) = ctx.permit_and_hetus(&app, &headers, tunnus, body).await?;
         json(app.db.write(move |s| service::list_remove(s, &permit, &hetus)).await?)
     }
     .await;

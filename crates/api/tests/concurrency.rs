@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use vtj_api::wire::ChangePage;
-use vtj_core::{render, Disclosure, Subject};
-use vtj_store::{Cursor, Store};
+use vtj_store::Store;
 use vtj_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -60,19 +59,7 @@ async fn readers_see_every_change_once_in_order_while_writers_append() {
 
     let s = h.store();
     let permit = s.permit(KS).unwrap().unwrap();
-    let mut expected = Vec::new();
-    let mut at = Cursor(start_cursor);
-    loop {
-        let entries = s.changes_since(at, 10_000).unwrap();
-        let Some(last) = entries.last() else { break };
-        at = last.cursor;
-        for e in &entries {
-            let before = e.before.as_ref().map(|person| Subject { person, on_list: false });
-            if render(&permit, before, Subject { person: &e.after, on_list: false }, today()) != Disclosure::Nothing {
-                expected.push(e.cursor.0);
-            }
-        }
-    }
+    let expected = served_cursors(&s, &permit, start_cursor);
     assert!(expected.len() > 100, "the writer produced enough to matter: {}", expected.len());
     for seen in &results {
         let cursors: Vec<i64> = seen.iter().map(|c| c.kirjausavain).collect();

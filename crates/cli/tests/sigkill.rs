@@ -5,8 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vtj_core::{render, Disclosure, Subject};
-use vtj_store::{Cursor, Store};
+use vtj_store::Store;
 use vtj_sync::{Position, Register};
 use vtj_testkit::*;
 
@@ -82,19 +81,7 @@ fn killed_sync_converges_and_applies_each_change_once() {
 
     // Exactly the changes served after the initial load, each once.
     let from = reg.loaded_at().unwrap().expect("the initial load completed");
-    let mut served = 0;
-    let mut at = Cursor(from);
-    loop {
-        let page = s.changes_since(at, 10_000).unwrap();
-        let Some(last) = page.last() else { break };
-        at = last.cursor;
-        for e in &page {
-            let before = e.before.as_ref().map(|person| Subject { person, on_list: false });
-            if render(&permit, before, Subject { person: &e.after, on_list: false }, today()) != Disclosure::Nothing {
-                served += 1;
-            }
-        }
-    }
+    let served = served_cursors(&s, &permit, from).len() as u64;
     assert!(served > 50, "enough changes to matter: {served}");
     assert_eq!(reg.counters().unwrap().changes_applied, served);
 }

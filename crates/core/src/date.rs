@@ -104,6 +104,22 @@ pub fn ymd(d: Date) -> String {
     VtjDate::Full(d).to_string()
 }
 
+/// UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.mmmZ`: the time format of
+/// the audit and look-up logs, chosen so that text order is time order.
+pub fn utc_millis(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,17 +39,7 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// The one time format of [`AuditRecord::at`] and of prune cutoffs.
     pub fn format_time(t: time::OffsetDateTime) -> String {
-        let t = t.to_offset(time::UtcOffset::UTC);
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.millisecond()
-        )
+        vtj_core::date::utc_millis(t)
     }
 }
 

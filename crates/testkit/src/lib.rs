@@ -321,6 +321,26 @@ pub fn projection(s: &SqliteStore, permit: &Permit, today: Date) -> Register {
     reg
 }
 
+/// The cursors after `after` whose change the permit receives (a
+/// kuntarajaus permit), computed from the log with the core's `render`.
+pub fn served_cursors(s: &SqliteStore, permit: &Permit, after: i64) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut at = vtj_store::Cursor(after);
+    loop {
+        let entries = s.changes_since(at, 10_000).unwrap();
+        let Some(last) = entries.last() else { break };
+        at = last.cursor;
+        for e in &entries {
+            let before = e.before.as_ref().map(|person| Subject { person, on_list: false });
+            let d = vtj_core::render(permit, before, Subject { person: &e.after, on_list: false }, today());
+            if d != vtj_core::Disclosure::Nothing {
+                out.push(e.cursor.0);
+            }
+        }
+    }
+    out
+}
+
 pub fn today() -> Date {
     OffsetDateTime::now_utc().date()
 }

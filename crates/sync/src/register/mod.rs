@@ -315,17 +315,7 @@ fn bump(t: &mut dyn Tx, key: &str, by: u64) -> Result<(), RegisterError> {
 }
 
 pub(crate) fn now() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    vtj_core::date::utc_millis(time::OffsetDateTime::now_utc())
 }
 
 fn access(who: &str, purpose: &str, action: &str, hetus: Vec<String>) -> AccessEntry {
