@@ -130,6 +130,20 @@ pub fn add_permit<S: Store + Access>(s: &mut S, spec: &PermitSpec) -> Result<Per
     Ok(permit)
 }
 
+/// Applies a recipient's `.HTT` hetu-list upload to a hetu-list permit.
+/// A file with any bad line changes nothing; returns (added, removed).
+pub fn upload_hetu_list<S: Store>(s: &mut S, permit: &str, bytes: &[u8]) -> Result<(usize, usize), AdminError> {
+    let p = s.permit(permit)?.ok_or_else(|| AdminError::UnknownPermit(permit.into()))?;
+    if !matches!(p.rajaus, Scope::Hetulista) {
+        return Err(AdminError::Invalid(format!("permit {permit} is not a hetu-list permit")));
+    }
+    let upload = vtj_format::htt::read_hetu_list(bytes).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    // Additions first: re-running an interrupted upload converges.
+    let added = s.hetu_list_add(permit, &upload.add)?;
+    let removed = s.hetu_list_remove(permit, &upload.remove)?;
+    Ok((added, removed))
+}
+
 /// Revokes a permit: answers on it stop with the next request.
 pub fn revoke_permit<S: Store>(s: &mut S, tunnus: &str) -> Result<(), AdminError> {
     let mut p = s.permit(tunnus)?.ok_or_else(|| AdminError::UnknownPermit(tunnus.into()))?;
@@ -195,6 +209,35 @@ pub fn fee_report<S: Store + AuditLog>(s: &S, moved_from_files: &BTreeSet<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hetu_list_upload_applies_whole_files_only() {
+        let mut s = vtj_store::SqliteStore::open_in_memory().unwrap();
+        add_recipient(&mut s, "K", "Kunta").unwrap();
+        let spec = PermitSpec {
+            tunnus: "L".into(),
+            luvansaaja: "K".into(),
+            kayttotarkoitus: "asiakasrekisteri".into(),
+            tuote: "ASREK".into(),
+            ryhmat: None,
+            kunnat: vec![],
+            hyvinvointialueet: vec![],
+            hetulista: true,
+            turvakielto_oikeus: false,
+            alkaen: time::macros::date!(2026 - 01 - 01),
+            asti: None,
+        };
+        add_permit(&mut s, &spec).unwrap();
+        let file = b"'''ED2'''T'\r\n010181-900CL\r\n020516C903KL\r\n'''EOF'''2'";
+        assert_eq!(upload_hetu_list(&mut s, "L", file).unwrap(), (2, 0));
+        let bad = b"'''ED2'''T'\r\n010594Y9032L\r\n010181-900CX\r\n'''EOF'''2'";
+        let e = upload_hetu_list(&mut s, "L", bad).unwrap_err();
+        assert!(e.to_string().contains("line 3"), "{e}");
+        assert_eq!(s.hetu_list("L").unwrap().len(), 2, "nothing from the bad file was applied");
+        let remove = b"'''ED2'''T'\n010181-900CP\n'''EOF'''1'";
+        assert_eq!(upload_hetu_list(&mut s, "L", remove).unwrap(), (0, 1));
+        assert_eq!(s.hetu_list("L").unwrap().iter().map(|h| h.as_str()).collect::<Vec<_>>(), ["020516C903K"]);
+    }
 
     #[test]
     fn initial_fee_follows_the_decision() {

@@ -85,6 +85,15 @@ pub enum AdminCmd {
         #[arg(long, value_parser = parse_day)]
         asti: Option<Date>,
     },
+    /// Apply a recipient's .HTT hetu-list upload (L add, P remove) to a hetu-list permit.
+    HetulistaUpload {
+        #[arg(long, default_value = "vtj.db")]
+        db: PathBuf,
+        #[arg(long)]
+        permit: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// Revoke a permit: it stops answering at once.
     PermitRevoke {
         #[arg(long, default_value = "vtj.db")]
@@ -163,6 +172,11 @@ pub fn run(cmd: AdminCmd) -> Result<()> {
             };
             let p = admin::add_permit(&mut open_existing(&db)?, &spec)?;
             println!("{}", serde_json::to_string_pretty(&p)?);
+        }
+        AdminCmd::HetulistaUpload { db, permit, file } => {
+            let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let (added, removed) = admin::upload_hetu_list(&mut open_existing(&db)?, &permit, &bytes)?;
+            println!("{}: {added} hetus added to and {removed} removed from the list of {permit}", file.display());
         }
         AdminCmd::PermitRevoke { db, tunnus } => {
             admin::revoke_permit(&mut open_existing(&db)?, &tunnus)?;

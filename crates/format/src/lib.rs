@@ -14,6 +14,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+pub mod htt;
 pub mod latin1;
 
 /// The identification part's length in bytes.
@@ -112,7 +113,7 @@ pub struct Line {
 }
 
 /// Splits a file into lines with their endings.
-fn split_lines(bytes: &[u8]) -> Vec<(&[u8], Ending)> {
+pub(crate) fn split_lines(bytes: &[u8]) -> Vec<(&[u8], Ending)> {
     let mut out = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {

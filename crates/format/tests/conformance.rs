@@ -35,6 +35,10 @@ fn conformance_files_round_trip_byte_identically() {
         let records = lines.iter().filter(|l| matches!(l.kind, LineKind::Record(_))).count();
         let ops = lines.iter().filter(|l| matches!(l.kind, LineKind::HetuOp { .. })).count();
         assert!(records + ops > 0, "{name}: nothing read");
+        if name.ends_with(".HTT") {
+            let upload = vtj_format::htt::read_hetu_list(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(upload.add.len() + upload.remove.len(), ops);
+        }
         checked += 1;
     }
     assert!(checked >= 5, "expected the shared files, found {checked} in {}", dir.display());
