@@ -110,8 +110,7 @@ pub fn simulate<S: Store>(
             day.run(cfg.intensity)?;
             day.events
         };
-        store.append(&events)?;
-        store.set_meta(META_DATE, &vtj_core::date::ymd(today))?;
+        store.append_with_meta(&events, &[(META_DATE, &vtj_core::date::ymd(today))])?;
         for e in &events {
             *report.by_kind.entry(e.tapahtuma.wire_name()).or_default() += 1;
         }

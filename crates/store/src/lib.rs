@@ -100,7 +100,13 @@ pub trait Store {
     fn insert_population(&mut self, persons: &[Person]) -> Result<(), StoreError>;
 
     /// Applies and appends events in order, atomically. Returns their cursors.
-    fn append(&mut self, events: &[Event]) -> Result<Vec<Cursor>, StoreError>;
+    fn append(&mut self, events: &[Event]) -> Result<Vec<Cursor>, StoreError> {
+        self.append_with_meta(events, &[])
+    }
+
+    /// As `append`, and sets `meta` entries in the same transaction (the
+    /// simulator's day counter moves with the day's events, or not at all).
+    fn append_with_meta(&mut self, events: &[Event], meta: &[(&str, &str)]) -> Result<Vec<Cursor>, StoreError>;
 
     fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError>;
 

@@ -157,7 +157,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn append(&mut self, events: &[Event]) -> Result<Vec<Cursor>, StoreError> {
+    fn append_with_meta(&mut self, events: &[Event], meta: &[(&str, &str)]) -> Result<Vec<Cursor>, StoreError> {
         let tx = self.write_tx()?;
         let mut cursors = Vec::with_capacity(events.len());
         for (index, event) in events.iter().enumerate() {
@@ -180,6 +180,12 @@ impl Store for SqliteStore {
                 serde_json::to_string(&after)?,
             ])?;
             cursors.push(Cursor(tx.last_insert_rowid()));
+        }
+        for (key, value) in meta {
+            tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![key, value])?;
         }
         tx.commit()?;
         Ok(cursors)

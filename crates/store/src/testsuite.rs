@@ -74,6 +74,16 @@ pub fn run_all<S: Store + Access + AuditLog>(fresh: impl Fn() -> S) {
     cursor_for_a_date(&mut fresh());
     persons_filtered_and_paged(&mut fresh());
     permits_and_meta(&mut fresh());
+    meta_moves_with_its_events(&mut fresh());
+}
+
+pub fn meta_moves_with_its_events<S: Store>(s: &mut S) {
+    s.append_with_meta(&[birth(1, test_hetu(1), "091", 0)], &[("day", "1")]).unwrap();
+    assert_eq!(s.meta("day").unwrap().as_deref(), Some("1"));
+    // A rejected batch (the person exists) leaves the meta entry as it was.
+    let again = s.append_with_meta(&[birth(1, test_hetu(2), "091", 1)], &[("day", "2")]);
+    assert!(again.is_err());
+    assert_eq!(s.meta("day").unwrap().as_deref(), Some("1"));
 }
 
 pub fn cursors_increase_and_pages_see_each_change_once<S: Store>(s: &mut S) {
