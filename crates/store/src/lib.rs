@@ -15,11 +15,13 @@ use vtj_core::{Event, EventError, Hetu, KuntaCode, Permit, Person, PersonId};
 
 pub mod audit;
 mod migrations;
+mod postgres;
 mod sqlite;
 mod sqlite_access;
 pub mod testsuite;
 
 pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainPoint, ChainReport};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// A position in the change log. Strictly increasing; 0 is "before the first change".
@@ -47,6 +49,8 @@ pub struct LogEntry {
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("database (PostgreSQL): {}", postgres_message(.0))]
+    Postgres(#[from] ::postgres::Error),
     #[error("stored data could not be read back: {0}")]
     Codec(#[from] serde_json::Error),
     #[error("event {index} of the batch was rejected, nothing was committed: {source}")]
@@ -67,6 +71,14 @@ pub enum StoreError {
     UnknownRecipient(String),
     #[error("the audit log's chain is broken: {0}")]
     AuditBroken(#[from] ChainBreak),
+}
+
+/// The server's own words where there are some ("db error" says nothing).
+fn postgres_message(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => e.to_string(),
+    }
 }
 
 /// Which persons a listing covers.

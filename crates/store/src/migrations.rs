@@ -1,4 +1,5 @@
-//! Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+//! Schema migrations of both backends, applied in order and recorded (SQLite:
+//! `PRAGMA user_version`; PostgreSQL: the `schema_version` table).
 //! Never edit a released step: add a new one.
 
 pub const SQLITE: &[&str] = &[
@@ -77,5 +78,77 @@ pub const SQLITE: &[&str] = &[
     CREATE TRIGGER audit_log_retention BEFORE DELETE ON audit_log
         WHEN OLD.at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-5 years')
         BEGIN SELECT RAISE(ABORT, 'audit entries are kept five years'); END;
+    "#,
+];
+
+/// The same schema on PostgreSQL. Step n here is step n of `SQLITE`.
+pub const POSTGRES: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE person (
+        id          BIGINT PRIMARY KEY,
+        hetu        TEXT NOT NULL UNIQUE,
+        kotikunta   INTEGER,
+        turvakielto BOOLEAN NOT NULL,
+        data        TEXT NOT NULL
+    );
+    CREATE INDEX person_kotikunta ON person(kotikunta, id);
+    CREATE TABLE hetu (
+        hetu      TEXT PRIMARY KEY,
+        person_id BIGINT NOT NULL REFERENCES person(id),
+        active    BOOLEAN NOT NULL
+    );
+    CREATE INDEX hetu_person ON hetu(person_id);
+    CREATE TABLE change_log (
+        cursor     BIGSERIAL PRIMARY KEY,
+        person_id  BIGINT NOT NULL,
+        registered TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        event      TEXT NOT NULL,
+        before     TEXT,
+        after      TEXT NOT NULL
+    );
+    CREATE INDEX change_log_person ON change_log(person_id, cursor);
+    CREATE INDEX change_log_registered ON change_log(registered, cursor);
+    CREATE FUNCTION change_log_append_only() RETURNS trigger AS $$
+    BEGIN RAISE EXCEPTION 'change_log is append-only'; END $$ LANGUAGE plpgsql;
+    CREATE TRIGGER change_log_append_only BEFORE UPDATE OR DELETE ON change_log
+        FOR EACH ROW EXECUTE FUNCTION change_log_append_only();
+    CREATE TABLE permit (tunnus TEXT PRIMARY KEY, data TEXT NOT NULL);
+    CREATE TABLE hetu_list (
+        permit TEXT NOT NULL REFERENCES permit(tunnus),
+        hetu   TEXT NOT NULL,
+        PRIMARY KEY (permit, hetu)
+    );
+    "#,
+    // 2: recipients, credentials and the audit log.
+    r#"
+    CREATE TABLE recipient (tunnus TEXT PRIMARY KEY, nimi TEXT NOT NULL);
+    CREATE TABLE credential (
+        hash      TEXT PRIMARY KEY,
+        recipient TEXT NOT NULL REFERENCES recipient(tunnus),
+        label     TEXT NOT NULL,
+        revoked   BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX credential_recipient ON credential(recipient);
+    CREATE TABLE audit_log (
+        seq       BIGINT PRIMARY KEY,
+        at        TEXT NOT NULL,
+        data      TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_at ON audit_log(at);
+    CREATE FUNCTION audit_log_guard() RETURNS trigger AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE' THEN RAISE EXCEPTION 'audit_log is append-only'; END IF;
+        IF OLD.at >= to_char((now() AT TIME ZONE 'UTC') - interval '5 years', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') THEN
+            RAISE EXCEPTION 'audit entries are kept five years';
+        END IF;
+        RETURN OLD;
+    END $$ LANGUAGE plpgsql;
+    CREATE TRIGGER audit_log_guard BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_guard();
     "#,
 ];

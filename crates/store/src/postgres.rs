@@ -1,0 +1,502 @@
+//! The PostgreSQL backend, for a national service or a county hub.
+//!
+//! Several service instances may append to one database. Each append takes
+//! one transaction-scoped advisory lock before touching the log, so cursors
+//! are assigned and committed in the same order: a reader paging from N can
+//! never see N+2 while N+1 is still to commit (DESIGN.md rule 3). The audit
+//! chain takes a lock of its own for the same reason.
+//!
+//! The blocking client must not run inside an async runtime's worker; the
+//! service calls stores from its blocking pool.
+
+use std::cell::RefCell;
+
+use postgres::{Client, GenericClient, NoTls, Row};
+use time::Date;
+use vtj_core::date::ymd;
+use vtj_core::{Event, Hetu, Permit, Person, PersonId};
+
+use crate::audit::{chain_hash, AuditEntry, AuditRecord, ChainPoint};
+use crate::{migrations, Access, AuditLog, Cursor, LogEntry, LogSummary, PersonFilter, Recipient, Store, StoreError};
+
+const LOG_LOCK: i64 = 0x0076_746a_5f6c_6f67; // "vtj_log" in ASCII
+const AUDIT_LOCK: i64 = 0x0076_746a_5f61_7564; // "vtj_aud" in ASCII
+
+pub struct PgStore {
+    client: RefCell<Client>,
+}
+
+impl PgStore {
+    /// Connects (`postgres://user@host/db` or a key=value string) and migrates.
+    pub fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let mut client = Client::connect(url, NoTls)?;
+        client.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+        let mut tx = client.transaction()?;
+        tx.batch_execute("LOCK TABLE schema_version IN EXCLUSIVE MODE")?;
+        let found: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version", &[])?.get(0);
+        let known = migrations::POSTGRES.len() as i64;
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+        for (i, step) in migrations::POSTGRES.iter().enumerate().skip(found as usize) {
+            tx.batch_execute(step)?;
+            tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&(i as i32 + 1)])?;
+        }
+        tx.commit()?;
+        Ok(PgStore { client: RefCell::new(client) })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        f(&mut self.client.borrow_mut())
+    }
+}
+
+fn decode_person(json: &str) -> Result<Person, StoreError> {
+    Ok(serde_json::from_str(json)?)
+}
+
+fn load_person(c: &mut impl GenericClient, id: PersonId) -> Result<Option<Person>, StoreError> {
+    let row = c.query_opt("SELECT data FROM person WHERE id = $1", &[&(id.0 as i64)])?;
+    row.map(|r| decode_person(r.get(0))).transpose()
+}
+
+fn hetu_owner(c: &mut impl GenericClient, hetu: Hetu) -> Result<Option<PersonId>, StoreError> {
+    let row = c.query_opt("SELECT person_id FROM hetu WHERE hetu = $1", &[&hetu.as_str()])?;
+    Ok(row.map(|r| PersonId(r.get::<_, i64>(0) as u64)))
+}
+
+fn ensure_hetus_free(c: &mut impl GenericClient, p: &Person) -> Result<(), StoreError> {
+    for hetu in p.all_hetus() {
+        if hetu_owner(c, hetu)?.is_some_and(|owner| owner != p.id) {
+            return Err(StoreError::HetuInUse(hetu));
+        }
+    }
+    Ok(())
+}
+
+fn claim_hetu(c: &mut impl GenericClient, hetu: Hetu, person: PersonId, active: bool) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO hetu (hetu, person_id, active) VALUES ($1, $2, $3)
+         ON CONFLICT (hetu) DO UPDATE SET active = excluded.active",
+        &[&hetu.as_str(), &(person.0 as i64), &active],
+    )?;
+    Ok(())
+}
+
+fn upsert_person(c: &mut impl GenericClient, p: &Person) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO person (id, hetu, kotikunta, turvakielto, data) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET hetu = excluded.hetu, kotikunta = excluded.kotikunta,
+             turvakielto = excluded.turvakielto, data = excluded.data",
+        &[
+            &(p.id.0 as i64),
+            &p.hetu().as_str(),
+            &p.kotikunta().map(|k| i32::from(k.number())),
+            &p.has_turvakielto(),
+            &serde_json::to_string(p)?,
+        ],
+    )?;
+    Ok(())
+}
+
+fn store_hetus(c: &mut impl GenericClient, before: Option<&Person>, after: &Person) -> Result<(), StoreError> {
+    if before.is_some_and(|b| b.hetu() == after.hetu()) {
+        return Ok(());
+    }
+    c.execute("UPDATE hetu SET active = FALSE WHERE person_id = $1", &[&(after.id.0 as i64)])?;
+    claim_hetu(c, after.hetu(), after.id, true)
+}
+
+fn set_meta(c: &mut impl GenericClient, key: &str, value: &str) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[&key, &value],
+    )?;
+    Ok(())
+}
+
+fn require_permit(c: &mut impl GenericClient, permit: &str) -> Result<(), StoreError> {
+    match c.query_opt("SELECT 1 FROM permit WHERE tunnus = $1", &[&permit])? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::UnknownPermit(permit.to_string())),
+    }
+}
+
+fn persons_from(rows: Vec<Row>) -> Result<Vec<Person>, StoreError> {
+    rows.iter().map(|r| decode_person(r.get(0))).collect()
+}
+
+impl Store for PgStore {
+    fn insert_population(&mut self, persons: &[Person]) -> Result<(), StoreError> {
+        let c = self.client.get_mut();
+        let mut tx = c.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
+        if tx.query_opt("SELECT 1 FROM change_log LIMIT 1", &[])?.is_some() {
+            return Err(StoreError::LogNotEmpty);
+        }
+        for p in persons {
+            if load_person(&mut tx, p.id)?.is_some() {
+                return Err(StoreError::PersonExists(p.id));
+            }
+            ensure_hetus_free(&mut tx, p)?;
+            upsert_person(&mut tx, p)?;
+            for (i, h) in p.all_hetus().into_iter().enumerate() {
+                claim_hetu(&mut tx, h, p.id, i == 0)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn append_with_meta(&mut self, events: &[Event], meta: &[(&str, &str)]) -> Result<Vec<Cursor>, StoreError> {
+        let c = self.client.get_mut();
+        let mut tx = c.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
+        let mut cursors = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let before = load_person(&mut tx, event.person)?;
+            let after =
+                vtj_core::apply(before.as_ref(), event).map_err(|source| StoreError::Event { index, source })?;
+            ensure_hetus_free(&mut tx, &after)?;
+            upsert_person(&mut tx, &after)?;
+            store_hetus(&mut tx, before.as_ref(), &after)?;
+            let before_json = before.as_ref().map(serde_json::to_string).transpose()?;
+            let row = tx.query_one(
+                "INSERT INTO change_log (person_id, registered, kind, event, before, after)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING cursor",
+                &[
+                    &(event.person.0 as i64),
+                    &ymd(event.rekisterointipaiva),
+                    &event.tapahtuma.wire_name(),
+                    &serde_json::to_string(event)?,
+                    &before_json,
+                    &serde_json::to_string(&after)?,
+                ],
+            )?;
+            cursors.push(Cursor(row.get(0)));
+        }
+        for (key, value) in meta {
+            set_meta(&mut tx, key, value)?;
+        }
+        tx.commit()?;
+        Ok(cursors)
+    }
+
+    fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
+        self.with(|c| load_person(c, id))
+    }
+
+    fn person_by_hetu(&self, hetu: Hetu) -> Result<Option<Person>, StoreError> {
+        self.with(|c| match hetu_owner(c, hetu)? {
+            Some(id) => load_person(c, id),
+            None => Ok(None),
+        })
+    }
+
+    fn hetu_exists(&self, hetu: Hetu) -> Result<bool, StoreError> {
+        self.with(|c| Ok(hetu_owner(c, hetu)?.is_some()))
+    }
+
+    fn persons(&self, filter: PersonFilter<'_>, after: PersonId, limit: usize) -> Result<Vec<Person>, StoreError> {
+        let (after, limit) = (after.0 as i64, limit as i64);
+        self.with(|c| {
+            let rows = match filter {
+                PersonFilter::All => {
+                    c.query("SELECT data FROM person WHERE id > $1 ORDER BY id LIMIT $2", &[&after, &limit])?
+                }
+                PersonFilter::Turvakielto => c.query(
+                    "SELECT data FROM person WHERE turvakielto AND id > $1 ORDER BY id LIMIT $2",
+                    &[&after, &limit],
+                )?,
+                PersonFilter::Kunnat(kunnat) => {
+                    let codes: Vec<i32> = kunnat.iter().map(|k| i32::from(k.number())).collect();
+                    c.query(
+                        "SELECT data FROM person WHERE id > $1 AND kotikunta = ANY($2) ORDER BY id LIMIT $3",
+                        &[&after, &codes, &limit],
+                    )?
+                }
+            };
+            persons_from(rows)
+        })
+    }
+
+    fn person_count(&self) -> Result<u64, StoreError> {
+        self.with(|c| Ok(c.query_one("SELECT COUNT(*) FROM person", &[])?.get::<_, i64>(0) as u64))
+    }
+
+    fn max_person_id(&self) -> Result<PersonId, StoreError> {
+        self.with(|c| {
+            Ok(PersonId(c.query_one("SELECT COALESCE(MAX(id), 0) FROM person", &[])?.get::<_, i64>(0) as u64))
+        })
+    }
+
+    fn changes_since(&self, after: Cursor, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                "SELECT cursor, event, before, after FROM change_log WHERE cursor > $1 ORDER BY cursor LIMIT $2",
+                &[&after.0, &(limit as i64)],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    Ok(LogEntry {
+                        cursor: Cursor(r.get(0)),
+                        event: serde_json::from_str(r.get(1))?,
+                        before: r.get::<_, Option<&str>>(2).map(decode_person).transpose()?,
+                        after: decode_person(r.get(3))?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn last_cursor(&self) -> Result<Cursor, StoreError> {
+        self.with(|c| Ok(Cursor(c.query_one("SELECT COALESCE(MAX(cursor), 0) FROM change_log", &[])?.get(0))))
+    }
+
+    fn cursor_at(&self, date: Date) -> Result<Cursor, StoreError> {
+        let first_later: Option<i64> = self.with(|c| {
+            Ok(c.query_one("SELECT MIN(cursor) FROM change_log WHERE registered > $1", &[&ymd(date)])?.get(0))
+        })?;
+        match first_later {
+            Some(c) => Ok(Cursor(c - 1)),
+            None => self.last_cursor(),
+        }
+    }
+
+    fn put_permit(&mut self, permit: &Permit) -> Result<(), StoreError> {
+        let json = serde_json::to_string(permit)?;
+        self.client.get_mut().execute(
+            "INSERT INTO permit (tunnus, data) VALUES ($1, $2) ON CONFLICT (tunnus) DO UPDATE SET data = excluded.data",
+            &[&permit.tunnus, &json],
+        )?;
+        Ok(())
+    }
+
+    fn permit(&self, tunnus: &str) -> Result<Option<Permit>, StoreError> {
+        self.with(|c| {
+            let row = c.query_opt("SELECT data FROM permit WHERE tunnus = $1", &[&tunnus])?;
+            Ok(row.map(|r| serde_json::from_str(r.get(0))).transpose()?)
+        })
+    }
+
+    fn permits(&self) -> Result<Vec<Permit>, StoreError> {
+        self.with(|c| {
+            c.query("SELECT data FROM permit ORDER BY tunnus", &[])?
+                .iter()
+                .map(|r| Ok(serde_json::from_str(r.get(0))?))
+                .collect()
+        })
+    }
+
+    fn hetu_list_add(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError> {
+        let mut tx = self.client.get_mut().transaction()?;
+        require_permit(&mut tx, permit)?;
+        let mut added = 0;
+        for h in hetus {
+            added += tx.execute(
+                "INSERT INTO hetu_list (permit, hetu) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&permit, &h.as_str()],
+            )? as usize;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    fn hetu_list_remove(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError> {
+        let mut tx = self.client.get_mut().transaction()?;
+        require_permit(&mut tx, permit)?;
+        let mut removed = 0;
+        for h in hetus {
+            removed +=
+                tx.execute("DELETE FROM hetu_list WHERE permit = $1 AND hetu = $2", &[&permit, &h.as_str()])? as usize;
+        }
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    fn hetu_list(&self, permit: &str) -> Result<Vec<Hetu>, StoreError> {
+        self.with(|c| {
+            require_permit(c, permit)?;
+            c.query("SELECT hetu FROM hetu_list WHERE permit = $1 ORDER BY hetu", &[&permit])?
+                .iter()
+                .map(|r| {
+                    let s: &str = r.get(0);
+                    Hetu::parse(s).map_err(|e| StoreError::Corrupt(format!("hetu {s:?}: {e}")))
+                })
+                .collect()
+        })
+    }
+
+    fn on_hetu_list(&self, permit: &str, person: PersonId) -> Result<bool, StoreError> {
+        self.with(|c| {
+            Ok(c.query_opt(
+                "SELECT 1 FROM hetu_list l JOIN hetu h ON h.hetu = l.hetu WHERE l.permit = $1 AND h.person_id = $2 LIMIT 1",
+                &[&permit, &(person.0 as i64)],
+            )?
+            .is_some())
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| Ok(c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?.map(|r| r.get(0))))
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        set_meta(self.client.get_mut(), key, value)
+    }
+
+    fn summary(&self) -> Result<LogSummary, StoreError> {
+        let (changes, first, last, first_date, last_date, by_kind, turvakielto) = self.with(|c| {
+            let r = c.query_one(
+                "SELECT COUNT(*), MIN(cursor), MAX(cursor), MIN(registered), MAX(registered) FROM change_log",
+                &[],
+            )?;
+            let by_kind: Vec<(String, u64)> = c
+                .query("SELECT kind, COUNT(*) AS n FROM change_log GROUP BY kind ORDER BY n DESC, kind", &[])?
+                .iter()
+                .map(|k| (k.get(0), k.get::<_, i64>(1) as u64))
+                .collect();
+            let t: i64 = c.query_one("SELECT COUNT(*) FROM person WHERE turvakielto", &[])?.get(0);
+            Ok((
+                r.get::<_, i64>(0),
+                r.get::<_, Option<i64>>(1),
+                r.get::<_, Option<i64>>(2),
+                r.get::<_, Option<String>>(3),
+                r.get::<_, Option<String>>(4),
+                by_kind,
+                t,
+            ))
+        })?;
+        Ok(LogSummary {
+            persons: self.person_count()?,
+            changes: changes as u64,
+            first_cursor: first.map(Cursor),
+            last_cursor: last.map(Cursor),
+            first_date,
+            last_date,
+            by_kind,
+            turvakielto_in_force: turvakielto as u64,
+        })
+    }
+}
+
+impl Access for PgStore {
+    fn put_recipient(&mut self, r: &Recipient) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO recipient (tunnus, nimi) VALUES ($1, $2) ON CONFLICT (tunnus) DO UPDATE SET nimi = excluded.nimi",
+            &[&r.tunnus, &r.nimi],
+        )?;
+        Ok(())
+    }
+
+    fn recipient(&self, tunnus: &str) -> Result<Option<Recipient>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_opt("SELECT tunnus, nimi FROM recipient WHERE tunnus = $1", &[&tunnus])?
+                .map(|r| Recipient { tunnus: r.get(0), nimi: r.get(1) }))
+        })
+    }
+
+    fn recipients(&self) -> Result<Vec<Recipient>, StoreError> {
+        self.with(|c| {
+            Ok(c.query("SELECT tunnus, nimi FROM recipient ORDER BY tunnus", &[])?
+                .iter()
+                .map(|r| Recipient { tunnus: r.get(0), nimi: r.get(1) })
+                .collect())
+        })
+    }
+
+    fn add_credential(&mut self, recipient: &str, hash: &str, label: &str) -> Result<(), StoreError> {
+        if self.recipient(recipient)?.is_none() {
+            return Err(StoreError::UnknownRecipient(recipient.to_string()));
+        }
+        self.client.get_mut().execute(
+            "INSERT INTO credential (hash, recipient, label) VALUES ($1, $2, $3)",
+            &[&hash, &recipient, &label],
+        )?;
+        Ok(())
+    }
+
+    fn credential_owner(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_opt("SELECT recipient FROM credential WHERE hash = $1 AND NOT revoked", &[&hash])?
+                .map(|r| r.get(0)))
+        })
+    }
+
+    fn revoke_credentials(&mut self, recipient: &str) -> Result<usize, StoreError> {
+        if self.recipient(recipient)?.is_none() {
+            return Err(StoreError::UnknownRecipient(recipient.to_string()));
+        }
+        Ok(self
+            .client
+            .get_mut()
+            .execute("UPDATE credential SET revoked = TRUE WHERE recipient = $1 AND NOT revoked", &[&recipient])?
+            as usize)
+    }
+}
+
+fn chain_point(c: &mut impl GenericClient, key: &str) -> Result<ChainPoint, StoreError> {
+    match c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])? {
+        None => Ok(ChainPoint::genesis()),
+        Some(r) => {
+            let v: String = r.get(0);
+            ChainPoint::decode(&v).ok_or_else(|| StoreError::Corrupt(format!("{key} = {v:?}")))
+        }
+    }
+}
+
+const HEAD: &str = "audit.head";
+const ANCHOR: &str = "audit.anchor";
+
+impl AuditLog for PgStore {
+    fn audit_append(&mut self, record: &AuditRecord) -> Result<i64, StoreError> {
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+        let head = chain_point(&mut tx, HEAD)?;
+        let seq = head.seq + 1;
+        let data = serde_json::to_string(record)?;
+        let hash = chain_hash(&head.hash, seq, &data);
+        tx.execute(
+            "INSERT INTO audit_log (seq, at, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5)",
+            &[&seq, &record.at, &data, &head.hash, &hash],
+        )?;
+        set_meta(&mut tx, HEAD, &ChainPoint { seq, hash }.encode())?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.with(|c| {
+            Ok(c.query(
+                "SELECT seq, data, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after, &(limit as i64)],
+            )?
+            .iter()
+            .map(|r| AuditEntry { seq: r.get(0), data: r.get(1), prev_hash: r.get(2), hash: r.get(3) })
+            .collect())
+        })
+    }
+
+    fn audit_anchor(&self) -> Result<ChainPoint, StoreError> {
+        self.with(|c| chain_point(c, ANCHOR))
+    }
+
+    fn audit_head(&self) -> Result<ChainPoint, StoreError> {
+        self.with(|c| chain_point(c, HEAD))
+    }
+
+    fn audit_prune(&mut self, cutoff: &str) -> Result<u64, StoreError> {
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+        let Some(last) =
+            tx.query_opt("SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1", &[&cutoff])?
+        else {
+            return Ok(0);
+        };
+        let (seq, hash): (i64, String) = (last.get(0), last.get(1));
+        let n = tx.execute("DELETE FROM audit_log WHERE seq <= $1", &[&seq])?;
+        set_meta(&mut tx, ANCHOR, &ChainPoint { seq, hash }.encode())?;
+        tx.commit()?;
+        Ok(n)
+    }
+}
