@@ -30,7 +30,7 @@ pub enum AdminError {
     Random,
 }
 
-pub fn add_recipient<S: Access>(s: &mut S, tunnus: &str, nimi: &str) -> Result<(), AdminError> {
+pub fn add_recipient<S: Access + ?Sized>(s: &mut S, tunnus: &str, nimi: &str) -> Result<(), AdminError> {
     if tunnus.trim().is_empty() || nimi.trim().is_empty() {
         return Err(AdminError::Invalid("a recipient needs a tunnus and a nimi".into()));
     }
@@ -38,7 +38,7 @@ pub fn add_recipient<S: Access>(s: &mut S, tunnus: &str, nimi: &str) -> Result<(
 }
 
 /// Issues a bearer token; the plain token is returned once and never stored.
-pub fn issue_token<S: Access>(s: &mut S, recipient: &str, label: &str) -> Result<String, AdminError> {
+pub fn issue_token<S: Access + ?Sized>(s: &mut S, recipient: &str, label: &str) -> Result<String, AdminError> {
     if s.recipient(recipient)?.is_none() {
         return Err(AdminError::UnknownRecipient(recipient.into()));
     }
@@ -64,7 +64,7 @@ pub struct PermitSpec {
     pub asti: Option<Date>,
 }
 
-pub fn add_permit<S: Store + Access>(s: &mut S, spec: &PermitSpec) -> Result<Permit, AdminError> {
+pub fn add_permit<S: Store + Access + ?Sized>(s: &mut S, spec: &PermitSpec) -> Result<Permit, AdminError> {
     if s.recipient(&spec.luvansaaja)?.is_none() {
         return Err(AdminError::UnknownRecipient(spec.luvansaaja.clone()));
     }
@@ -132,7 +132,11 @@ pub fn add_permit<S: Store + Access>(s: &mut S, spec: &PermitSpec) -> Result<Per
 
 /// Applies a recipient's `.HTT` hetu-list upload to a hetu-list permit.
 /// A file with any bad line changes nothing; returns (added, removed).
-pub fn upload_hetu_list<S: Store>(s: &mut S, permit: &str, bytes: &[u8]) -> Result<(usize, usize), AdminError> {
+pub fn upload_hetu_list<S: Store + ?Sized>(
+    s: &mut S,
+    permit: &str,
+    bytes: &[u8],
+) -> Result<(usize, usize), AdminError> {
     let p = s.permit(permit)?.ok_or_else(|| AdminError::UnknownPermit(permit.into()))?;
     if !matches!(p.rajaus, Scope::Hetulista) {
         return Err(AdminError::Invalid(format!("permit {permit} is not a hetu-list permit")));
@@ -145,7 +149,7 @@ pub fn upload_hetu_list<S: Store>(s: &mut S, permit: &str, bytes: &[u8]) -> Resu
 }
 
 /// Revokes a permit: answers on it stop with the next request.
-pub fn revoke_permit<S: Store>(s: &mut S, tunnus: &str) -> Result<(), AdminError> {
+pub fn revoke_permit<S: Store + ?Sized>(s: &mut S, tunnus: &str) -> Result<(), AdminError> {
     let mut p = s.permit(tunnus)?.ok_or_else(|| AdminError::UnknownPermit(tunnus.into()))?;
     p.peruttu = true;
     Ok(s.put_permit(&p)?)
@@ -173,7 +177,10 @@ pub fn initial_fee(persons: u64) -> f64 {
 
 pub const REST_ONBOARDING_EUR: f64 = 1_000.0;
 
-pub fn fee_report<S: Store + AuditLog>(s: &S, moved_from_files: &BTreeSet<String>) -> Result<Vec<FeeLine>, AdminError> {
+pub fn fee_report<S: Store + AuditLog + ?Sized>(
+    s: &S,
+    moved_from_files: &BTreeSet<String>,
+) -> Result<Vec<FeeLine>, AdminError> {
     let mut delivered: BTreeMap<String, u64> = BTreeMap::new();
     let mut after = s.audit_anchor()?.seq;
     loop {

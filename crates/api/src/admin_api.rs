@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use vtj_core::VtjDate;
-use vtj_store::{Access, Store};
+use vtj_store::Store;
 
 use crate::admin::{self, AdminError, PermitSpec};
 use crate::problem::ApiError;
@@ -25,7 +25,7 @@ use crate::{auth, finish, json, read_json, App, Ctx};
 pub const ADMIN_TOKEN_META: &str = "admin.token_sha256";
 
 /// Sets a new admin token (replacing any earlier one) and returns it.
-pub fn issue_admin_token<S: Store>(s: &mut S) -> Result<String, AdminError> {
+pub fn issue_admin_token<S: Store + ?Sized>(s: &mut S) -> Result<String, AdminError> {
     let token = auth::new_token().map_err(|_| AdminError::Random)?;
     s.set_meta(ADMIN_TOKEN_META, &auth::credential_hash(&token))?;
     Ok(token)

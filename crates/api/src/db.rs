@@ -1,11 +1,11 @@
 //! Database access for async handlers: one writer connection behind a
-//! mutex (SQLite has one writer at a time anyway) and a pool of readers
-//! that see committed data in WAL mode. Every call runs on the blocking pool.
+//! mutex (SQLite has one writer at a time anyway; PostgreSQL serialises
+//! appends itself) and a pool of reader connections. Every call runs on the
+//! blocking pool, where the blocking PostgreSQL client may run its own runtime.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use vtj_store::{SqliteStore, StoreError};
+use vtj_store::{Backend, StoreError};
 
 use crate::problem::ApiError;
 
@@ -15,17 +15,23 @@ pub struct Db {
 }
 
 struct Inner {
-    path: PathBuf,
-    writer: Mutex<SqliteStore>,
-    readers: Mutex<Vec<SqliteStore>>,
+    spec: String,
+    writer: Mutex<Box<dyn Backend>>,
+    readers: Mutex<Vec<Box<dyn Backend>>>,
 }
 
 impl Db {
-    pub fn open(path: &Path) -> Result<Db, StoreError> {
-        let writer = SqliteStore::open(path)?;
+    /// A SQLite file path or a `postgres://` URL.
+    pub fn open(spec: &str) -> Result<Db, StoreError> {
+        // On a thread of its own: the blocking PostgreSQL client cannot
+        // connect from inside an async runtime, and App::new may be called there.
+        let s = spec.to_string();
+        let writer = std::thread::spawn(move || vtj_store::open(&s))
+            .join()
+            .map_err(|_| StoreError::Corrupt("the database connection thread panicked".into()))??;
         Ok(Db {
             inner: Arc::new(Inner {
-                path: path.to_path_buf(),
+                spec: spec.to_string(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
             }),
@@ -35,16 +41,16 @@ impl Db {
     pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&dyn Backend) -> Result<T, ApiError> + Send + 'static,
     {
         let inner = self.inner.clone();
         join(tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| ApiError::internal())?.pop();
             let store = match pooled {
                 Some(s) => s,
-                None => SqliteStore::open(&inner.path)?,
+                None => vtj_store::open(&inner.spec)?,
             };
-            let out = f(&store);
+            let out = f(store.as_ref());
             if let Ok(mut pool) = inner.readers.lock() {
                 if pool.len() < 16 {
                     pool.push(store);
@@ -58,12 +64,12 @@ impl Db {
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqliteStore) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut dyn Backend) -> Result<T, ApiError> + Send + 'static,
     {
         let inner = self.inner.clone();
         join(tokio::task::spawn_blocking(move || {
             let mut w = inner.writer.lock().map_err(|_| ApiError::internal())?;
-            f(&mut w)
+            f(w.as_mut())
         }))
         .await
     }

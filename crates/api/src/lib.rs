@@ -10,7 +10,6 @@
 //! - [`service`]: what each endpoint does, without HTTP.
 //! - [`auth`], [`rate`], [`metrics`], [`problem`], [`db`]: the plumbing.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,7 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use vtj_core::{Permit, VtjDate};
-use vtj_store::{Access, AuditLog, AuditRecord, Store};
+use vtj_store::AuditRecord;
 
 pub mod admin;
 pub mod admin_api;
@@ -48,7 +47,8 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 /// How the service runs. Every field has a working default.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub db: PathBuf,
+    /// A SQLite file path or a `postgres://` URL.
+    pub db: String,
     pub limits: Limits,
     pub rate_per_second: f64,
     pub rate_burst: u32,
@@ -57,8 +57,8 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(db: PathBuf) -> Config {
-        Config { db, limits: Limits::default(), rate_per_second: 50.0, rate_burst: 200, body_limit: 1 << 20 }
+    pub fn new(db: impl Into<String>) -> Config {
+        Config { db: db.into(), limits: Limits::default(), rate_per_second: 50.0, rate_burst: 200, body_limit: 1 << 20 }
     }
 }
 

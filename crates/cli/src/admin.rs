@@ -7,7 +7,6 @@ use anyhow::Result;
 use clap::Subcommand;
 use time::Date;
 use vtj_api::admin::{self, PermitSpec};
-use vtj_store::{Access, Store};
 
 use crate::{open_existing, parse_day};
 
@@ -15,8 +14,9 @@ use crate::{open_existing, parse_day};
 pub enum AdminCmd {
     /// Create or rename a recipient (luvansaaja).
     RecipientAdd {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         #[arg(long)]
         tunnus: String,
         #[arg(long)]
@@ -24,8 +24,9 @@ pub enum AdminCmd {
     },
     /// Issue a bearer token for a recipient; printed once, stored only hashed.
     TokenIssue {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         #[arg(long)]
         luvansaaja: String,
         #[arg(long, default_value = "")]
@@ -33,8 +34,9 @@ pub enum AdminCmd {
     },
     /// Register a client certificate (PEM) as a recipient's credential for mutual TLS.
     CertAdd {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         #[arg(long)]
         luvansaaja: String,
         #[arg(long)]
@@ -42,20 +44,23 @@ pub enum AdminCmd {
     },
     /// Set a new token for the admin API (`vtj serve --admin-listen`), replacing the old one.
     AdminTokenIssue {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
     },
     /// Revoke every credential (tokens and certificates) of a recipient.
     TokenRevoke {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         #[arg(long)]
         luvansaaja: String,
     },
     /// Create a permit (tietolupa).
     PermitAdd {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         #[arg(long)]
         tunnus: String,
         #[arg(long)]
@@ -87,8 +92,9 @@ pub enum AdminCmd {
     },
     /// Apply a recipient's .HTT hetu-list upload (L add, P remove) to a hetu-list permit.
     HetulistaUpload {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         #[arg(long)]
         permit: String,
         #[arg(long)]
@@ -96,20 +102,23 @@ pub enum AdminCmd {
     },
     /// Revoke a permit: it stops answering at once.
     PermitRevoke {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         #[arg(long)]
         tunnus: String,
     },
     /// List permits as JSON.
     Permits {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
     },
     /// Fees per permit from what the audit log shows was delivered.
     Fees {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         /// Permits whose recipient moved from the file service (no onboarding fee).
         #[arg(long, value_delimiter = ',')]
         from_files: Vec<String>,
@@ -119,11 +128,11 @@ pub enum AdminCmd {
 pub fn run(cmd: AdminCmd) -> Result<()> {
     match cmd {
         AdminCmd::RecipientAdd { db, tunnus, nimi } => {
-            admin::add_recipient(&mut open_existing(&db)?, &tunnus, &nimi)?;
+            admin::add_recipient(&mut *open_existing(&db)?, &tunnus, &nimi)?;
             println!("recipient {tunnus} saved");
         }
         AdminCmd::TokenIssue { db, luvansaaja, label } => {
-            let token = admin::issue_token(&mut open_existing(&db)?, &luvansaaja, &label)?;
+            let token = admin::issue_token(&mut *open_existing(&db)?, &luvansaaja, &label)?;
             println!("{token}");
         }
         AdminCmd::CertAdd { db, luvansaaja, cert } => {
@@ -136,7 +145,7 @@ pub fn run(cmd: AdminCmd) -> Result<()> {
             println!("certificate sha256:{hash} registered for {luvansaaja}");
         }
         AdminCmd::AdminTokenIssue { db } => {
-            println!("{}", vtj_api::admin_api::issue_admin_token(&mut open_existing(&db)?)?);
+            println!("{}", vtj_api::admin_api::issue_admin_token(&mut *open_existing(&db)?)?);
         }
         AdminCmd::TokenRevoke { db, luvansaaja } => {
             let n = open_existing(&db)?.revoke_credentials(&luvansaaja)?;
@@ -170,16 +179,16 @@ pub fn run(cmd: AdminCmd) -> Result<()> {
                 alkaen: alkaen.unwrap_or(today),
                 asti,
             };
-            let p = admin::add_permit(&mut open_existing(&db)?, &spec)?;
+            let p = admin::add_permit(&mut *open_existing(&db)?, &spec)?;
             println!("{}", serde_json::to_string_pretty(&p)?);
         }
         AdminCmd::HetulistaUpload { db, permit, file } => {
             let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let (added, removed) = admin::upload_hetu_list(&mut open_existing(&db)?, &permit, &bytes)?;
+            let (added, removed) = admin::upload_hetu_list(&mut *open_existing(&db)?, &permit, &bytes)?;
             println!("{}: {added} hetus added to and {removed} removed from the list of {permit}", file.display());
         }
         AdminCmd::PermitRevoke { db, tunnus } => {
-            admin::revoke_permit(&mut open_existing(&db)?, &tunnus)?;
+            admin::revoke_permit(&mut *open_existing(&db)?, &tunnus)?;
             println!("permit {tunnus} revoked");
         }
         AdminCmd::Permits { db } => {
@@ -187,7 +196,7 @@ pub fn run(cmd: AdminCmd) -> Result<()> {
         }
         AdminCmd::Fees { db, from_files } => {
             let from: BTreeSet<String> = from_files.into_iter().collect();
-            let lines = admin::fee_report(&open_existing(&db)?, &from)?;
+            let lines = admin::fee_report(&*open_existing(&db)?, &from)?;
             println!(
                 "{:<16} {:<16} {:>12} {:>12} {:>12} {:>12}",
                 "permit", "recipient", "persons", "initial €", "onboarding €", "total €"

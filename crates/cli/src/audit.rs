@@ -1,10 +1,8 @@
 //! `vtj audit`: verify the hash chain, prune past the retention period.
 
-use std::path::PathBuf;
-
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use vtj_store::{AuditLog, AuditRecord};
+use vtj_store::AuditRecord;
 
 use crate::open_existing;
 
@@ -15,13 +13,15 @@ const RETENTION_YEARS: i32 = 5;
 pub enum AuditCmd {
     /// Walk the chain; exit non-zero and say where if anything was edited, deleted or reordered.
     Verify {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
     },
     /// Delete entries older than five years, keeping the rest verifiable.
     Prune {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
     },
 }
 

@@ -92,7 +92,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
     let rt = tokio::runtime::Runtime::new()?;
     let base = rt.block_on(async {
-        let app = vtj_api::App::new(&vtj_api::Config::new(db.clone()))?;
+        let app = vtj_api::App::new(&vtj_api::Config::new(db.to_string_lossy().into_owned()))?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         tokio::spawn(vtj_api::serve(listener, app, std::future::pending()));

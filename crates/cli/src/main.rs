@@ -1,7 +1,6 @@
 //! `vtj`: one binary, a subcommand per role. Thin: parse arguments, open
 //! the store, call a library, print. Errors become `anyhow` only here.
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -10,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use time::Date;
 use vtj_core::VtjDate;
 use vtj_sim::{GenerateConfig, SimulateConfig};
-use vtj_store::{LogSummary, SqliteStore, Store};
+use vtj_store::{Backend, LogSummary};
 
 mod admin;
 mod audit;
@@ -29,8 +28,9 @@ struct Cli {
 enum Command {
     /// Create a seeded synthetic population in a new database.
     Generate {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         #[arg(long, default_value_t = 10_000)]
         persons: u64,
         #[arg(long, default_value_t = 1)]
@@ -41,8 +41,9 @@ enum Command {
     },
     /// Append D days of synthetic life events to the change log.
     Simulate {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         #[arg(long, default_value_t = 7)]
         days: u32,
         /// Multiplies every event rate (1.0 = Finland's real rhythm).
@@ -51,8 +52,9 @@ enum Command {
     },
     /// Print a summary of a database's change log.
     Summary {
+        /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
-        db: PathBuf,
+        db: String,
         #[arg(long)]
         json: bool,
     },
@@ -95,11 +97,11 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Generate { db, persons, seed, date } => {
             let mut store = open(&db)?;
-            generate(&mut store, persons, seed, date)?;
+            generate(&mut *store, persons, seed, date)?;
         }
         Command::Simulate { db, days, intensity } => {
             let mut store = open_existing(&db)?;
-            simulate(&mut store, days, intensity)?;
+            simulate(&mut *store, days, intensity)?;
         }
         Command::Summary { db, json } => {
             let summary = open_existing(&db)?.summary()?;
@@ -121,15 +123,23 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn open(path: &Path) -> Result<SqliteStore> {
-    SqliteStore::open(path).with_context(|| format!("opening database {}", path.display()))
+fn open(spec: &str) -> Result<Box<dyn Backend>> {
+    vtj_store::open(spec).with_context(|| format!("opening database {}", redact(spec)))
 }
 
-pub(crate) fn open_existing(path: &Path) -> Result<SqliteStore> {
-    if !path.exists() {
-        bail!("database {} does not exist; create it with `vtj generate --db {}`", path.display(), path.display());
+/// A database spec for messages, without a password in a URL.
+pub(crate) fn redact(spec: &str) -> String {
+    match (spec.find("://"), spec.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…{}", &spec[..s], &spec[at..]),
+        _ => spec.to_string(),
     }
-    open(path)
+}
+
+pub(crate) fn open_existing(spec: &str) -> Result<Box<dyn Backend>> {
+    if !vtj_store::is_url(spec) && !std::path::Path::new(spec).exists() {
+        bail!("database {spec} does not exist; create it with `vtj generate --db {spec}`");
+    }
+    open(spec)
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -143,7 +153,7 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-pub(crate) fn generate(store: &mut SqliteStore, persons: u64, seed: u64, date: Date) -> Result<()> {
+pub(crate) fn generate(store: &mut dyn Backend, persons: u64, seed: u64, date: Date) -> Result<()> {
     let existing = store.person_count()?;
     if existing > 0 {
         bail!("the database already holds {existing} persons; generate into a new --db");
@@ -164,7 +174,7 @@ pub(crate) fn generate(store: &mut SqliteStore, persons: u64, seed: u64, date: D
     Ok(())
 }
 
-fn simulate(store: &mut SqliteStore, days: u32, intensity: f64) -> Result<()> {
+fn simulate(store: &mut dyn Backend, days: u32, intensity: f64) -> Result<()> {
     if !(intensity.is_finite() && intensity >= 0.0) {
         bail!("--intensity must be a non-negative number, got {intensity}");
     }

@@ -18,8 +18,9 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
     #[arg(long, env = "VTJ_LISTEN")]
     listen: Option<SocketAddr>,
+    /// A SQLite file path or a postgres:// URL.
     #[arg(long, env = "VTJ_DB")]
-    db: Option<PathBuf>,
+    db: Option<String>,
     /// Requests per second per recipient, refilled continuously.
     #[arg(long, env = "VTJ_RATE_PER_SECOND")]
     rate_per_second: Option<f64>,
@@ -44,7 +45,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<SocketAddr>,
-    db: Option<PathBuf>,
+    db: Option<String>,
     rate_per_second: Option<f64>,
     rate_burst: Option<u32>,
     max_page: Option<usize>,
@@ -65,9 +66,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
         None => FileConfig::default(),
     };
     let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-    let db = args.db.or(file.db).unwrap_or_else(|| PathBuf::from("vtj.db"));
-    if !db.exists() {
-        anyhow::bail!("database {} does not exist; create it with `vtj generate --db {}`", db.display(), db.display());
+    let db = args.db.or(file.db).unwrap_or_else(|| "vtj.db".to_string());
+    if !vtj_store::is_url(&db) && !std::path::Path::new(&db).exists() {
+        anyhow::bail!("database {db} does not exist; create it with `vtj generate --db {db}`");
     }
     let mut config = Config::new(db.clone());
     if let Some(r) = args.rate_per_second.or(file.rate_per_second) {
@@ -97,12 +98,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
     };
     let admin_listen = args.admin_listen.or(file.admin_listen);
     if admin_listen.is_some() {
-        let s = vtj_store::SqliteStore::open(&db)?;
-        if vtj_store::Store::meta(&s, vtj_api::admin_api::ADMIN_TOKEN_META)?.is_none() {
-            anyhow::bail!("the admin API needs a token: run `vtj admin admin-token-issue --db {}` first", db.display());
+        let s = vtj_store::open(&db)?;
+        if s.meta(vtj_api::admin_api::ADMIN_TOKEN_META)?.is_none() {
+            anyhow::bail!("the admin API needs a token: run `vtj admin admin-token-issue --db {db}` first");
         }
     }
-    let app = App::new(&config).with_context(|| format!("opening {}", db.display()))?;
+    let app = App::new(&config).with_context(|| format!("opening {}", crate::redact(&db)))?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
@@ -117,7 +118,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             });
         }
         let scheme = if tls.is_some() { "https" } else { "http" };
-        eprintln!("vtj serve: {scheme}://{} on {}", listener.local_addr()?, db.display());
+        eprintln!("vtj serve: {scheme}://{} on {}", listener.local_addr()?, crate::redact(&db));
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

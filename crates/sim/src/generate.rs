@@ -65,7 +65,7 @@ impl Default for Municipalities {
 
 /// Writes `cfg.persons` persons in batches, so memory does not grow with
 /// the population. `progress` is told how many are done after each batch.
-pub fn generate<S: Store>(
+pub fn generate<S: Store + ?Sized>(
     store: &mut S,
     cfg: &GenerateConfig,
     progress: &mut dyn FnMut(u64),

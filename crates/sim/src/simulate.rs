@@ -89,7 +89,7 @@ const RATES: [(Kind, f64); 18] = [
     (Kind::HetuCorrection, 0.00005),
 ];
 
-pub fn simulate<S: Store>(
+pub fn simulate<S: Store + ?Sized>(
     store: &mut S,
     cfg: &SimulateConfig,
     progress: &mut dyn FnMut(u32),
@@ -123,7 +123,7 @@ pub fn simulate<S: Store>(
     Ok(report)
 }
 
-struct Day<'a, S: Store> {
+struct Day<'a, S: Store + ?Sized> {
     store: &'a S,
     kunnat: &'a Municipalities,
     rng: Rng,
@@ -137,7 +137,7 @@ struct Day<'a, S: Store> {
     events: Vec<Event>,
 }
 
-impl<'a, S: Store> Day<'a, S> {
+impl<'a, S: Store + ?Sized> Day<'a, S> {
     fn new(store: &'a S, kunnat: &'a Municipalities, seed: u64, today: Date) -> Result<Self, StoreError> {
         let max_id = store.max_person_id()?.0;
         Ok(Day {

@@ -164,6 +164,26 @@ pub trait Store {
     fn summary(&self) -> Result<LogSummary, StoreError>;
 }
 
+/// Everything the service needs of a database, as one object.
+pub trait Backend: Store + Access + AuditLog + Send {}
+
+impl<T: Store + Access + AuditLog + Send> Backend for T {}
+
+/// Opens a database by its spec: a `postgres://` or `postgresql://` URL for
+/// PostgreSQL, anything else a SQLite file path.
+pub fn open(spec: &str) -> Result<Box<dyn Backend>, StoreError> {
+    if is_url(spec) {
+        Ok(Box::new(PgStore::connect(spec)?))
+    } else {
+        Ok(Box::new(SqliteStore::open(std::path::Path::new(spec))?))
+    }
+}
+
+/// Whether a database spec names a server rather than a file.
+pub fn is_url(spec: &str) -> bool {
+    spec.starts_with("postgres://") || spec.starts_with("postgresql://")
+}
+
 /// A recipient (luvansaaja): an organisation that holds permits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {

@@ -23,7 +23,19 @@ const LOG_LOCK: i64 = 0x0076_746a_5f6c_6f67; // "vtj_log" in ASCII
 const AUDIT_LOCK: i64 = 0x0076_746a_5f61_7564; // "vtj_aud" in ASCII
 
 pub struct PgStore {
-    client: RefCell<Client>,
+    /// `None` only while being dropped.
+    client: RefCell<Option<Client>>,
+}
+
+impl Drop for PgStore {
+    /// Closing the blocking client runs its own runtime, which must not
+    /// happen on an async worker (where a service may drop its stores):
+    /// close it on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
 }
 
 impl PgStore {
@@ -43,12 +55,20 @@ impl PgStore {
             tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&(i as i32 + 1)])?;
         }
         tx.commit()?;
-        Ok(PgStore { client: RefCell::new(client) })
+        Ok(PgStore { client: RefCell::new(Some(client)) })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        f(&mut self.client.borrow_mut())
+        f(self.client.borrow_mut().as_mut().ok_or_else(closed)?)
     }
+
+    fn client_mut(&mut self) -> Result<&mut Client, StoreError> {
+        self.client.get_mut().as_mut().ok_or_else(closed)
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Corrupt("the PostgreSQL connection is closed".into())
 }
 
 fn decode_person(json: &str) -> Result<Person, StoreError> {
@@ -128,7 +148,7 @@ fn persons_from(rows: Vec<Row>) -> Result<Vec<Person>, StoreError> {
 
 impl Store for PgStore {
     fn insert_population(&mut self, persons: &[Person]) -> Result<(), StoreError> {
-        let c = self.client.get_mut();
+        let c = self.client_mut()?;
         let mut tx = c.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
         if tx.query_opt("SELECT 1 FROM change_log LIMIT 1", &[])?.is_some() {
@@ -149,7 +169,7 @@ impl Store for PgStore {
     }
 
     fn append_with_meta(&mut self, events: &[Event], meta: &[(&str, &str)]) -> Result<Vec<Cursor>, StoreError> {
-        let c = self.client.get_mut();
+        let c = self.client_mut()?;
         let mut tx = c.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
         let mut cursors = Vec::with_capacity(events.len());
@@ -265,7 +285,7 @@ impl Store for PgStore {
 
     fn put_permit(&mut self, permit: &Permit) -> Result<(), StoreError> {
         let json = serde_json::to_string(permit)?;
-        self.client.get_mut().execute(
+        self.client_mut()?.execute(
             "INSERT INTO permit (tunnus, data) VALUES ($1, $2) ON CONFLICT (tunnus) DO UPDATE SET data = excluded.data",
             &[&permit.tunnus, &json],
         )?;
@@ -289,7 +309,7 @@ impl Store for PgStore {
     }
 
     fn hetu_list_add(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.client_mut()?.transaction()?;
         require_permit(&mut tx, permit)?;
         let mut added = 0;
         for h in hetus {
@@ -303,7 +323,7 @@ impl Store for PgStore {
     }
 
     fn hetu_list_remove(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.client_mut()?.transaction()?;
         require_permit(&mut tx, permit)?;
         let mut removed = 0;
         for h in hetus {
@@ -342,7 +362,7 @@ impl Store for PgStore {
     }
 
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        set_meta(self.client.get_mut(), key, value)
+        set_meta(self.client_mut()?, key, value)
     }
 
     fn summary(&self) -> Result<LogSummary, StoreError> {
@@ -382,7 +402,7 @@ impl Store for PgStore {
 
 impl Access for PgStore {
     fn put_recipient(&mut self, r: &Recipient) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
+        self.client_mut()?.execute(
             "INSERT INTO recipient (tunnus, nimi) VALUES ($1, $2) ON CONFLICT (tunnus) DO UPDATE SET nimi = excluded.nimi",
             &[&r.tunnus, &r.nimi],
         )?;
@@ -409,7 +429,7 @@ impl Access for PgStore {
         if self.recipient(recipient)?.is_none() {
             return Err(StoreError::UnknownRecipient(recipient.to_string()));
         }
-        self.client.get_mut().execute(
+        self.client_mut()?.execute(
             "INSERT INTO credential (hash, recipient, label) VALUES ($1, $2, $3)",
             &[&hash, &recipient, &label],
         )?;
@@ -428,8 +448,7 @@ impl Access for PgStore {
             return Err(StoreError::UnknownRecipient(recipient.to_string()));
         }
         Ok(self
-            .client
-            .get_mut()
+            .client_mut()?
             .execute("UPDATE credential SET revoked = TRUE WHERE recipient = $1 AND NOT revoked", &[&recipient])?
             as usize)
     }
@@ -450,7 +469,7 @@ const ANCHOR: &str = "audit.anchor";
 
 impl AuditLog for PgStore {
     fn audit_append(&mut self, record: &AuditRecord) -> Result<i64, StoreError> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.client_mut()?.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
         let head = chain_point(&mut tx, HEAD)?;
         let seq = head.seq + 1;
@@ -486,7 +505,7 @@ impl AuditLog for PgStore {
     }
 
     fn audit_prune(&mut self, cutoff: &str) -> Result<u64, StoreError> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.client_mut()?.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
         let Some(last) =
             tx.query_opt("SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1", &[&cutoff])?

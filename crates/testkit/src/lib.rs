@@ -109,7 +109,7 @@ pub async fn start(opts: Options) -> Harness {
         )
         .unwrap();
     }
-    let mut config = Config::new(db.clone());
+    let mut config = Config::new(db.to_string_lossy().into_owned());
     (opts.config)(&mut config);
     let config_kept = config.clone();
     let clock_days = Arc::new(AtomicI64::new(0));
