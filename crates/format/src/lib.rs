@@ -9,13 +9,20 @@
 //! the file) and a trailing `|`. The typed meaning of each group code (its
 //! fields and their widths) is the layer above; here a group's fields are
 //! kept as bytes, so an unknown group code is never dropped.
+//!
+//! Above it: [`layout`] (each group code's fixed-width fields), [`codec`]
+//! (a data group's change as record groups) and [`delivery`] (this
+//! service's `.PTT`/`.MTT` files, streamed record by record).
 
 use std::fmt;
 
 use thiserror::Error;
 
+pub mod codec;
+pub mod delivery;
 pub mod htt;
 pub mod latin1;
+pub mod layout;
 
 /// The identification part's length in bytes.
 pub const ID_LEN: usize = 26;
@@ -155,6 +162,10 @@ fn parse_line(body: &[u8], line: usize) -> Result<LineKind, FormatError> {
         hetu.copy_from_slice(&body[..11]);
         return Ok(LineKind::HetuOp { hetu, op: body[11] });
     }
+    parse_record(body, line).map(LineKind::Record)
+}
+
+pub(crate) fn parse_record(body: &[u8], line: usize) -> Result<Record, FormatError> {
     if body.len() < ID_LEN + 1 {
         return Err(err(
             line,
@@ -176,7 +187,7 @@ fn parse_line(body: &[u8], line: usize) -> Result<LineKind, FormatError> {
     } else {
         rest.split(|&b| b == b'|').map(|g| parse_group(g, line)).collect::<Result<_, _>>()?
     };
-    Ok(LineKind::Record(Record { id, groups, trailing_bar }))
+    Ok(Record { id, groups, trailing_bar })
 }
 
 /// Reads a whole file. Any bad line makes the whole file an error, with

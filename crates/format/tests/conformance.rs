@@ -19,6 +19,7 @@ fn conformance_dir() -> Option<PathBuf> {
 #[test]
 fn conformance_files_round_trip_byte_identically() {
     let Some(dir) = conformance_dir() else {
+        assert!(std::env::var_os("VTJ_CONFORMANCE_REQUIRED").is_none(), "VTJ_CONFORMANCE_REQUIRED but no directory");
         eprintln!("SKIPPED: no conformance directory (set VTJ_CONFORMANCE_DIR)");
         return;
     };
@@ -35,6 +36,12 @@ fn conformance_files_round_trip_byte_identically() {
         let records = lines.iter().filter(|l| matches!(l.kind, LineKind::Record(_))).count();
         let ops = lines.iter().filter(|l| matches!(l.kind, LineKind::HetuOp { .. })).count();
         assert!(records + ops > 0, "{name}: nothing read");
+        // Every group fits the fixed-width layout of its code, field by field
+        // (dates are VTJ dates, hetus valid), and no code is unknown.
+        let survey = vtj_format::layout::survey(&lines);
+        assert!(survey.problems.is_empty(), "{name}: {:#?}", survey.problems);
+        assert!(survey.unknown.is_empty(), "{name}: unknown group codes {:?}", survey.unknown);
+        assert_eq!(survey.records, records);
         if name.ends_with(".HTT") {
             let upload = vtj_format::htt::read_hetu_list(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(upload.add.len() + upload.remove.len(), ops);
