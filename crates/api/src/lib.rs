@@ -29,6 +29,7 @@ pub mod admin;
 pub mod admin_api;
 pub mod auth;
 pub mod db;
+pub mod deliver;
 pub mod metrics;
 pub mod problem;
 pub mod rate;
@@ -343,7 +344,7 @@ async fn changes(
         let (limits, today) = (app.limits, app.today());
         let out = app
             .db
-            .read(move |s| service::changes_page(s, &permit, q.kirjausavain, q.sivun_koko, &limits, today))
+            .read(move |s| service::changes_page(s, &permit, q.kirjausavain, None, q.sivun_koko, &limits, today))
             .await?;
         count(&app.metrics.changes_served, out.0.muutokset.len());
         json(out)

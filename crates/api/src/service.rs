@@ -208,11 +208,13 @@ pub fn single_person<S: Store + ?Sized>(
     Ok((r, touched))
 }
 
-/// Changes after `after` that the permit receives, at most a page of them.
+/// Changes after `after` (and at most `until`, if given) that the permit
+/// receives, at most a page of them.
 pub fn changes_page<S: Store + ?Sized>(
     s: &S,
     permit: &Permit,
     after: i64,
+    until: Option<i64>,
     sivun_koko: Option<usize>,
     limits: &Limits,
     today: Date,
@@ -236,6 +238,9 @@ pub fn changes_page<S: Store + ?Sized>(
         let entries = s.changes_since(last, chunk)?;
         scanned += entries.len();
         for e in &entries {
+            if until.is_some_and(|u| e.cursor.0 > u) {
+                break 'scan;
+            }
             let listed = if hetulista {
                 match on_list.get(&e.after.id) {
                     Some(&b) => b,
@@ -279,7 +284,10 @@ pub fn changes_page<S: Store + ?Sized>(
     }
     touched.hetus.sort();
     touched.hetus.dedup();
-    let ajantasalla = last >= s.last_cursor()?;
+    let ajantasalla = match until {
+        Some(u) => last.0 >= u,
+        None => last >= s.last_cursor()?,
+    };
     Ok((ChangePage { muutokset, viimeinen_kirjausavain: last.0, ajantasalla }, touched))
 }
 

@@ -15,6 +15,7 @@ mod admin;
 mod audit;
 mod client;
 mod demo;
+mod files;
 mod serve;
 
 #[derive(Parser)]
@@ -77,6 +78,10 @@ enum Command {
         #[command(subcommand)]
         cmd: client::RegisterCmd,
     },
+    /// Write Muutostietopalvelu deliveries (.PTT, then .MTT) for permits.
+    Deliver(files::DeliverArgs),
+    /// Apply a permit's delivery files to a local register, in sequence.
+    Import(files::ImportArgs),
     /// Show one person from a local register (logged: who, whom, why).
     Lookup(client::LookupArgs),
     /// Export a local register as JSON lines (logged).
@@ -116,6 +121,8 @@ fn main() -> Result<()> {
         Command::Audit { cmd } => audit::run(cmd)?,
         Command::Sync(args) => client::sync(args)?,
         Command::Register { cmd } => client::register(cmd)?,
+        Command::Deliver(args) => files::run_deliver(args)?,
+        Command::Import(args) => files::run_import(args)?,
         Command::Lookup(args) => client::lookup(args)?,
         Command::Export(args) => client::export(args)?,
         Command::Demo(args) => demo::run(args)?,

@@ -9,6 +9,7 @@
 //!
 //! - [`register`]: the local register (SQLite) and its look-up log.
 //! - [`client`]: HTTP with credentials, retries and backoff.
+//! - [`import`]: the same register fed by Muutostietopalvelu delivery files.
 
 use std::time::{Duration, Instant};
 
@@ -18,10 +19,11 @@ use vtj_api::wire::{self, ChangePage, CursorAt, HetuList, InitialPage, ListAdded
 use vtj_core::Hetu;
 
 pub mod client;
+pub mod import;
 pub mod register;
 
 pub use client::{Client, ClientConfig, ClientError, Retry};
-pub use register::{Counters, Position, Register, RegisterError};
+pub use register::{Counters, FileBatch, FileProgress, Position, Register, RegisterError};
 
 #[derive(Debug, Error)]
 pub enum SyncError {

@@ -87,6 +87,23 @@ pub enum Position {
     Following { cursor: i64 },
 }
 
+/// Where a register fed by delivery files stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProgress {
+    /// The sequence number of the last delivery applied whole (0: none).
+    pub done: u32,
+    /// (sequence number, records applied) of a delivery cut off part-way.
+    pub within: Option<(u32, u64)>,
+    pub position: Position,
+}
+
+/// Records of one delivery file, as the REST service would have sent them.
+#[derive(Debug, Clone)]
+pub enum FileBatch {
+    Initial(Vec<PersonRecord>),
+    Changes(Vec<Change>),
+}
+
 /// Counts kept in the register, so a run's report survives restarts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
@@ -233,6 +250,61 @@ impl Register {
             bump(t, "censored", c.censored)?;
             bump(t, "removed", c.removed)?;
             t.set_meta("cursor", &last.to_string())
+        })
+    }
+
+    /// Where file import stands: the last delivery applied whole, and how far
+    /// into the next one a crash stopped.
+    pub fn file_progress(&mut self) -> Result<FileProgress, RegisterError> {
+        self.tx(|t| {
+            let done = num(t, "file_seq")?.unwrap_or(0) as u32;
+            let within = match t.meta("file_partial")? {
+                None => None,
+                Some(v) => {
+                    let bad = || RegisterError::Malformed(format!("meta file_partial = {v}"));
+                    let (seq, n) = v.split_once(':').ok_or_else(bad)?;
+                    Some((seq.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?))
+                }
+            };
+            Ok(FileProgress { done, within, position: position(t)? })
+        })
+    }
+
+    /// Applies a batch of one delivery file's records and records how many
+    /// of the file's records are now in, atomically.
+    pub fn import_batch(&mut self, seq: u32, batch: FileBatch, applied: u64) -> Result<(), RegisterError> {
+        self.tx(move |t| {
+            match &batch {
+                FileBatch::Initial(persons) => {
+                    for p in persons {
+                        put_record(t, p)?;
+                    }
+                    bump(t, "persons_loaded", persons.len() as u64)?;
+                }
+                FileBatch::Changes(changes) => {
+                    let mut c = Counters::default();
+                    for ch in changes {
+                        apply_change(t, ch, &mut c)?;
+                    }
+                    bump(t, "changes_applied", changes.len() as u64)?;
+                    bump(t, "censored", c.censored)?;
+                    bump(t, "removed", c.removed)?;
+                }
+            }
+            t.set_meta("file_partial", &format!("{seq}:{applied}"))
+        })
+    }
+
+    /// Marks delivery `seq` applied whole; the register now stands at `to`.
+    pub fn import_finish(&mut self, seq: u32, to: i64, initial: bool) -> Result<(), RegisterError> {
+        self.tx(move |t| {
+            t.delete_meta("file_partial")?;
+            t.set_meta("file_seq", &seq.to_string())?;
+            t.set_meta("cursor", &to.to_string())?;
+            if initial {
+                t.set_meta("loaded_at", &to.to_string())?;
+            }
+            Ok(())
         })
     }
 

@@ -1,0 +1,368 @@
+//! Muutostietopalvelu deliveries: for one permit, an initial delivery
+//! (`.PTT`) and then change deliveries (`.MTT`), each covering the cursor
+//! range after the previous one, so that no change is delivered twice or
+//! skipped. The content is the REST service's (`service::initial_page`,
+//! `listed_persons`, `changes_page`): the same permit gets the same data by
+//! either channel.
+//!
+//! A permit's deliveries live in one directory with a `MANIFEST.json` that
+//! lists every delivery (sequence number, cursor range, records, SHA-256).
+//! A file is written under a temporary name, synced and renamed; the
+//! manifest is rewritten the same way, last. A crash before the manifest
+//! leaves a file the manifest does not list, which the next run overwrites.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use time::{Date, OffsetDateTime};
+use vtj_core::date::ymd;
+use vtj_core::{Hetu, Permit, Scope};
+use vtj_format::delivery::{DeliveryError, DeliveryKind, DeliveryWriter, Header, Item, Role, INITIAL_EVENT};
+use vtj_store::{AuditLog, AuditRecord, Store, StoreError};
+
+use crate::problem::ApiError;
+use crate::service::{self, Limits, Touched};
+use crate::wire::{ChangeLaji, PersonRecord};
+
+pub const MANIFEST: &str = "MANIFEST.json";
+
+#[derive(Debug, Error)]
+pub enum DeliverError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Service(String),
+    #[error("{0}")]
+    Format(#[from] DeliveryError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Manifest(String),
+}
+
+impl From<ApiError> for DeliverError {
+    fn from(e: ApiError) -> DeliverError {
+        DeliverError::Service(format!("{}: {}", e.code, e.detail))
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DeliverError + '_ {
+    move |source| DeliverError::Io { path: path.to_path_buf(), source }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    pub seq: u32,
+    pub file: String,
+    /// `PTT` or `MTT`.
+    pub kind: String,
+    pub from: i64,
+    pub to: i64,
+    /// YYYYMMDD.
+    pub created: String,
+    pub records: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub permit: String,
+    pub recipient: String,
+    pub deliveries: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    pub fn load(dir: &Path) -> Result<Option<Manifest>, DeliverError> {
+        let path = dir.join(MANIFEST);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| DeliverError::Manifest(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), DeliverError> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| DeliverError::Manifest(e.to_string()))?;
+        write_atomically_with(&dir.join(MANIFEST), |w| w.write_all(&bytes).map_err(io(&dir.join(MANIFEST))))
+    }
+}
+
+/// When to write a change delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Now, whatever the rhythm.
+    Now,
+    /// Only if the last delivery is at least this many days old (7 or 14).
+    Due { rhythm_days: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub entry: ManifestEntry,
+    pub path: PathBuf,
+}
+
+/// Writes the permit's next delivery into `dir`, if one is due; `None` if not.
+pub fn deliver<S: Store + AuditLog + ?Sized>(
+    s: &mut S,
+    permit_id: &str,
+    dir: &Path,
+    when: When,
+    now: OffsetDateTime,
+) -> Result<Option<Delivered>, DeliverError> {
+    let today = now.date();
+    let permit = s.permit(permit_id)?.ok_or_else(|| DeliverError::Service(format!("no permit {permit_id}")))?;
+    if !permit.is_active(today) {
+        return Err(DeliverError::Service(format!("permit {permit_id} is revoked or not valid today")));
+    }
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut manifest = match Manifest::load(dir)? {
+        Some(m) if m.permit != permit.tunnus || m.recipient != permit.luvansaaja => {
+            return Err(DeliverError::Manifest(format!(
+                "{} holds deliveries of permit {} to {}, not {} to {}",
+                dir.display(),
+                m.permit,
+                m.recipient,
+                permit.tunnus,
+                permit.luvansaaja
+            )))
+        }
+        Some(m) => m,
+        None => Manifest { permit: permit.tunnus.clone(), recipient: permit.luvansaaja.clone(), deliveries: vec![] },
+    };
+    let last = manifest.deliveries.last().cloned();
+    if let (Some(last), When::Due { rhythm_days }) = (&last, when) {
+        let since = date_of(&last.created)?;
+        if (today - since).whole_days() < i64::from(rhythm_days) {
+            return Ok(None);
+        }
+    }
+    let seq = last.as_ref().map_or(1, |l| l.seq + 1);
+    let kind = if last.is_none() { DeliveryKind::Initial } else { DeliveryKind::Changes };
+    let name = file_name(&permit.luvansaaja, today, seq, kind);
+    let path = dir.join(&name);
+    let from = last.as_ref().map_or(0, |l| l.to);
+    let (to, records) = write_atomically_with(&path, |out| match kind {
+        DeliveryKind::Initial => initial(s, &permit, &name, seq, out, now),
+        DeliveryKind::Changes => changes(s, &permit, &name, seq, from, out, now),
+    })?;
+    let entry = ManifestEntry {
+        seq,
+        file: name,
+        kind: kind.extension().into(),
+        from: if kind == DeliveryKind::Initial { to } else { from },
+        to,
+        created: ymd(today),
+        records,
+        sha256: sha256_file(&path)?,
+    };
+    manifest.deliveries.push(entry.clone());
+    manifest.save(dir)?;
+    Ok(Some(Delivered { entry, path }))
+}
+
+fn date_of(ymd: &str) -> Result<Date, DeliverError> {
+    match vtj_core::VtjDate::parse(ymd) {
+        Ok(vtj_core::VtjDate::Full(d)) => Ok(d),
+        _ => Err(DeliverError::Manifest(format!("delivery date {ymd:?} is not a date"))),
+    }
+}
+
+/// `<recipient>_<yyyymmdd>_<seq>.PTT|MTT`, the recipient id made file-safe.
+pub fn file_name(recipient: &str, day: Date, seq: u32, kind: DeliveryKind) -> String {
+    let safe: String = recipient.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+    format!("{safe}_{}_{seq:04}.{}", ymd(day), kind.extension())
+}
+
+type Out<'a> = &'a mut BufWriter<File>;
+
+/// Pages of records go into the file and, page by page, into the audit log.
+struct Sink<'a, S: ?Sized> {
+    store: &'a mut S,
+    permit: &'a Permit,
+    action: String,
+    now: OffsetDateTime,
+}
+
+impl<S: Store + AuditLog + ?Sized> Sink<'_, S> {
+    fn log(&mut self, touched: Touched) -> Result<(), DeliverError> {
+        if touched.records == 0 && touched.hetus.is_empty() {
+            return Ok(());
+        }
+        self.store.audit_append(&AuditRecord {
+            at: AuditRecord::format_time(self.now),
+            recipient: Some(self.permit.luvansaaja.clone()),
+            permit: Some(self.permit.tunnus.clone()),
+            purpose: Some(self.permit.kayttotarkoitus.clone()),
+            action: self.action.clone(),
+            xroad_client: None,
+            hetus: touched.hetus,
+            groups: touched.groups.into_iter().collect(),
+            records: touched.records,
+            status: 200,
+            code: None,
+        })?;
+        Ok(())
+    }
+}
+
+fn header(permit: &Permit, kind: DeliveryKind, seq: u32, from: i64, to: i64, now: OffsetDateTime) -> Header {
+    Header {
+        kind,
+        recipient: permit.luvansaaja.clone(),
+        permit: permit.tunnus.clone(),
+        seq,
+        from,
+        to,
+        created: now.date(),
+    }
+}
+
+fn person_item(r: &PersonRecord, day: Date) -> Result<Item, DeliverError> {
+    Ok(Item {
+        hetu: Hetu::parse(&r.henkilotunnus).map_err(|e| DeliverError::Service(e.to_string()))?,
+        event: INITIAL_EVENT.into(),
+        registered: day,
+        role: Role::Initial,
+        groups: r.tietoryhmat.clone(),
+    })
+}
+
+/// Everyone in scope at the snapshot cursor, which is the header's `to`.
+fn initial<S: Store + AuditLog + ?Sized>(
+    s: &mut S,
+    permit: &Permit,
+    name: &str,
+    seq: u32,
+    out: Out,
+    now: OffsetDateTime,
+) -> Result<(i64, u64), DeliverError> {
+    let today = now.date();
+    let snapshot = s.last_cursor()?.0;
+    let mut w = DeliveryWriter::new(out, &header(permit, DeliveryKind::Initial, seq, snapshot, snapshot, now))?;
+    let mut sink = Sink { store: s, permit, action: format!("FILE {name} muutostietopalvelu/perustiedot"), now };
+    match &permit.rajaus {
+        Scope::Kuntarajaus { .. } => {
+            let limits = Limits::default();
+            let mut token: Option<String> = None;
+            loop {
+                let (page, touched) = service::initial_page(
+                    &*sink.store,
+                    permit,
+                    token.as_deref(),
+                    Some(limits.max_page),
+                    &limits,
+                    today,
+                )?;
+                for r in &page.henkilot {
+                    w.write(&person_item(r, today)?)?;
+                }
+                sink.log(touched)?;
+                match page.jatkoavain {
+                    // Pages carry the snapshot they were started at.
+                    Some(t) => token = Some(t),
+                    None => break,
+                }
+            }
+        }
+        Scope::Hetulista => {
+            let list = sink.store.hetu_list(&permit.tunnus)?;
+            for chunk in list.chunks(Limits::default().max_page) {
+                let (page, touched) = service::listed_persons(&*sink.store, permit, chunk, today)?;
+                for r in &page.henkilot {
+                    w.write(&person_item(r, today)?)?;
+                }
+                sink.log(touched)?;
+            }
+        }
+    }
+    let n = w.items();
+    w.finish()?;
+    Ok((snapshot, n))
+}
+
+/// Every change after `from` the permit receives, up to the newest cursor
+/// when the delivery started; returns where it ended.
+fn changes<S: Store + AuditLog + ?Sized>(
+    s: &mut S,
+    permit: &Permit,
+    name: &str,
+    seq: u32,
+    from: i64,
+    out: Out,
+    now: OffsetDateTime,
+) -> Result<(i64, u64), DeliverError> {
+    let today = now.date();
+    let limits = Limits::default();
+    // The range ends at the newest cursor when the delivery starts; what
+    // commits meanwhile goes into the next delivery.
+    let to = s.last_cursor()?.0;
+    let mut w = DeliveryWriter::new(out, &header(permit, DeliveryKind::Changes, seq, from, to, now))?;
+    let mut sink = Sink { store: s, permit, action: format!("FILE {name} muutostietopalvelu/muutokset"), now };
+    let mut after = from;
+    while after < to {
+        let (page, touched) =
+            service::changes_page(&*sink.store, permit, after, Some(to), Some(limits.max_page), &limits, today)?;
+        for c in &page.muutokset {
+            let role = match c.laji {
+                ChangeLaji::Enter => Role::Enter,
+                ChangeLaji::Change => Role::Change,
+                ChangeLaji::Leave => Role::Leave,
+            };
+            w.write(&Item {
+                hetu: Hetu::parse(&c.henkilotunnus).map_err(|e| DeliverError::Service(e.to_string()))?,
+                event: c.tapahtuma.clone(),
+                registered: date_of(&c.rekisterointipaiva)?,
+                role,
+                groups: c.tietoryhmat.clone(),
+            })?;
+        }
+        sink.log(touched)?;
+        if page.viimeinen_kirjausavain <= after {
+            break;
+        }
+        after = page.viimeinen_kirjausavain;
+    }
+    let n = w.items();
+    w.finish()?;
+    Ok((to, n))
+}
+
+/// Writes through `<path>.part`, syncs, renames over `path` and syncs the
+/// directory: a reader sees the whole file or none of it.
+fn write_atomically_with<T>(
+    path: &Path,
+    f: impl FnOnce(&mut BufWriter<File>) -> Result<T, DeliverError>,
+) -> Result<T, DeliverError> {
+    let part = path.with_extension(format!("{}.part", path.extension().and_then(|e| e.to_str()).unwrap_or_default()));
+    let file = File::create(&part).map_err(io(&part))?;
+    let mut out = BufWriter::new(file);
+    let value = f(&mut out)?;
+    let file = out.into_inner().map_err(|e| io(&part)(e.into_error()))?;
+    file.sync_all().map_err(io(&part))?;
+    fs::rename(&part, path).map_err(io(path))?;
+    if let Some(dir) = path.parent() {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+    }
+    Ok(value)
+}
+
+pub fn sha256_file(path: &Path) -> Result<String, DeliverError> {
+    let mut f = File::open(path).map_err(io(path))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(io(path))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}

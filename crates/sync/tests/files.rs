@@ -1,0 +1,228 @@
+//! Muutostietopalvelu end to end: deliveries written by the service side,
+//! imported by the recipient's side, give the same register as the REST
+//! service for the same permit.
+
+use std::path::Path;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use time::OffsetDateTime;
+use vtj_api::deliver::{deliver, Manifest, When};
+use vtj_store::{PersonFilter, Store};
+use vtj_sync::import::import;
+use vtj_sync::{Client, ClientConfig, Register, Retry};
+use vtj_testkit::*;
+
+fn client(h: &Harness, permit: &str) -> Client {
+    Client::new(ClientConfig {
+        base_url: h.base.clone(),
+        permit: permit.into(),
+        token: Some(h.tokens[owner(permit)].clone()),
+        retry: Retry { attempts: 60, first: Duration::from_millis(20), max: Duration::from_millis(200) },
+        ..ClientConfig::default()
+    })
+    .unwrap()
+}
+
+fn deliver_now(h: &Harness, permit: &str, dir: &Path) -> vtj_api::deliver::Delivered {
+    let mut s = h.store();
+    deliver(&mut s, permit, dir, When::Now, OffsetDateTime::now_utc()).unwrap().expect("a delivery")
+}
+
+fn toggle_some_turvakielto(s: &mut vtj_store::SqliteStore, step: usize) {
+    use vtj_core::{Event, EventKind, VtjDate};
+    let day = match VtjDate::parse(&s.meta(vtj_sim::generate::META_DATE).unwrap().unwrap()).unwrap() {
+        VtjDate::Full(d) => d,
+        other => panic!("{other}"),
+    };
+    let persons = s.persons(PersonFilter::All, vtj_core::PersonId(0), 100_000).unwrap();
+    let events: Vec<Event> = persons
+        .iter()
+        .step_by(step)
+        .filter(|p| !p.is_dead())
+        .map(|p| Event {
+            person: p.id,
+            rekisterointipaiva: day,
+            tapahtuma: if p.has_turvakielto() {
+                EventKind::TurvakieltoEnd
+            } else {
+                EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite }
+            },
+        })
+        .collect();
+    s.append(&events).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 5, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// For random histories and each kind of permit: the register built
+    /// from delivery files equals the one built through the REST service,
+    /// after the initial delivery and after every change delivery.
+    #[test]
+    fn file_register_equals_rest_register(seed in 0u64..10_000, which in 0usize..3, rounds in 1usize..4) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let h = start(Options { persons: 2_000, days: 1, seed, config: |c| c.rate_per_second = 1e6 }).await;
+            let permit = [KS, KS_TK, LIST][which];
+            let c = client(&h, permit);
+            let mut rest = Register::open(&h.dir.path().join("rest.db")).unwrap();
+            let mut files = Register::open(&h.dir.path().join("files.db")).unwrap();
+            let out = h.dir.path().join("deliveries");
+            if permit == LIST {
+                let s = h.store();
+                let hetus: Vec<String> = s
+                    .persons(PersonFilter::All, vtj_core::PersonId(0), 100_000)
+                    .unwrap()
+                    .iter()
+                    .step_by(5)
+                    .map(|p| p.hetu().to_string())
+                    .collect();
+                vtj_sync::list_add(&c, &mut rest, &hetus).await.unwrap();
+            }
+            let first = deliver_now(&h, permit, &out);
+            assert_eq!((first.entry.seq, first.entry.kind.as_str()), (1, "PTT"));
+            import(&mut files, &out).unwrap();
+            vtj_sync::sync(&c, &mut rest, 500, &mut |_| {}).await.unwrap();
+            let a = files.snapshot().unwrap();
+            assert!(!a.is_empty());
+            assert_eq!(a, rest.snapshot().unwrap(), "after the initial delivery");
+
+            let mut writer = h.store();
+            let mut delivered = 0;
+            for round in 0..rounds {
+                simulate(&mut writer, 2);
+                toggle_some_turvakielto(&mut writer, 7 + round);
+                let d = deliver_now(&h, permit, &out);
+                assert_eq!((d.entry.seq, d.entry.kind.as_str()), (2 + round as u32, "MTT"));
+                let report = import(&mut files, &out).unwrap();
+                assert_eq!(report.applied, vec![d.entry.seq]);
+                assert_eq!(report.records, d.entry.records);
+                assert!(report.unknown_groups.is_empty());
+                vtj_sync::sync(&c, &mut rest, 500, &mut |_| {}).await.unwrap();
+                let a = files.snapshot().unwrap();
+                assert_eq!(a, rest.snapshot().unwrap(), "after change delivery {}", d.entry.seq);
+                assert_eq!(report.cursor, d.entry.to);
+                delivered += d.entry.records;
+            }
+            assert!(delivered > 0, "the history gave the permit no changes");
+            // Importing again applies nothing; a delivery is not due again the same day.
+            assert!(import(&mut files, &out).unwrap().applied.is_empty());
+            let mut s = h.store();
+            assert!(deliver(&mut s, permit, &out, When::Due { rhythm_days: 7 }, OffsetDateTime::now_utc()).unwrap().is_none());
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_chain_and_the_rhythm_decides_what_is_due() {
+    let h = start(Options { persons: 1_500, days: 1, config: |c| c.rate_per_second = 1e6, ..Options::default() }).await;
+    let out = h.dir.path().join("d");
+    let mut s = h.store();
+    let day0 = OffsetDateTime::now_utc();
+    let due = |days| When::Due { rhythm_days: days };
+    // The initial delivery is always due.
+    let d1 = deliver(&mut s, KS, &out, due(14), day0).unwrap().unwrap();
+    simulate(&mut s, 3);
+    assert!(deliver(&mut s, KS, &out, due(14), day0 + time::Duration::days(13)).unwrap().is_none());
+    let d2 = deliver(&mut s, KS, &out, due(14), day0 + time::Duration::days(14)).unwrap().unwrap();
+    let d3 = deliver(&mut s, KS, &out, When::Now, day0 + time::Duration::days(14)).unwrap().unwrap();
+    assert_eq!((d2.entry.from, d3.entry.from), (d1.entry.to, d2.entry.to), "each range starts where the last ended");
+    assert!(d2.entry.to > d2.entry.from && d2.entry.records > 0);
+    assert_eq!((d3.entry.from, d3.entry.to, d3.entry.records), (d2.entry.to, d2.entry.to, 0));
+    // The file names carry recipient, date and sequence number.
+    assert!(d2.entry.file.starts_with("KSHVA_") && d2.entry.file.ends_with("_0002.MTT"), "{}", d2.entry.file);
+    let m = Manifest::load(&out).unwrap().unwrap();
+    assert_eq!(m.deliveries.len(), 3);
+    for e in &m.deliveries {
+        assert_eq!(vtj_api::deliver::sha256_file(&out.join(&e.file)).unwrap(), e.sha256);
+    }
+    // No temporary files are left behind.
+    let names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.ends_with(".part")), "{names:?}");
+    // A directory holds one permit's deliveries.
+    let e = deliver(&mut s, KS_TK, &out, When::Now, day0).unwrap_err().to_string();
+    assert!(e.contains("holds deliveries of permit KS"), "{e}");
+    // Every delivered page is in the audit log, under the file's name.
+    let audit = vtj_store::AuditLog::audit_entries(&s, 0, 100_000).unwrap();
+    let logged = audit.iter().filter(|e| e.data.contains(&d2.entry.file)).count();
+    assert!(logged > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_refuses_gaps_tampering_and_truncation_and_applies_nothing_of_them() {
+    let h = start(Options { persons: 1_500, days: 1, config: |c| c.rate_per_second = 1e6, ..Options::default() }).await;
+    let out = h.dir.path().join("d");
+    let mut s = h.store();
+    deliver(&mut s, KS, &out, When::Now, OffsetDateTime::now_utc()).unwrap().unwrap();
+    simulate(&mut s, 2);
+    let d2 = deliver(&mut s, KS, &out, When::Now, OffsetDateTime::now_utc()).unwrap().unwrap();
+
+    // A register that has nothing cannot start from delivery 2.
+    let gap = h.dir.path().join("gap");
+    std::fs::create_dir_all(&gap).unwrap();
+    let mut m = Manifest::load(&out).unwrap().unwrap();
+    m.deliveries.remove(0);
+    std::fs::write(gap.join("MANIFEST.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+    std::fs::copy(&d2.path, gap.join(&d2.entry.file)).unwrap();
+    let mut reg = Register::open(&h.dir.path().join("gap.db")).unwrap();
+    let e = import(&mut reg, &gap).unwrap_err().to_string();
+    assert!(e.contains("refusing the gap"), "{e}");
+    assert!(reg.snapshot().unwrap().is_empty());
+
+    // A truncated or altered change file is refused before anything of it is applied.
+    let mut reg = Register::open(&h.dir.path().join("r.db")).unwrap();
+    let whole = std::fs::read(&d2.path).unwrap();
+    std::fs::write(&d2.path, &whole[..whole.len() / 2]).unwrap();
+    let e = import(&mut reg, &out).unwrap_err().to_string();
+    assert!(e.contains("SHA-256"), "{e}");
+    let after_ptt = reg.snapshot().unwrap();
+    assert!(!after_ptt.is_empty(), "the initial delivery before it was applied");
+    assert_eq!(reg.file_progress().unwrap().done, 1);
+
+    // Put back whole, it applies.
+    std::fs::write(&d2.path, &whole).unwrap();
+    assert_eq!(import(&mut reg, &out).unwrap().applied, vec![2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_cut_off_part_way_resumes_at_the_next_record() {
+    const BATCH: usize = 20;
+    let h = start(Options { persons: 1_500, days: 1, config: |c| c.rate_per_second = 1e6, ..Options::default() }).await;
+    let out = h.dir.path().join("d");
+    let mut s = h.store();
+    let d1 = deliver(&mut s, KS, &out, When::Now, OffsetDateTime::now_utc()).unwrap().unwrap();
+    assert!(d1.entry.records > 3 * BATCH as u64, "needs several batches: {}", d1.entry.records);
+
+    // The reference: one uninterrupted import.
+    let mut whole = Register::open(&h.dir.path().join("whole.db")).unwrap();
+    import(&mut whole, &out).unwrap();
+
+    // A register that committed two batches, as if killed after them: a
+    // copy of the delivery holding only its first 2.5 batches of records
+    // fails on its trailer, and the register keeps the two batches and
+    // where it stands.
+    let cut = h.dir.path().join("cut");
+    std::fs::create_dir_all(&cut).unwrap();
+    let bytes = std::fs::read(&d1.path).unwrap();
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+    let partial: Vec<u8> = lines[..1 + 2 * BATCH + BATCH / 2].concat();
+    std::fs::write(cut.join(&d1.entry.file), &partial).unwrap();
+    let mut m = Manifest::load(&out).unwrap().unwrap();
+    m.deliveries[0].sha256 = vtj_api::deliver::sha256_file(&cut.join(&d1.entry.file)).unwrap();
+    std::fs::write(cut.join("MANIFEST.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+    let path = h.dir.path().join("resumed.db");
+    let mut reg = Register::open(&path).unwrap();
+    let e = vtj_sync::import::import_in_batches(&mut reg, &cut, BATCH).unwrap_err().to_string();
+    assert!(e.contains("truncated"), "{e}");
+    assert_eq!(reg.file_progress().unwrap().within, Some((1, 2 * BATCH as u64)));
+    drop(reg);
+
+    // Restarted on the real delivery, it applies the rest and ends equal.
+    let mut reg = Register::open(&path).unwrap();
+    let report = vtj_sync::import::import_in_batches(&mut reg, &out, BATCH).unwrap();
+    assert_eq!(report.records, d1.entry.records - 2 * BATCH as u64);
+    assert_eq!(reg.snapshot().unwrap(), whole.snapshot().unwrap());
+    assert_eq!(reg.counters().unwrap().persons_loaded, d1.entry.records);
+}
