@@ -21,7 +21,9 @@ use thiserror::Error;
 use time::{Date, OffsetDateTime};
 use vtj_core::date::ymd;
 use vtj_core::{Hetu, Permit, Scope};
-use vtj_format::delivery::{DeliveryError, DeliveryKind, DeliveryWriter, Header, Item, Role, INITIAL_EVENT};
+use vtj_format::delivery::{
+    DeliveryError, DeliveryKind, DeliveryWriter, Header, Item, Role, INITIAL_EVENT, LIST_ADDED, LIST_REMOVED,
+};
 use vtj_store::{AuditLog, AuditRecord, Store, StoreError};
 
 use crate::problem::ApiError;
@@ -66,6 +68,11 @@ pub struct ManifestEntry {
     pub created: String,
     pub records: u64,
     pub sha256: String,
+    /// Hetu-list permits: the internal ids of the listed persons the
+    /// delivery covered, so that the next one can bring persons added to
+    /// the list since (in full) and tell of those removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,9 +155,11 @@ pub fn deliver<S: Store + AuditLog + ?Sized>(
     let name = file_name(&permit.luvansaaja, today, seq, kind);
     let path = dir.join(&name);
     let from = last.as_ref().map_or(0, |l| l.to);
+    let listed = listed_ids(s, &permit)?;
+    let before = last.as_ref().map(|l| l.listed.clone()).unwrap_or_default();
     let (to, records) = write_atomically_with(&path, |out| match kind {
         DeliveryKind::Initial => initial(s, &permit, &name, seq, out, now),
-        DeliveryKind::Changes => changes(s, &permit, &name, seq, from, out, now),
+        DeliveryKind::Changes => changes(s, &permit, &name, seq, from, (&before, &listed), out, now),
     })?;
     let entry = ManifestEntry {
         seq,
@@ -161,10 +170,27 @@ pub fn deliver<S: Store + AuditLog + ?Sized>(
         created: ymd(today),
         records,
         sha256: sha256_file(&path)?,
+        listed,
     };
     manifest.deliveries.push(entry.clone());
     manifest.save(dir)?;
     Ok(Some(Delivered { entry, path }))
+}
+
+/// The persons on a hetu-list permit's list now, by internal id, sorted.
+fn listed_ids<S: Store + ?Sized>(s: &S, permit: &Permit) -> Result<Vec<u64>, DeliverError> {
+    if !matches!(permit.rajaus, Scope::Hetulista) {
+        return Ok(Vec::new());
+    }
+    let mut ids = Vec::new();
+    for h in s.hetu_list(&permit.tunnus)? {
+        if let Some(p) = s.person_by_hetu(h)? {
+            ids.push(p.id.0);
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 fn date_of(ymd: &str) -> Result<Date, DeliverError> {
@@ -295,6 +321,7 @@ fn changes<S: Store + AuditLog + ?Sized>(
     name: &str,
     seq: u32,
     from: i64,
+    (listed_before, listed_now): (&[u64], &[u64]),
     out: Out,
     now: OffsetDateTime,
 ) -> Result<(i64, u64), DeliverError> {
@@ -305,6 +332,7 @@ fn changes<S: Store + AuditLog + ?Sized>(
     let to = s.last_cursor()?.0;
     let mut w = DeliveryWriter::new(out, &header(permit, DeliveryKind::Changes, seq, from, to, now))?;
     let mut sink = Sink { store: s, permit, action: format!("FILE {name} muutostietopalvelu/muutokset"), now };
+    list_changes(&mut sink, &mut w, listed_before, listed_now, today)?;
     let mut after = from;
     while after < to {
         let (page, touched) =
@@ -336,6 +364,47 @@ fn changes<S: Store + AuditLog + ?Sized>(
 
 /// Writes through `<path>.part`, syncs, renames over `path` and syncs the
 /// directory: a reader sees the whole file or none of it.
+/// Persons added to a hetu list since the last delivery enter in full (as
+/// the REST service answers a list addition); those removed leave. Either
+/// comes before the range's changes, which replay over the full records.
+fn list_changes<S: Store + AuditLog + ?Sized>(
+    sink: &mut Sink<'_, S>,
+    w: &mut DeliveryWriter<Out>,
+    before: &[u64],
+    now: &[u64],
+    today: Date,
+) -> Result<(), DeliverError> {
+    let added: Vec<u64> = now.iter().filter(|id| before.binary_search(id).is_err()).copied().collect();
+    let removed: Vec<u64> = before.iter().filter(|id| now.binary_search(id).is_err()).copied().collect();
+    for chunk in added.chunks(Limits::default().max_page) {
+        let mut hetus = Vec::with_capacity(chunk.len());
+        for &id in chunk {
+            if let Some(p) = sink.store.person(vtj_core::PersonId(id))? {
+                hetus.push(p.hetu());
+            }
+        }
+        let (page, touched) = service::listed_persons(&*sink.store, sink.permit, &hetus, today)?;
+        for r in &page.henkilot {
+            w.write(&Item { event: LIST_ADDED.into(), role: Role::Enter, ..person_item(r, today)? })?;
+        }
+        sink.log(touched)?;
+    }
+    let mut touched = Touched::default();
+    for &id in &removed {
+        if let Some(p) = sink.store.person(vtj_core::PersonId(id))? {
+            touched.hetus.push(p.hetu().to_string());
+            w.write(&Item {
+                hetu: p.hetu(),
+                event: LIST_REMOVED.into(),
+                registered: today,
+                role: Role::Leave,
+                groups: vec![],
+            })?;
+        }
+    }
+    sink.log(touched)
+}
+
 fn write_atomically_with<T>(
     path: &Path,
     f: impl FnOnce(&mut BufWriter<File>) -> Result<T, DeliverError>,

@@ -120,7 +120,14 @@ const EVENTS: &[(&str, &[u8; 3])] = &[
     ("EDUNVALVONTAVALTUUTUS_VAHVISTETTU", b"YEV"),
     ("HENKILOTUNNUS_KORJAUS", b"YHK"),
     ("TIETOJEN_MUUTOS", b"YTM"),
+    (LIST_ADDED, b"YLL"),
+    (LIST_REMOVED, b"YLP"),
 ];
+
+/// A hetu-list permit's person added to the list since the last delivery.
+pub const LIST_ADDED: &str = "HETULISTALLE_LISATTY";
+/// ... and one removed from it: the recipient deletes what it holds.
+pub const LIST_REMOVED: &str = "HETULISTALTA_POISTETTU";
 
 /// The event name of initial-delivery records.
 pub const INITIAL_EVENT: &str = "PERUSTIEDOT";
