@@ -158,8 +158,8 @@ pub fn deliver<S: Store + AuditLog + ?Sized>(
     let listed = listed_ids(s, &permit)?;
     let before = last.as_ref().map(|l| l.listed.clone()).unwrap_or_default();
     let (to, records) = write_atomically_with(&path, |out| match kind {
-        DeliveryKind::Initial => initial(s, &permit, &name, seq, out, now),
-        DeliveryKind::Changes => changes(s, &permit, &name, seq, from, (&before, &listed), out, now),
+        DeliveryKind::Initial => initial(s, &permit, (&name, seq, now), out),
+        DeliveryKind::Changes => changes(s, &permit, (&name, seq, now), from, (&before, &listed), out),
     })?;
     let entry = ManifestEntry {
         seq,
@@ -264,10 +264,8 @@ fn person_item(r: &PersonRecord, day: Date) -> Result<Item, DeliverError> {
 fn initial<S: Store + AuditLog + ?Sized>(
     s: &mut S,
     permit: &Permit,
-    name: &str,
-    seq: u32,
+    (name, seq, now): (&str, u32, OffsetDateTime),
     out: Out,
-    now: OffsetDateTime,
 ) -> Result<(i64, u64), DeliverError> {
     let today = now.date();
     let snapshot = s.last_cursor()?.0;
@@ -318,12 +316,10 @@ fn initial<S: Store + AuditLog + ?Sized>(
 fn changes<S: Store + AuditLog + ?Sized>(
     s: &mut S,
     permit: &Permit,
-    name: &str,
-    seq: u32,
+    (name, seq, now): (&str, u32, OffsetDateTime),
     from: i64,
     (listed_before, listed_now): (&[u64], &[u64]),
     out: Out,
-    now: OffsetDateTime,
 ) -> Result<(i64, u64), DeliverError> {
     let today = now.date();
     let limits = Limits::default();
