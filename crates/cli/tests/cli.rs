@@ -92,3 +92,55 @@ fn audit_verify_exits_non_zero_on_a_tampered_log() {
     assert!(!o.status.success());
     assert!(text(&o).1.contains("entry #2 was modified"), "{:?}", text(&o));
 }
+
+#[test]
+fn deliver_and_import_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (db, out, reg) = (p("v.db"), p("out"), p("r.db"));
+    for args in [
+        vec!["generate", "--db", &db, "--persons", "3000", "--seed", "3"],
+        vec!["admin", "recipient-add", "--db", &db, "--tunnus", "KSHVA", "--nimi", "Keski-Suomen hyvinvointialue"],
+        vec![
+            "admin",
+            "permit-add",
+            "--db",
+            &db,
+            "--tunnus",
+            "KS",
+            "--luvansaaja",
+            "KSHVA",
+            "--kayttotarkoitus",
+            "asiakasrekisteri",
+            "--tuote",
+            "LAAJAT",
+            "--hyvinvointialueet",
+            "KS",
+        ],
+    ] {
+        let o = vtj(&args);
+        assert!(o.status.success(), "{args:?}: {:?}", text(&o));
+    }
+    let o = vtj(&["deliver", "--db", &db, "--permit", "KS", "--dir", &out]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("KS: PTT #1"), "{:?}", text(&o));
+    let o = vtj(&["deliver", "--db", &db, "--all", "--dir", &out, "--due", "--rhythm-days", "14"]);
+    assert!(text(&o).0.contains("KS: nothing due"), "{:?}", text(&o));
+    let o = vtj(&["simulate", "--db", &db, "--days", "3", "--intensity", "20"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = vtj(&["deliver", "--db", &db, "--permit", "KS", "--dir", &out]);
+    assert!(text(&o).0.contains("KS: MTT #2"), "{:?}", text(&o));
+
+    let o = vtj(&["import", "--register", &reg, "--dir", &format!("{out}/KS"), "--json"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["applied"], serde_json::json!([1, 2]));
+
+    // Bad input: an unknown permit, a wrong rhythm, a directory with no deliveries.
+    let o = vtj(&["deliver", "--db", &db, "--permit", "NOPE", "--dir", &out]);
+    assert!(!o.status.success() && text(&o).1.contains("no permit NOPE"), "{:?}", text(&o));
+    let o = vtj(&["deliver", "--db", &db, "--permit", "KS", "--due", "--rhythm-days", "10"]);
+    assert!(!o.status.success() && text(&o).1.contains("every 7 or 14 days"), "{:?}", text(&o));
+    let o = vtj(&["import", "--register", &reg, "--dir", &p("empty")]);
+    assert!(!o.status.success() && text(&o).1.contains("no manifest"), "{:?}", text(&o));
+}
