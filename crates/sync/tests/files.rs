@@ -3,26 +3,17 @@
 //! service for the same permit.
 
 use std::path::Path;
-use std::time::Duration;
 
 use proptest::prelude::*;
 use time::OffsetDateTime;
 use vtj_api::deliver::{deliver, Manifest, When};
 use vtj_store::{PersonFilter, Store};
 use vtj_sync::import::import;
-use vtj_sync::{Client, ClientConfig, Register, Retry};
+use vtj_sync::Register;
 use vtj_testkit::*;
 
-fn client(h: &Harness, permit: &str) -> Client {
-    Client::new(ClientConfig {
-        base_url: h.base.clone(),
-        permit: permit.into(),
-        token: Some(h.tokens[owner(permit)].clone()),
-        retry: Retry { attempts: 60, first: Duration::from_millis(20), max: Duration::from_millis(200) },
-        ..ClientConfig::default()
-    })
-    .unwrap()
-}
+mod common;
+use common::client;
 
 fn deliver_now(h: &Harness, permit: &str, dir: &Path) -> vtj_api::deliver::Delivered {
     let mut s = h.store();

@@ -4,19 +4,11 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use vtj_store::{PersonFilter, Store};
-use vtj_sync::{Client, ClientConfig, Register, Retry};
+use vtj_sync::{Client, ClientConfig, Register};
 use vtj_testkit::*;
 
-fn client(h: &Harness, permit: &str) -> Client {
-    Client::new(ClientConfig {
-        base_url: h.base.clone(),
-        permit: permit.into(),
-        token: Some(h.tokens[owner(permit)].clone()),
-        retry: Retry { attempts: 60, first: Duration::from_millis(20), max: Duration::from_millis(200) },
-        ..ClientConfig::default()
-    })
-    .unwrap()
-}
+mod common;
+use common::client;
 
 fn assert_register_is_projection(h: &Harness, reg: &mut Register, permit: &str) {
     let s = h.store();
