@@ -200,10 +200,7 @@ impl Register {
     ) -> Result<(), RegisterError> {
         let (persons, next) = (persons.to_vec(), next.map(str::to_string));
         self.tx(move |t| {
-            for p in &persons {
-                put_record(t, p)?;
-            }
-            bump(t, "persons_loaded", persons.len() as u64)?;
+            put_records(t, &persons)?;
             match next {
                 Some(j) => {
                     t.set_meta("snapshot", &snapshot.to_string())?;
@@ -226,10 +223,7 @@ impl Register {
         let persons = persons.to_vec();
         self.tx(move |t| {
             let new = position(t)? == Position::New;
-            for p in &persons {
-                put_record(t, p)?;
-            }
-            bump(t, "persons_loaded", persons.len() as u64)?;
+            put_records(t, &persons)?;
             if new {
                 t.set_meta("cursor", &cursor.to_string())?;
                 t.set_meta("loaded_at", &cursor.to_string())?;
@@ -242,13 +236,7 @@ impl Register {
     pub fn apply_page(&mut self, changes: &[Change], last: i64) -> Result<(), RegisterError> {
         let changes = changes.to_vec();
         self.tx(move |t| {
-            let mut c = Counters::default();
-            for ch in &changes {
-                apply_change(t, ch, &mut c)?;
-            }
-            bump(t, "changes_applied", changes.len() as u64)?;
-            bump(t, "censored", c.censored)?;
-            bump(t, "removed", c.removed)?;
+            apply_changes(t, &changes)?;
             t.set_meta("cursor", &last.to_string())
         })
     }
@@ -275,21 +263,8 @@ impl Register {
     pub fn import_batch(&mut self, seq: u32, batch: FileBatch, applied: u64) -> Result<(), RegisterError> {
         self.tx(move |t| {
             match &batch {
-                FileBatch::Initial(persons) => {
-                    for p in persons {
-                        put_record(t, p)?;
-                    }
-                    bump(t, "persons_loaded", persons.len() as u64)?;
-                }
-                FileBatch::Changes(changes) => {
-                    let mut c = Counters::default();
-                    for ch in changes {
-                        apply_change(t, ch, &mut c)?;
-                    }
-                    bump(t, "changes_applied", changes.len() as u64)?;
-                    bump(t, "censored", c.censored)?;
-                    bump(t, "removed", c.removed)?;
-                }
+                FileBatch::Initial(persons) => put_records(t, persons)?,
+                FileBatch::Changes(changes) => apply_changes(t, changes)?,
             }
             t.set_meta("file_partial", &format!("{seq}:{applied}"))
         })
@@ -409,6 +384,25 @@ fn load(t: &mut dyn Tx, hetu: &str) -> Result<Option<Groups>, RegisterError> {
 
 fn save(t: &mut dyn Tx, hetu: &str, groups: &Groups) -> Result<(), RegisterError> {
     t.save(hetu, &serde_json::to_string(groups)?)
+}
+
+/// Stores whole person records and counts them.
+fn put_records(t: &mut dyn Tx, persons: &[PersonRecord]) -> Result<(), RegisterError> {
+    for p in persons {
+        put_record(t, p)?;
+    }
+    bump(t, "persons_loaded", persons.len() as u64)
+}
+
+/// Applies changes in order and counts what they did.
+fn apply_changes(t: &mut dyn Tx, changes: &[Change]) -> Result<(), RegisterError> {
+    let mut c = Counters::default();
+    for ch in changes {
+        apply_change(t, ch, &mut c)?;
+    }
+    bump(t, "changes_applied", changes.len() as u64)?;
+    bump(t, "censored", c.censored)?;
+    bump(t, "removed", c.removed)
 }
 
 fn put_record(t: &mut dyn Tx, p: &PersonRecord) -> Result<(), RegisterError> {
