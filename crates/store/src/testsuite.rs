@@ -180,6 +180,13 @@ pub fn population_only_before_the_log<S: Store>(s: &mut S) {
     assert_eq!(s.max_person_id().unwrap(), PersonId(3));
     assert_eq!(s.last_cursor().unwrap(), Cursor(0), "a baseline makes no log entries");
     assert!(matches!(s.insert_population(&people[..1]), Err(StoreError::PersonExists(PersonId(1)))));
+    let same_hetu = vtj_core::apply(None, &birth(9, test_hetu(2), "179", 0)).unwrap();
+    assert!(matches!(s.insert_population(&[same_hetu]), Err(StoreError::HetuInUse(h)) if h == test_hetu(2)));
+    let twin = |id| vtj_core::apply(None, &birth(id, test_hetu(8), "179", 0)).unwrap();
+    assert!(matches!(s.insert_population(&[twin(10), twin(11)]), Err(StoreError::HetuInUse(h)) if h == test_hetu(8)));
+    let again = vtj_core::apply(None, &birth(12, test_hetu(12), "179", 0)).unwrap();
+    assert!(matches!(s.insert_population(&[again.clone(), again]), Err(StoreError::PersonExists(PersonId(12)))));
+    assert_eq!(s.person_count().unwrap(), 3, "a refused batch leaves nothing behind");
     s.append(&[birth(4, test_hetu(4), "179", 1)]).unwrap();
     let more = vtj_core::apply(None, &birth(5, test_hetu(5), "179", 0)).unwrap();
     assert!(matches!(s.insert_population(&[more]), Err(StoreError::LogNotEmpty)));
