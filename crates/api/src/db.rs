@@ -38,6 +38,12 @@ impl Db {
         })
     }
 
+    /// For set-up, outside any runtime.
+    pub fn meta_blocking(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let w = self.inner.writer.lock().map_err(|_| StoreError::Corrupt("the writer lock is poisoned".into()))?;
+        w.meta(key)
+    }
+
     pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,

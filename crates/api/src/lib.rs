@@ -55,11 +55,25 @@ pub struct Config {
     pub rate_burst: u32,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Always on in service. Off only to measure what the audit log costs,
+    /// and only on a database marked with [`BENCHMARK_META`].
+    pub audited: bool,
 }
+
+/// Set in a database that `vtj bench` made: the only kind that may be served
+/// without audit logging.
+pub const BENCHMARK_META: &str = "benchmark_database";
 
 impl Config {
     pub fn new(db: impl Into<String>) -> Config {
-        Config { db: db.into(), limits: Limits::default(), rate_per_second: 50.0, rate_burst: 200, body_limit: 1 << 20 }
+        Config {
+            db: db.into(),
+            limits: Limits::default(),
+            rate_per_second: 50.0,
+            rate_burst: 200,
+            body_limit: 1 << 20,
+            audited: true,
+        }
     }
 }
 
@@ -69,6 +83,7 @@ pub struct App {
     db: Db,
     limits: Limits,
     body_limit: usize,
+    audited: bool,
     limiter: rate::RateLimiter,
     pub metrics: metrics::Metrics,
     clock: Clock,
@@ -81,8 +96,15 @@ impl App {
 
     /// With a clock of the caller's: tests move time to expire permits.
     pub fn with_clock(config: &Config, clock: Clock) -> Result<Arc<App>, vtj_store::StoreError> {
+        let db = Db::open(&config.db)?;
+        if !config.audited && db.meta_blocking(BENCHMARK_META)?.is_none() {
+            return Err(vtj_store::StoreError::Refused(
+                "audit logging can be turned off only on a database made by `vtj bench`".into(),
+            ));
+        }
         Ok(Arc::new(App {
-            db: Db::open(&config.db)?,
+            db,
+            audited: config.audited,
             limits: config.limits,
             body_limit: config.body_limit,
             limiter: rate::RateLimiter::new(config.rate_per_second, config.rate_burst),
@@ -231,11 +253,13 @@ async fn finish(app: Arc<App>, ctx: Ctx, served: Served) -> Response {
         status: status.as_u16(),
         code,
     };
-    if let Err(e) = app.db.write(move |s| Ok(s.audit_append(&record)?)).await {
-        app.metrics.count_status(e.status.as_u16());
-        return e.into_response();
+    if app.audited {
+        if let Err(e) = app.db.write(move |s| Ok(s.audit_append(&record)?)).await {
+            app.metrics.count_status(e.status.as_u16());
+            return e.into_response();
+        }
+        app.metrics.audit_entries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    app.metrics.audit_entries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     app.metrics.count_status(status.as_u16());
     match served {
         Ok((body, _)) => {

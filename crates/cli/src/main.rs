@@ -13,6 +13,7 @@ use vtj_store::{Backend, LogSummary};
 
 mod admin;
 mod audit;
+mod bench;
 mod client;
 mod demo;
 mod files;
@@ -88,6 +89,8 @@ enum Command {
     Export(client::ExportArgs),
     /// The main job end to end: synthetic VTJ, service, two recipients syncing, verification.
     Demo(demo::DemoArgs),
+    /// Measure throughput, latency and memory (BENCHMARKS.md): real processes over loopback.
+    Bench(bench::BenchArgs),
 }
 
 pub(crate) fn parse_day(s: &str) -> Result<Date, String> {
@@ -126,6 +129,7 @@ fn main() -> Result<()> {
         Command::Lookup(args) => client::lookup(args)?,
         Command::Export(args) => client::export(args)?,
         Command::Demo(args) => demo::run(args)?,
+        Command::Bench(args) => bench::run(args)?,
     }
     Ok(())
 }

@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// Accept client certificates issued by this CA (PEM) as credentials.
     #[arg(long, env = "VTJ_TLS_CLIENT_CA")]
     tls_client_ca: Option<PathBuf>,
+    /// For `vtj bench` only: serve without audit logging, to measure its
+    /// cost. Refused on any database `vtj bench` did not make.
+    #[arg(long, hide = true)]
+    unaudited_benchmark: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -71,6 +75,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         anyhow::bail!("database {db} does not exist; create it with `vtj generate --db {db}`");
     }
     let mut config = Config::new(db.clone());
+    config.audited = !args.unaudited_benchmark;
     if let Some(r) = args.rate_per_second.or(file.rate_per_second) {
         anyhow::ensure!(r.is_finite() && r > 0.0, "rate_per_second must be positive");
         config.rate_per_second = r;

@@ -36,13 +36,15 @@ pub struct SimulateConfig {
     pub intensity: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct SimulateReport {
     pub days: u32,
     pub events: u64,
     pub first_day: Option<Date>,
     pub last_day: Option<Date>,
     pub by_kind: BTreeMap<&'static str, u64>,
+    /// Time spent in the store's append, apart from making the events.
+    pub append_time: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +112,9 @@ pub fn simulate<S: Store + ?Sized>(
             day.run(cfg.intensity)?;
             day.events
         };
+        let appending = std::time::Instant::now();
         store.append_with_meta(&events, &[(META_DATE, &vtj_core::date::ymd(today))])?;
+        report.append_time += appending.elapsed();
         for e in &events {
             *report.by_kind.entry(e.tapahtuma.wire_name()).or_default() += 1;
         }

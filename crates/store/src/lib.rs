@@ -67,6 +67,9 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A use of the store that its configuration forbids.
+    #[error("{0}")]
+    Refused(String),
     #[error("unknown recipient {0:?}")]
     UnknownRecipient(String),
     #[error("the audit log's chain is broken: {0}")]

@@ -4,6 +4,7 @@
 //! problem detail is shown as is.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::{Certificate, Identity, Method, StatusCode};
@@ -64,6 +65,7 @@ impl Default for Retry {
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
+    received: AtomicU64,
 }
 
 impl Client {
@@ -80,7 +82,12 @@ impl Client {
             b = b.identity(Identity::from_pem(&pem).map_err(|e| ClientError::Setup(format!("{}: {e}", id.display())))?);
         }
         let http = b.build().map_err(|e| ClientError::Setup(e.to_string()))?;
-        Ok(Client { http, config })
+        Ok(Client { http, config, received: AtomicU64::new(0) })
+    }
+
+    /// Bytes of successful response bodies so far.
+    pub fn bytes_received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
     }
 
     pub fn permit(&self) -> &str {
@@ -128,6 +135,7 @@ impl Client {
             let pause = match req.send().await {
                 Ok(r) if r.status().is_success() => {
                     let bytes = r.bytes().await.map_err(|e| ClientError::Answer(e.to_string()))?;
+                    self.received.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                     return serde_json::from_slice(&bytes).map_err(|e| ClientError::Answer(e.to_string()));
                 }
                 Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {

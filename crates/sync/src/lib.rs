@@ -46,6 +46,8 @@ pub struct SyncReport {
     pub persons_held: u64,
     pub cursor: i64,
     pub seconds: f64,
+    /// Response bodies received, in bytes.
+    pub bytes: u64,
 }
 
 /// Reported after every committed page.
@@ -67,6 +69,7 @@ pub async fn sync(
     let started = Instant::now();
     reg.bind(&client.source())?;
     let before = reg.counters()?;
+    let bytes_before = client.bytes_received();
     let mut pages = 0;
     loop {
         match reg.position()? {
@@ -124,12 +127,13 @@ pub async fn sync(
         censored: after.censored - before.censored,
         removed: after.removed - before.removed,
         pages,
-        persons_held: reg.snapshot()?.len() as u64,
+        persons_held: reg.held()?,
         cursor: match reg.position()? {
             Position::Following { cursor } => cursor,
             _ => 0,
         },
         seconds: started.elapsed().as_secs_f64(),
+        bytes: client.bytes_received() - bytes_before,
     })
 }
 

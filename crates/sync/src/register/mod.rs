@@ -64,6 +64,7 @@ pub(crate) trait Tx {
     fn prune_access_log(&mut self, cutoff: &str) -> Result<usize, RegisterError>;
     /// (hetu, groups JSON) of everyone, in hetu order.
     fn all(&mut self) -> Result<Vec<(String, String)>, RegisterError>;
+    fn count(&mut self) -> Result<u64, RegisterError>;
 }
 
 /// One look-up of the register.
@@ -323,6 +324,11 @@ impl Register {
     }
 
     /// Every person, unlogged: for verification inside this program only.
+    /// How many persons the register holds.
+    pub fn held(&mut self) -> Result<u64, RegisterError> {
+        self.tx(|t| t.count())
+    }
+
     pub fn snapshot(&mut self) -> Result<BTreeMap<String, Groups>, RegisterError> {
         self.tx(|t| Ok(decode_all(t.all()?)?.into_iter().collect()))
     }

@@ -180,4 +180,8 @@ impl Tx for PgTx<'_, '_> {
             .map(|r| (r.get(0), r.get(1)))
             .collect())
     }
+
+    fn count(&mut self) -> Result<u64, RegisterError> {
+        Ok(self.0.query_one("SELECT count(*) FROM person", &[])?.get::<_, i64>(0) as u64)
+    }
 }

@@ -152,4 +152,8 @@ impl Tx for SqliteTx<'_, '_> {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    fn count(&mut self) -> Result<u64, RegisterError> {
+        Ok(self.0.query_row("SELECT count(*) FROM person", [], |r| r.get::<_, i64>(0))? as u64)
+    }
 }

@@ -1,0 +1,527 @@
+//! `vtj bench`: the figures of BENCHMARKS.md, measured on this machine.
+//!
+//! Real processes over loopback, as in service: `vtj serve` pinned to CPU 0
+//! and `vtj sync` loading its SQLite register pinned to CPU 1; the change
+//! feed's concurrent clients run in this process, also on CPU 1, so the
+//! service has one core of its own. (PostgreSQL's own processes are not
+//! pinned.) Every throughput is also given as a ratio to its physical
+//! reference: the same bytes through a plain loopback socket, the same rows
+//! bulk-inserted into a plain SQLite table.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+use time::{Date, Month};
+use vtj_api::admin::{self, PermitSpec};
+use vtj_store::Backend;
+
+mod measure;
+
+use measure::{
+    loopback_seconds, peak_rss_kib, percentile, pin_child, pin_current_thread, sqlite_bulk_seconds, wait_with_rusage,
+};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Where to keep the databases; a fresh temporary directory if not given.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Population sizes of the initial-data runs, e.g. 100000,1000000,5600000.
+    #[arg(long, value_delimiter = ',', default_value = "100000")]
+    persons: Vec<u64>,
+    #[arg(long, value_delimiter = ',', default_value = "sqlite")]
+    backend: Vec<BenchBackend>,
+    /// PostgreSQL server for the postgres runs; a database `vtj_bench_<persons>` is made afresh on it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    pg: String,
+    /// Simulated days of change for the change-feed run (on the first population size).
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Multiplies every event rate, to give the feed enough changes.
+    #[arg(long, default_value_t = 60.0)]
+    intensity: f64,
+    /// Concurrent change-feed clients, one run for each figure.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    clients: Vec<usize>,
+    /// Pages of 1,000 changes each feed client reads at most.
+    #[arg(long, default_value_t = 40)]
+    feed_pages: usize,
+    /// Leave out the runs with audit logging off.
+    #[arg(long)]
+    no_audit_comparison: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BenchBackend {
+    Sqlite,
+    Postgres,
+}
+
+impl BenchBackend {
+    fn name(self) -> &'static str {
+        match self {
+            BenchBackend::Sqlite => "sqlite",
+            BenchBackend::Postgres => "postgres",
+        }
+    }
+}
+
+const PERMIT: &str = "BENCH-KOKO-MAA";
+const RECIPIENT: &str = "BENCH";
+const INITIAL_PAGE: usize = 5_000;
+const FEED_PAGE: usize = 1_000;
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    anyhow::ensure!(!args.persons.is_empty() && args.persons.iter().all(|&n| n > 0), "--persons: give sizes above 0");
+    anyhow::ensure!(args.clients.iter().all(|&c| c > 0), "--clients: give counts above 0");
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::tempdir().context("creating a temporary directory")?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let exe = std::env::current_exe().context("finding the vtj binary")?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pinned = cpus >= 2;
+    if pinned {
+        pin_current_thread(1)?;
+    }
+    println!(
+        "vtj bench: {cpus} CPUs{}; databases in {}",
+        if pinned { ", service on CPU 0, clients on CPU 1" } else { ", unpinned" },
+        dir.display()
+    );
+    let mut table = Table::default();
+    for &backend in &args.backend {
+        for (i, &n) in args.persons.iter().enumerate() {
+            let bench = Bench { exe: &exe, dir: &dir, backend, persons: n, pinned, args: &args };
+            bench.run(i == 0, &mut table)?;
+        }
+    }
+    table.print();
+    Ok(())
+}
+
+struct Bench<'a> {
+    exe: &'a Path,
+    dir: &'a Path,
+    backend: BenchBackend,
+    persons: u64,
+    pinned: bool,
+    args: &'a BenchArgs,
+}
+
+impl Bench<'_> {
+    fn label(&self) -> String {
+        format!("{} {}", self.backend.name(), thousands(self.persons))
+    }
+
+    fn run(&self, with_feed: bool, table: &mut Table) -> Result<()> {
+        let (db, token, generated) = self.prepare()?;
+        table.row(
+            &self.label(),
+            "generate population",
+            &format!("{:.0} persons/s", self.persons as f64 / generated),
+            "",
+        );
+
+        let server = Server::start(self.exe, &db, true, self.pinned)?;
+        let initial = self.initial_load(&server, &token, "audited")?;
+        let loopback = loopback_seconds(initial.bytes, self.pinned)?;
+        let bulk = sqlite_bulk_seconds(&initial.register, self.dir)?;
+        table.row(
+            &self.label(),
+            "initial data end to end",
+            &format!(
+                "{:.0} persons/s ({:.1} s, {} MiB)",
+                initial.persons as f64 / initial.seconds,
+                initial.seconds,
+                initial.bytes >> 20
+            ),
+            &format!(
+                "{:.2} of loopback, {:.2} of SQLite bulk insert",
+                loopback / initial.seconds,
+                bulk / initial.seconds
+            ),
+        );
+        table.row(&self.label(), "  sync client peak RSS", &format!("{} MiB", initial.client_rss_kib >> 10), "");
+
+        let mut feed_audited = Vec::new();
+        if with_feed {
+            let (events, append_secs) = self.simulate(&db)?;
+            table.row(
+                &self.label(),
+                "event append",
+                &format!("{:.0} events/s ({events} events)", events as f64 / append_secs),
+                "",
+            );
+            let applied = self.catch_up(&server, &token, &initial)?;
+            table.row(
+                &self.label(),
+                "changes applied (sync client)",
+                &format!("{:.0} changes/s ({} changes)", applied.changes as f64 / applied.seconds, applied.changes),
+                &format!("{:.2} of loopback", loopback_seconds(applied.bytes, self.pinned)? / applied.seconds),
+            );
+            for &c in &self.args.clients {
+                let f = feed(&server.base, &token, initial.snapshot, c, self.args.feed_pages)?;
+                table.row(
+                    &self.label(),
+                    &format!("change feed served, {c} client(s)"),
+                    &format!(
+                        "{:.0} changes/s, page p50 {:.1} ms, p99 {:.1} ms",
+                        f.changes as f64 / f.seconds,
+                        f.p50_ms,
+                        f.p99_ms
+                    ),
+                    &format!("{:.2} of loopback", loopback_seconds(f.bytes, self.pinned)? / f.seconds),
+                );
+                feed_audited.push((c, f));
+            }
+        }
+        let rss = server.stop()?;
+        table.row(&self.label(), "  service peak RSS", &format!("{} MiB", rss >> 10), "");
+
+        if with_feed && !self.args.no_audit_comparison {
+            let server = Server::start(self.exe, &db, false, self.pinned)?;
+            let off = self.initial_load(&server, &token, "unaudited")?;
+            table.row(
+                &self.label(),
+                "audit cost: initial data",
+                &format!("{:.0} persons/s without audit log", off.persons as f64 / off.seconds),
+                &format!(
+                    "audit costs {:.1} % of throughput",
+                    cost(initial.persons as f64 / initial.seconds, off.persons as f64 / off.seconds)
+                ),
+            );
+            for (c, on) in &feed_audited {
+                let f = feed(&server.base, &token, initial.snapshot, *c, self.args.feed_pages)?;
+                table.row(
+                    &self.label(),
+                    &format!("audit cost: feed, {c} client(s)"),
+                    &format!("{:.0} changes/s without audit log", f.changes as f64 / f.seconds),
+                    &format!(
+                        "audit costs {:.1} % of throughput",
+                        cost(on.changes as f64 / on.seconds, f.changes as f64 / f.seconds)
+                    ),
+                );
+            }
+            server.stop()?;
+        }
+        Ok(())
+    }
+
+    /// A fresh database with the population, one recipient, a permit for
+    /// the whole country and a token. Returns (spec, token, seconds spent generating).
+    fn prepare(&self) -> Result<(String, String, f64)> {
+        let spec = match self.backend {
+            BenchBackend::Sqlite => {
+                let path = self.dir.join(format!("vtj-bench-{}.db", self.persons));
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+                path.display().to_string()
+            }
+            BenchBackend::Postgres => fresh_pg_database(&self.args.pg, &format!("vtj_bench_{}", self.persons))?,
+        };
+        let mut store = vtj_store::open(&spec).with_context(|| format!("opening {}", crate::redact(&spec)))?;
+        store.set_meta(vtj_api::BENCHMARK_META, "1")?;
+        let started = Instant::now();
+        let start = Date::from_calendar_date(2026, Month::January, 1)?;
+        vtj_sim::generate(
+            &mut *store,
+            &vtj_sim::GenerateConfig { persons: self.persons, seed: 1, date: start },
+            &mut |_| {},
+        )?;
+        let generated = started.elapsed().as_secs_f64();
+        admin::add_recipient(&mut *store, RECIPIENT, "benchmark recipient")?;
+        admin::add_permit(
+            &mut *store,
+            &PermitSpec {
+                tunnus: PERMIT.into(),
+                luvansaaja: RECIPIENT.into(),
+                kayttotarkoitus: "benchmark".into(),
+                tuote: "PSOP".into(),
+                ryhmat: None,
+                kunnat: vtj_core::kunta::kunnat().iter().map(|k| k.code.to_string()).collect(),
+                hyvinvointialueet: vec![],
+                hetulista: false,
+                turvakielto_oikeus: false,
+                alkaen: start,
+                asti: None,
+            },
+        )?;
+        let token = admin::issue_token(&mut *store, RECIPIENT, "bench")?;
+        Ok((spec, token, generated))
+    }
+
+    fn initial_load(&self, server: &Server, token: &str, tag: &str) -> Result<Initial> {
+        let register = self.dir.join(format!("register-{}-{}-{tag}.db", self.backend.name(), self.persons));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", register.display()));
+        }
+        let run = sync_child(self.exe, &server.base, &register, token, INITIAL_PAGE)?;
+        Ok(Initial {
+            persons: run.report.persons_loaded,
+            seconds: run.seconds,
+            bytes: run.report.bytes,
+            snapshot: run.report.cursor,
+            client_rss_kib: run.rss_kib,
+            register,
+        })
+    }
+
+    fn simulate(&self, db: &str) -> Result<(u64, f64)> {
+        let mut store: Box<dyn Backend> = vtj_store::open(db)?;
+        let report = vtj_sim::simulate(
+            &mut *store,
+            &vtj_sim::SimulateConfig { days: self.args.days, intensity: self.args.intensity },
+            &mut |_| {},
+        )?;
+        Ok((report.events, report.append_time.as_secs_f64().max(1e-9)))
+    }
+
+    fn catch_up(&self, server: &Server, token: &str, initial: &Initial) -> Result<Applied> {
+        let run = sync_child(self.exe, &server.base, &initial.register, token, FEED_PAGE)?;
+        Ok(Applied { changes: run.report.changes_applied, seconds: run.seconds, bytes: run.report.bytes })
+    }
+}
+
+fn cost(on: f64, off: f64) -> f64 {
+    (1.0 - on / off) * 100.0
+}
+
+struct Initial {
+    persons: u64,
+    seconds: f64,
+    bytes: u64,
+    snapshot: i64,
+    client_rss_kib: u64,
+    register: PathBuf,
+}
+
+struct Applied {
+    changes: u64,
+    seconds: f64,
+    bytes: u64,
+}
+
+fn fresh_pg_database(server: &str, name: &str) -> Result<String> {
+    let base = server.trim_end_matches('/');
+    let mut c = postgres_admin(&format!("{base}/postgres"))?;
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+    c.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    Ok(format!("{base}/{name}"))
+}
+
+fn postgres_admin(url: &str) -> Result<postgres::Client> {
+    postgres::Client::connect(url, postgres::NoTls).with_context(|| format!("connecting to {}", crate::redact(url)))
+}
+
+/// A `vtj serve` child on a free loopback port.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(exe: &Path, db: &str, audited: bool, pinned: bool) -> Result<Server> {
+        let mut cmd = Command::new(exe);
+        cmd.args([
+            "serve",
+            "--db",
+            db,
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-per-second",
+            "1000000",
+            "--rate-burst",
+            "1000000",
+        ]);
+        if !audited {
+            cmd.arg("--unaudited-benchmark");
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        if pinned {
+            pin_child(&mut cmd, 0);
+        }
+        let mut child = cmd.spawn().context("starting vtj serve")?;
+        let stderr = child.stderr.take().context("vtj serve's stderr")?;
+        let mut lines = BufReader::new(stderr).lines();
+        let base = loop {
+            let Some(line) = lines.next().transpose()? else {
+                let status = child.wait()?;
+                bail!("vtj serve stopped before listening ({status})");
+            };
+            if let Some(rest) = line.strip_prefix("vtj serve: http://") {
+                break format!("http://{}", rest.split_whitespace().next().unwrap_or_default());
+            }
+        };
+        // Keep draining its stderr so that it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Server { child, base })
+    }
+
+    /// Stops the service and returns its peak RSS in KiB.
+    fn stop(mut self) -> Result<u64> {
+        let rss = peak_rss_kib(self.child.id())?;
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(rss)
+    }
+}
+
+#[derive(Deserialize)]
+struct SyncOut {
+    persons_loaded: u64,
+    changes_applied: u64,
+    cursor: i64,
+    bytes: u64,
+}
+
+struct SyncRun {
+    report: SyncOut,
+    seconds: f64,
+    rss_kib: u64,
+}
+
+/// `vtj sync` as its own process (on this process's CPU), timed from spawn to exit.
+fn sync_child(exe: &Path, base: &str, register: &Path, token: &str, page: usize) -> Result<SyncRun> {
+    let mut cmd = Command::new(exe);
+    cmd.args(["sync", "--service", base, "--permit", PERMIT, "--json", "--page", &page.to_string()])
+        .arg("--register")
+        .arg(register)
+        .env("VTJ_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let started = Instant::now();
+    let mut child = cmd.spawn().context("starting vtj sync")?;
+    let mut out = String::new();
+    child.stdout.take().context("vtj sync's stdout")?.read_to_string(&mut out)?;
+    let (status, rss_kib) = wait_with_rusage(&mut child)?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !status.success() {
+        bail!("vtj sync failed ({status})");
+    }
+    let report = serde_json::from_str(out.trim()).with_context(|| format!("vtj sync printed {out:?}"))?;
+    Ok(SyncRun { report, seconds, rss_kib })
+}
+
+struct Feed {
+    changes: u64,
+    bytes: u64,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FeedPage {
+    muutokset: Vec<serde::de::IgnoredAny>,
+    viimeinen_kirjausavain: i64,
+    ajantasalla: bool,
+}
+
+/// `clients` recipients reading the feed from `from` at once, each up to
+/// `pages` full pages; every page's latency is request to last body byte.
+fn feed(base: &str, token: &str, from: i64, clients: usize, pages: usize) -> Result<Feed> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+        let url = format!("{base}{}", vtj_api::wire::PATH_CHANGES.replace("{tunnus}", PERMIT));
+        let started = Instant::now();
+        let tasks = (0..clients).map(|_| {
+            let (http, url, token) = (http.clone(), url.clone(), token.to_string());
+            async move {
+                let (mut cursor, mut changes, mut bytes, mut latencies) = (from, 0u64, 0u64, Vec::new());
+                for _ in 0..pages {
+                    let t = Instant::now();
+                    let r = http
+                        .get(&url)
+                        .query(&[("kirjausavain", cursor.to_string()), ("sivunKoko", FEED_PAGE.to_string())])
+                        .bearer_auth(&token)
+                        .send()
+                        .await?
+                        .error_for_status()?;
+                    let body = r.bytes().await?;
+                    latencies.push(t.elapsed());
+                    let page: FeedPage = serde_json::from_slice(&body)?;
+                    (changes, bytes, cursor) =
+                        (changes + page.muutokset.len() as u64, bytes + body.len() as u64, page.viimeinen_kirjausavain);
+                    if page.ajantasalla {
+                        break;
+                    }
+                }
+                anyhow::Ok((changes, bytes, latencies))
+            }
+        });
+        let handles: Vec<_> = tasks.map(tokio::spawn).collect();
+        let mut results = Vec::with_capacity(handles.len());
+        for h in handles {
+            results.push(h.await.context("a feed client failed")?);
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let (mut changes, mut bytes, mut latencies) = (0, 0, Vec::new());
+        for r in results {
+            let (c, b, l) = r?;
+            (changes, bytes) = (changes + c, bytes + b);
+            latencies.extend(l);
+        }
+        latencies.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        Ok(Feed {
+            changes,
+            bytes,
+            seconds,
+            p50_ms: ms(percentile(&latencies, 0.50)),
+            p99_ms: ms(percentile(&latencies, 0.99)),
+        })
+    })
+}
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<[String; 4]>,
+}
+
+impl Table {
+    fn row(&mut self, run: &str, what: &str, figure: &str, reference: &str) {
+        println!(
+            "{run:<18} {what:<34} {figure}{}",
+            if reference.is_empty() { String::new() } else { format!("; {reference}") }
+        );
+        std::io::stdout().flush().ok();
+        self.rows.push([run.into(), what.into(), figure.into(), reference.into()]);
+    }
+
+    fn print(&self) {
+        println!();
+        println!("| run | measure | figure | against reference |");
+        println!("|---|---|---|---|");
+        for [a, b, c, d] in &self.rows {
+            println!("| {a} | {} | {c} | {d} |", b.trim());
+        }
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}

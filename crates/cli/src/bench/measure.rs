@@ -1,0 +1,154 @@
+//! The bench's instruments: CPU pinning, peak memory of a process, and the
+//! physical references (loopback socket, plain SQLite bulk insert).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+fn cpu_set(cpu: usize) -> libc::cpu_set_t {
+    // SAFETY: cpu_set_t is plain bits; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` is below the set's capacity (callers pass 0 or 1).
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    set
+}
+
+/// Keeps the calling thread, and threads it starts later, on one CPU.
+pub fn pin_current_thread(cpu: usize) -> Result<()> {
+    let set = cpu_set(cpu);
+    // SAFETY: pid 0 is the calling thread; the set outlives the call.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } != 0 {
+        bail!("pinning to CPU {cpu}: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The child runs on one CPU from its first instruction.
+pub fn pin_child(cmd: &mut Command, cpu: usize) {
+    let set = cpu_set(cpu);
+    // SAFETY: sched_setaffinity is async-signal-safe and touches only the
+    // child's own (copied) memory between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Peak resident set size of a running process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("reading /proc/<pid>/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmHWM in /proc/<pid>/status")
+}
+
+/// Waits for the child and returns how it ended and its own peak RSS in KiB.
+pub fn wait_with_rusage(child: &mut Child) -> Result<(ExitStatus, u64)> {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: all zeroes is a valid rusage; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own unwaited child; both out-pointers are valid.
+    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+        bail!("waiting for process {pid}: {}", std::io::Error::last_os_error());
+    }
+    Ok((ExitStatus::from_raw(status), usage.ru_maxrss as u64))
+}
+
+/// Seconds to move `bytes` through a plain loopback TCP connection, the
+/// sender on CPU 0 when `pinned` (where the service runs).
+pub fn loopback_seconds(bytes: u64, pinned: bool) -> Result<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let sender = std::thread::spawn(move || -> Result<()> {
+        if pinned {
+            pin_current_thread(0)?;
+        }
+        let (mut s, _) = listener.accept()?;
+        let chunk = vec![b'x'; 64 << 10];
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            s.write_all(&chunk[..n])?;
+            left -= n as u64;
+        }
+        Ok(())
+    });
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr)?;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut got = 0u64;
+    loop {
+        match s.read(&mut buf)? {
+            0 => break,
+            n => got += n as u64,
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    sender.join().map_err(|_| anyhow::anyhow!("the loopback sender panicked"))??;
+    anyhow::ensure!(got == bytes, "loopback moved {got} of {bytes} bytes");
+    Ok(secs.max(1e-9))
+}
+
+/// Seconds to bulk-insert the register's rows into a plain SQLite table of
+/// the same shape, in one transaction, with the register's durability settings.
+pub fn sqlite_bulk_seconds(register: &Path, dir: &Path) -> Result<f64> {
+    let target = dir.join("bulk-reference.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+    }
+    let c = rusqlite::Connection::open(&target)?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(None, "synchronous", "FULL")?;
+    c.execute_batch("CREATE TABLE person (hetu TEXT PRIMARY KEY, groups TEXT NOT NULL)")?;
+    c.execute("ATTACH DATABASE ?1 AS reg", [register.to_string_lossy()])?;
+    // Read once first so that the reference pays no cold-cache reads.
+    c.query_row("SELECT sum(length(groups)) FROM reg.person", [], |r| r.get::<_, Option<i64>>(0))?;
+    let started = Instant::now();
+    c.execute_batch("BEGIN; INSERT INTO main.person SELECT hetu, groups FROM reg.person; COMMIT;")?;
+    let secs = started.elapsed().as_secs_f64();
+    drop(c);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+    }
+    Ok(secs.max(1e-9))
+}
+
+/// The q-quantile of sorted durations (nearest rank).
+pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let d: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&d, 0.50), Duration::from_millis(50));
+        assert_eq!(percentile(&d, 0.99), Duration::from_millis(99));
+        assert_eq!(percentile(&d[..1], 0.99), Duration::from_millis(1));
+        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+    }
+
+    #[test]
+    fn loopback_moves_every_byte() {
+        assert!(loopback_seconds(3 << 20, false).unwrap() > 0.0);
+    }
+}
