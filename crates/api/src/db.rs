@@ -2,6 +2,11 @@
 //! mutex (SQLite has one writer at a time anyway; PostgreSQL serialises
 //! appends itself) and a pool of reader connections. Every call runs on the
 //! blocking pool, where the blocking PostgreSQL client may run its own runtime.
+//!
+//! Reads wait for one of a fixed number of slots: a page is CPU-bound work
+//! holding thousands of decoded entries, so running more of them at once
+//! than there are cores adds memory (64 clients at once took 718 MiB) and
+//! no throughput.
 
 use std::sync::{Arc, Mutex};
 
@@ -18,6 +23,12 @@ struct Inner {
     spec: String,
     writer: Mutex<Box<dyn Backend>>,
     readers: Mutex<Vec<Box<dyn Backend>>>,
+    read_slots: tokio::sync::Semaphore,
+}
+
+/// Two reads per core keep every core busy while one waits on I/O.
+fn read_slots() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Db {
@@ -34,6 +45,7 @@ impl Db {
                 spec: spec.to_string(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                read_slots: tokio::sync::Semaphore::new(read_slots()),
             }),
         })
     }
@@ -50,6 +62,7 @@ impl Db {
         F: FnOnce(&dyn Backend) -> Result<T, ApiError> + Send + 'static,
     {
         let inner = self.inner.clone();
+        let _slot = self.inner.read_slots.acquire().await.map_err(|_| ApiError::internal())?;
         join(tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| ApiError::internal())?.pop();
             let store = match pooled {

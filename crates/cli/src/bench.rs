@@ -143,15 +143,16 @@ impl Bench<'_> {
             &self.label(),
             "initial data end to end",
             &format!(
-                "{:.0} persons/s ({:.1} s, {} MiB)",
+                "{:.0} persons/s ({} persons in {:.1} s, {} MiB)",
                 initial.persons as f64 / initial.seconds,
+                initial.persons,
                 initial.seconds,
                 initial.bytes >> 20
             ),
             &format!(
-                "{:.2} of loopback, {:.2} of SQLite bulk insert",
-                loopback / initial.seconds,
-                bulk / initial.seconds
+                "{} of loopback, {} of SQLite bulk insert",
+                pct(loopback / initial.seconds),
+                pct(bulk / initial.seconds)
             ),
         );
         table.row(&self.label(), "  sync client peak RSS", &format!("{} MiB", initial.client_rss_kib >> 10), "");
@@ -170,7 +171,7 @@ impl Bench<'_> {
                 &self.label(),
                 "changes applied (sync client)",
                 &format!("{:.0} changes/s ({} changes)", applied.changes as f64 / applied.seconds, applied.changes),
-                &format!("{:.2} of loopback", loopback_seconds(applied.bytes, self.pinned)? / applied.seconds),
+                &format!("{} of loopback", pct(loopback_seconds(applied.bytes, self.pinned)? / applied.seconds)),
             );
             for &c in &self.args.clients {
                 let f = feed(&server.base, &token, initial.snapshot, c, self.args.feed_pages)?;
@@ -183,7 +184,7 @@ impl Bench<'_> {
                         f.p50_ms,
                         f.p99_ms
                     ),
-                    &format!("{:.2} of loopback", loopback_seconds(f.bytes, self.pinned)? / f.seconds),
+                    &format!("{} of loopback", pct(loopback_seconds(f.bytes, self.pinned)? / f.seconds)),
                 );
                 feed_audited.push((c, f));
             }
@@ -293,6 +294,18 @@ impl Bench<'_> {
     fn catch_up(&self, server: &Server, token: &str, initial: &Initial) -> Result<Applied> {
         let run = sync_child(self.exe, &server.base, &initial.register, token, FEED_PAGE)?;
         Ok(Applied { changes: run.report.changes_applied, seconds: run.seconds, bytes: run.report.bytes })
+    }
+}
+
+/// A ratio to its reference, as a percentage with two significant digits.
+fn pct(ratio: f64) -> String {
+    let p = ratio * 100.0;
+    if p >= 10.0 {
+        format!("{p:.0} %")
+    } else if p >= 1.0 {
+        format!("{p:.1} %")
+    } else {
+        format!("{p:.2} %")
     }
 }
 

@@ -85,7 +85,8 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
 pub fn sync(args: SyncArgs) -> Result<()> {
     let client = args.service.client()?;
     let mut reg = args.service.register()?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // Two workers: one fetches the next page while the other writes this one.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async {
         match args.watch {
             None => {

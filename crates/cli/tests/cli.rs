@@ -144,3 +144,52 @@ fn deliver_and_import_from_the_command_line() {
     let o = vtj(&["import", "--register", &reg, "--dir", &p("empty")]);
     assert!(!o.status.success() && text(&o).1.contains("no manifest"), "{:?}", text(&o));
 }
+
+#[test]
+fn bench_measures_every_figure_on_a_small_population() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = vtj(&[
+        "bench", "--dir", d, "--persons", "3000", "--days", "3", "--intensity", "20", "--clients", "1,4", "--feed-pages", "2",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    for measure in [
+        "generate population",
+        "initial data end to end",
+        "sync client peak RSS",
+        "event append",
+        "changes applied (sync client)",
+        "change feed served, 1 client(s)",
+        "change feed served, 4 client(s)",
+        "service peak RSS",
+        "audit cost: initial data",
+        "audit cost: feed, 4 client(s)",
+    ] {
+        assert!(out.lines().any(|l| l.starts_with("| sqlite 3,000 | ") && l.contains(measure)), "{measure} missing:\n{out}");
+    }
+    // The whole population arrived (less those abroad or outside any
+    // municipality, whom a kuntarajaus does not cover), and changes flowed.
+    let loaded: u64 = number_before(&out, " persons in ");
+    assert!((2_900..=3_000).contains(&loaded), "{loaded} persons loaded:\n{out}");
+    let applied: u64 = number_before(&out, " changes)");
+    assert!(applied > 0, "{out}");
+}
+
+#[test]
+fn serving_without_audit_is_refused_outside_a_bench_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let db = db.to_str().unwrap();
+    assert!(vtj(&["generate", "--db", db, "--persons", "10"]).status.success());
+    let o = vtj(&["serve", "--db", db, "--listen", "127.0.0.1:0", "--unaudited-benchmark"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("only on a database made by `vtj bench`"), "{:?}", text(&o));
+}
+
+/// The number just before the first `marker` in `text`.
+fn number_before(text: &str, marker: &str) -> u64 {
+    let at = text.find(marker).unwrap_or_else(|| panic!("{marker:?} not in:\n{text}"));
+    let digits: String = text[..at].chars().rev().take_while(char::is_ascii_digit).collect();
+    digits.chars().rev().collect::<String>().parse().unwrap()
+}

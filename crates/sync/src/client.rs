@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Certificate, Identity, Method, StatusCode};
@@ -62,10 +63,12 @@ impl Default for Retry {
     }
 }
 
+/// Cheap to clone: clones share the connection pool and the byte count.
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
-    received: AtomicU64,
+    received: Arc<AtomicU64>,
 }
 
 impl Client {
@@ -82,7 +85,7 @@ impl Client {
             b = b.identity(Identity::from_pem(&pem).map_err(|e| ClientError::Setup(format!("{}: {e}", id.display())))?);
         }
         let http = b.build().map_err(|e| ClientError::Setup(e.to_string()))?;
-        Ok(Client { http, config, received: AtomicU64::new(0) })
+        Ok(Client { http, config, received: Arc::new(AtomicU64::new(0)) })
     }
 
     /// Bytes of successful response bodies so far.

@@ -71,10 +71,18 @@ pub async fn sync(
     let before = reg.counters()?;
     let bytes_before = client.bytes_received();
     let mut pages = 0;
+    // The next page is asked for before this one is stored, so that the
+    // service builds it while the register writes: the two overlap instead
+    // of taking turns. What was fetched ahead and not stored is simply
+    // dropped, so a crash still resumes from the last committed page.
+    let mut ahead = Ahead::default();
     loop {
         match reg.position()? {
             Position::New => match client.get::<InitialPage>(wire::PATH_INITIAL, &format!("?sivunKoko={page}")).await {
                 Ok(p) => {
+                    if let Some(t) = &p.jatkoavain {
+                        ahead.initial(client, initial_query(page, t));
+                    }
                     reg.set_scope("kuntarajaus")?;
                     reg.store_initial_page(&p.henkilot, p.kirjausavain, p.jatkoavain.as_deref())?;
                     pages += 1;
@@ -92,21 +100,33 @@ pub async fn sync(
                 Err(e) => return Err(e.into()),
             },
             Position::Loading { jatkoavain, .. } => {
-                let q = format!("?sivunKoko={page}&jatkoavain={jatkoavain}");
-                let p: InitialPage = client.get(wire::PATH_INITIAL, &q).await?;
+                let q = initial_query(page, &jatkoavain);
+                let p: InitialPage = match ahead.take_initial(&q).await {
+                    Some(p) => p?,
+                    None => client.get(wire::PATH_INITIAL, &q).await?,
+                };
+                if let Some(t) = &p.jatkoavain {
+                    ahead.initial(client, initial_query(page, t));
+                }
                 reg.store_initial_page(&p.henkilot, p.kirjausavain, p.jatkoavain.as_deref())?;
                 pages += 1;
                 progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
             }
             Position::Following { cursor } => {
-                let q = format!("?kirjausavain={cursor}&sivunKoko={page}");
-                let p: ChangePage = client.get(wire::PATH_CHANGES, &q).await?;
+                let q = changes_query(page, cursor);
+                let p: ChangePage = match ahead.take_changes(&q).await {
+                    Some(p) => p?,
+                    None => client.get(wire::PATH_CHANGES, &q).await?,
+                };
                 if p.viimeinen_kirjausavain < cursor {
                     return Err(ClientError::Answer(format!(
                         "the service went back from cursor {cursor} to {}",
                         p.viimeinen_kirjausavain
                     ))
                     .into());
+                }
+                if !p.ajantasalla {
+                    ahead.changes(client, changes_query(page, p.viimeinen_kirjausavain));
                 }
                 reg.apply_page(&p.muutokset, p.viimeinen_kirjausavain)?;
                 pages += 1;
@@ -135,6 +155,72 @@ pub async fn sync(
         seconds: started.elapsed().as_secs_f64(),
         bytes: client.bytes_received() - bytes_before,
     })
+}
+
+fn initial_query(page: usize, jatkoavain: &str) -> String {
+    format!("?sivunKoko={page}&jatkoavain={jatkoavain}")
+}
+
+fn changes_query(page: usize, cursor: i64) -> String {
+    format!("?kirjausavain={cursor}&sivunKoko={page}")
+}
+
+/// A page asked for ahead, with the query that asked for it; dropped
+/// unused, the request is cancelled.
+struct Pending<T> {
+    query: String,
+    fetch: tokio::task::JoinHandle<Result<T, ClientError>>,
+}
+
+impl<T> Drop for Pending<T> {
+    fn drop(&mut self) {
+        self.fetch.abort();
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + Send + 'static> Pending<T> {
+    fn start(client: &Client, path: &'static str, query: String) -> Pending<T> {
+        let (c, q) = (client.clone(), query.clone());
+        Pending { query, fetch: tokio::spawn(async move { c.get(path, &q).await }) }
+    }
+
+    async fn answer(mut self) -> Result<T, ClientError> {
+        (&mut self.fetch).await.unwrap_or_else(|e| Err(ClientError::Answer(format!("fetching ahead failed: {e}"))))
+    }
+}
+
+/// At most one page asked for ahead.
+#[derive(Default)]
+enum Ahead {
+    #[default]
+    None,
+    Initial(Pending<InitialPage>),
+    Changes(Pending<ChangePage>),
+}
+
+impl Ahead {
+    fn initial(&mut self, client: &Client, query: String) {
+        *self = Ahead::Initial(Pending::start(client, wire::PATH_INITIAL, query));
+    }
+
+    fn changes(&mut self, client: &Client, query: String) {
+        *self = Ahead::Changes(Pending::start(client, wire::PATH_CHANGES, query));
+    }
+
+    /// The page fetched ahead for exactly this query, if there is one.
+    async fn take_initial(&mut self, query: &str) -> Option<Result<InitialPage, ClientError>> {
+        match std::mem::take(self) {
+            Ahead::Initial(p) if p.query == query => Some(p.answer().await),
+            _ => None,
+        }
+    }
+
+    async fn take_changes(&mut self, query: &str) -> Option<Result<ChangePage, ClientError>> {
+        match std::mem::take(self) {
+            Ahead::Changes(p) if p.query == query => Some(p.answer().await),
+            _ => None,
+        }
+    }
 }
 
 /// Validates hetus, naming every bad one; nothing is done with a list that has any.

@@ -1,0 +1,80 @@
+//! The service's hot paths without HTTP: one page of initial data and one
+//! page of changes, from a SQLite store to JSON bytes. `vtj bench` measures
+//! the same end to end; these isolate the service's own share.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use time::{Date, Month};
+use vtj_api::admin::{self, PermitSpec};
+use vtj_api::service::{changes_page, initial_page, Limits};
+use vtj_sim::{GenerateConfig, SimulateConfig};
+use vtj_store::{SqliteStore, Store};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut store = SqliteStore::open(&dir.path().join("vtj.db")).expect("store");
+    let start = Date::from_calendar_date(2026, Month::January, 1).expect("date");
+    vtj_sim::generate(&mut store, &GenerateConfig { persons: 20_000, seed: 3, date: start }, &mut |_| {})
+        .expect("generate");
+    vtj_sim::simulate(&mut store, &SimulateConfig { days: 10, intensity: 60.0 }, &mut |_| {}).expect("simulate");
+    admin::add_recipient(&mut store, "R", "bench").expect("recipient");
+    admin::add_permit(
+        &mut store,
+        &PermitSpec {
+            tunnus: "P".into(),
+            luvansaaja: "R".into(),
+            kayttotarkoitus: "bench".into(),
+            tuote: "PSOP".into(),
+            ryhmat: None,
+            kunnat: vtj_core::kunta::kunnat().iter().map(|k| k.code.to_string()).collect(),
+            hyvinvointialueet: vec![],
+            hetulista: false,
+            turvakielto_oikeus: false,
+            alkaen: start,
+            asti: None,
+        },
+    )
+    .expect("permit");
+    Fixture { _dir: dir, store }
+}
+
+fn pages(c: &mut Criterion) {
+    let f = fixture();
+    let permit = f.store.permit("P").expect("read").expect("permit");
+    let limits = Limits::default();
+    let today = Date::from_calendar_date(2026, Month::June, 1).expect("date");
+
+    let mut g = c.benchmark_group("service");
+    g.throughput(Throughput::Elements(1_000));
+    g.bench_function("changes_page 1000 to JSON", |b| {
+        b.iter_batched(
+            || (),
+            |()| {
+                let (page, _) = changes_page(&f.store, &permit, 0, None, Some(1_000), &limits, today).expect("page");
+                assert_eq!(page.muutokset.len(), 1_000);
+                serde_json::to_vec(&page).expect("json")
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.throughput(Throughput::Elements(5_000));
+    g.bench_function("initial_page 5000 to JSON", |b| {
+        b.iter(|| {
+            let (page, _) = initial_page(&f.store, &permit, None, Some(5_000), &limits, today).expect("page");
+            assert_eq!(page.henkilot.len(), 5_000);
+            serde_json::to_vec(&page).expect("json")
+        })
+    });
+    g.throughput(Throughput::Elements(1_000));
+    g.bench_function("changes_since 1000 (store only)", |b| {
+        b.iter(|| f.store.changes_since(vtj_store::Cursor(0), 1_000).expect("read"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, pages);
+criterion_main!(benches);
