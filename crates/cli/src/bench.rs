@@ -21,6 +21,7 @@ use vtj_api::admin::{self, PermitSpec};
 use vtj_store::Backend;
 
 mod measure;
+pub mod soak;
 
 use measure::{
     loopback_seconds, peak_rss_kib, percentile, pin_child, pin_current_thread, sqlite_bulk_seconds, wait_with_rusage,
@@ -382,6 +383,10 @@ impl Server {
         // Keep draining its stderr so that it never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         Ok(Server { child, base })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Stops the service and returns its peak RSS in KiB.

@@ -150,7 +150,19 @@ fn bench_measures_every_figure_on_a_small_population() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let o = vtj(&[
-        "bench", "--dir", d, "--persons", "3000", "--days", "3", "--intensity", "20", "--clients", "1,4", "--feed-pages", "2",
+        "bench",
+        "--dir",
+        d,
+        "--persons",
+        "3000",
+        "--days",
+        "3",
+        "--intensity",
+        "20",
+        "--clients",
+        "1,4",
+        "--feed-pages",
+        "2",
     ]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
@@ -166,7 +178,10 @@ fn bench_measures_every_figure_on_a_small_population() {
         "audit cost: initial data",
         "audit cost: feed, 4 client(s)",
     ] {
-        assert!(out.lines().any(|l| l.starts_with("| sqlite 3,000 | ") && l.contains(measure)), "{measure} missing:\n{out}");
+        assert!(
+            out.lines().any(|l| l.starts_with("| sqlite 3,000 | ") && l.contains(measure)),
+            "{measure} missing:\n{out}"
+        );
     }
     // The whole population arrived (less those abroad or outside any
     // municipality, whom a kuntarajaus does not cover), and changes flowed.

@@ -45,12 +45,21 @@ pub fn pin_child(cmd: &mut Command, cpu: usize) {
 
 /// Peak resident set size of a running process, in KiB.
 pub fn peak_rss_kib(pid: u32) -> Result<u64> {
+    proc_status_kib(pid, "VmHWM:")
+}
+
+/// Resident set size of a running process now, in KiB.
+pub fn current_rss_kib(pid: u32) -> Result<u64> {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("reading /proc/<pid>/status")?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmHWM in /proc/<pid>/status")
+        .with_context(|| format!("no {field} in /proc/{pid}/status"))
 }
 
 /// Waits for the child and returns how it ended and its own peak RSS in KiB.
