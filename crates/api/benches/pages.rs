@@ -22,23 +22,7 @@ fn fixture() -> Fixture {
         .expect("generate");
     vtj_sim::simulate(&mut store, &SimulateConfig { days: 10, intensity: 60.0 }, &mut |_| {}).expect("simulate");
     admin::add_recipient(&mut store, "R", "bench").expect("recipient");
-    admin::add_permit(
-        &mut store,
-        &PermitSpec {
-            tunnus: "P".into(),
-            luvansaaja: "R".into(),
-            kayttotarkoitus: "bench".into(),
-            tuote: "PSOP".into(),
-            ryhmat: None,
-            kunnat: vtj_core::kunta::kunnat().iter().map(|k| k.code.to_string()).collect(),
-            hyvinvointialueet: vec![],
-            hetulista: false,
-            turvakielto_oikeus: false,
-            alkaen: start,
-            asti: None,
-        },
-    )
-    .expect("permit");
+    admin::add_permit(&mut store, &PermitSpec::whole_country("P", "R", "bench", start)).expect("permit");
     Fixture { _dir: dir, store }
 }
 

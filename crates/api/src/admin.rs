@@ -64,6 +64,26 @@ pub struct PermitSpec {
     pub asti: Option<Date>,
 }
 
+impl PermitSpec {
+    /// A kuntarajaus over every municipality of the country, product PSOP,
+    /// without the turvakielto right: a national register's permit.
+    pub fn whole_country(tunnus: &str, luvansaaja: &str, kayttotarkoitus: &str, alkaen: Date) -> PermitSpec {
+        PermitSpec {
+            tunnus: tunnus.into(),
+            luvansaaja: luvansaaja.into(),
+            kayttotarkoitus: kayttotarkoitus.into(),
+            tuote: "PSOP".into(),
+            ryhmat: None,
+            kunnat: vtj_core::kunta::kunnat().iter().map(|k| k.code.to_string()).collect(),
+            hyvinvointialueet: vec![],
+            hetulista: false,
+            turvakielto_oikeus: false,
+            alkaen,
+            asti: None,
+        }
+    }
+}
+
 pub fn add_permit<S: Store + Access + ?Sized>(s: &mut S, spec: &PermitSpec) -> Result<Permit, AdminError> {
     if s.recipient(&spec.luvansaaja)?.is_none() {
         return Err(AdminError::UnknownRecipient(spec.luvansaaja.clone()));

@@ -80,17 +80,7 @@ const FEED_PAGE: usize = 1_000;
 pub fn run(args: BenchArgs) -> Result<()> {
     anyhow::ensure!(!args.persons.is_empty() && args.persons.iter().all(|&n| n > 0), "--persons: give sizes above 0");
     anyhow::ensure!(args.clients.iter().all(|&c| c > 0), "--clients: give counts above 0");
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d.clone()
-        }
-        None => {
-            tmp = tempfile::tempdir().context("creating a temporary directory")?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (dir, _tmp) = crate::work_dir(args.dir.clone())?;
     let exe = std::env::current_exe().context("finding the vtj binary")?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pinned = cpus >= 2;
@@ -246,22 +236,7 @@ impl Bench<'_> {
         )?;
         let generated = started.elapsed().as_secs_f64();
         admin::add_recipient(&mut *store, RECIPIENT, "benchmark recipient")?;
-        admin::add_permit(
-            &mut *store,
-            &PermitSpec {
-                tunnus: PERMIT.into(),
-                luvansaaja: RECIPIENT.into(),
-                kayttotarkoitus: "benchmark".into(),
-                tuote: "PSOP".into(),
-                ryhmat: None,
-                kunnat: vtj_core::kunta::kunnat().iter().map(|k| k.code.to_string()).collect(),
-                hyvinvointialueet: vec![],
-                hetulista: false,
-                turvakielto_oikeus: false,
-                alkaen: start,
-                asti: None,
-            },
-        )?;
+        admin::add_permit(&mut *store, &PermitSpec::whole_country(PERMIT, RECIPIENT, "benchmark", start))?;
         let token = admin::issue_token(&mut *store, RECIPIENT, "bench")?;
         Ok((spec, token, generated))
     }

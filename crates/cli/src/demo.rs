@@ -40,17 +40,7 @@ const LIST_PERMIT: &str = "JKL-ASREK";
 
 pub fn run(args: DemoArgs) -> Result<()> {
     let started = Instant::now();
-    let tmp;
-    let dir = match args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(&d)?;
-            d
-        }
-        None => {
-            tmp = tempfile::tempdir().context("creating a temporary directory")?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (dir, _tmp) = crate::work_dir(args.dir)?;
     let db = dir.join("vtj.db");
     if db.exists() {
         bail!("{} already exists; give an empty --dir", db.display());

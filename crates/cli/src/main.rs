@@ -138,6 +138,21 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// The folder given, created if need be, or a fresh temporary one that
+/// lives as long as the returned guard.
+pub(crate) fn work_dir(given: Option<std::path::PathBuf>) -> Result<(std::path::PathBuf, Option<tempfile::TempDir>)> {
+    match given {
+        Some(d) => {
+            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            Ok((d, None))
+        }
+        None => {
+            let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+            Ok((tmp.path().to_path_buf(), Some(tmp)))
+        }
+    }
+}
+
 /// glibc gives each thread that allocates its own arena, up to eight per
 /// core, and keeps what is freed in them: under a soak the service grew in
 /// steps (102 to 163 MiB in three minutes). Two arenas keep it flat (54-55

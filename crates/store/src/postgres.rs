@@ -82,6 +82,23 @@ fn copy_text(s: &str) -> String {
     out
 }
 
+/// The first `key` in the staging table that the target table already has
+/// or that the staging table has twice.
+fn first_conflict(
+    tx: &mut postgres::Transaction<'_>,
+    staging: &str,
+    target: &str,
+    key: &str,
+) -> Result<Option<Row>, StoreError> {
+    Ok(tx.query_opt(
+        &format!(
+            "SELECT {key} FROM {staging} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = s.{key})
+             UNION ALL (SELECT {key} FROM {staging} GROUP BY {key} HAVING count(*) > 1) LIMIT 1"
+        ),
+        &[],
+    )?)
+}
+
 fn copy_in(tx: &mut postgres::Transaction<'_>, statement: &str, rows: &str) -> Result<(), StoreError> {
     use std::io::Write;
     let mut w = tx.copy_in(statement)?;
@@ -196,20 +213,10 @@ impl Store for PgStore {
         }
         copy_in(&mut tx, "COPY person_in FROM STDIN", &person_rows)?;
         copy_in(&mut tx, "COPY hetu_in FROM STDIN", &hetu_rows)?;
-        let taken = tx.query_opt(
-            "SELECT id FROM person_in i WHERE EXISTS (SELECT 1 FROM person p WHERE p.id = i.id)
-             UNION ALL (SELECT id FROM person_in GROUP BY id HAVING count(*) > 1) LIMIT 1",
-            &[],
-        )?;
-        if let Some(row) = taken {
+        if let Some(row) = first_conflict(&mut tx, "person_in", "person", "id")? {
             return Err(StoreError::PersonExists(PersonId(row.get::<_, i64>(0) as u64)));
         }
-        let in_use = tx.query_opt(
-            "SELECT hetu FROM hetu_in i WHERE EXISTS (SELECT 1 FROM hetu h WHERE h.hetu = i.hetu)
-             UNION ALL (SELECT hetu FROM hetu_in GROUP BY hetu HAVING count(*) > 1) LIMIT 1",
-            &[],
-        )?;
-        if let Some(row) = in_use {
+        if let Some(row) = first_conflict(&mut tx, "hetu_in", "hetu", "hetu")? {
             let text: String = row.get(0);
             return Err(StoreError::HetuInUse(Hetu::parse(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?));
         }

@@ -45,17 +45,7 @@ struct Counts {
 
 pub fn run(args: SoakArgs) -> Result<()> {
     anyhow::ensure!(args.recipients > 0 && args.minutes > 0.0, "--recipients and --minutes must be positive");
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d.clone()
-        }
-        None => {
-            tmp = tempfile::tempdir().context("creating a temporary directory")?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (dir, _tmp) = crate::work_dir(args.dir.clone())?;
     let pinned = std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2;
     if pinned {
         pin_current_thread(1)?;
