@@ -25,6 +25,7 @@ pub mod soak;
 
 use measure::{
     loopback_seconds, peak_rss_kib, percentile, pin_child, pin_current_thread, sqlite_bulk_seconds, wait_with_rusage,
+    LOG_ROWS, REGISTER_ROWS,
 };
 
 #[derive(Args)]
@@ -129,7 +130,7 @@ impl Bench<'_> {
         let server = Server::start(self.exe, &db, true, self.pinned)?;
         let initial = self.initial_load(&server, &token, "audited")?;
         let loopback = loopback_seconds(initial.bytes, self.pinned)?;
-        let bulk = sqlite_bulk_seconds(&initial.register, self.dir)?;
+        let bulk = sqlite_bulk_seconds(&initial.register, &REGISTER_ROWS, self.dir)?;
         table.row(
             &self.label(),
             "initial data end to end",
@@ -151,11 +152,19 @@ impl Bench<'_> {
         let mut feed_audited = Vec::new();
         if with_feed {
             let (events, append_secs) = self.simulate(&db)?;
+            // The reference needs the log as a SQLite file: on PostgreSQL there is none.
+            let reference = match self.backend {
+                BenchBackend::Sqlite => {
+                    let bulk = sqlite_bulk_seconds(Path::new(&db), &LOG_ROWS, self.dir)?;
+                    format!("{} of SQLite bulk insert", pct(bulk / append_secs))
+                }
+                BenchBackend::Postgres => String::new(),
+            };
             table.row(
                 &self.label(),
                 "event append",
                 &format!("{:.0} events/s ({events} events)", events as f64 / append_secs),
-                "",
+                &reference,
             );
             let applied = self.catch_up(&server, &token, &initial)?;
             table.row(

@@ -110,9 +110,33 @@ pub fn loopback_seconds(bytes: u64, pinned: bool) -> Result<f64> {
     Ok(secs.max(1e-9))
 }
 
-/// Seconds to bulk-insert the register's rows into a plain SQLite table of
-/// the same shape, in one transaction, with the register's durability settings.
-pub fn sqlite_bulk_seconds(register: &Path, dir: &Path) -> Result<f64> {
+/// A table to copy for the SQLite reference: its plain shape (key, no
+/// other index) and the columns to copy.
+pub struct BulkTable {
+    pub name: &'static str,
+    pub create: &'static str,
+    pub columns: &'static str,
+}
+
+/// The register's persons.
+pub const REGISTER_ROWS: BulkTable = BulkTable {
+    name: "person",
+    create: "CREATE TABLE person (hetu TEXT PRIMARY KEY, groups TEXT NOT NULL)",
+    columns: "hetu, groups",
+};
+
+/// The store's change log.
+pub const LOG_ROWS: BulkTable = BulkTable {
+    name: "change_log",
+    create: "CREATE TABLE change_log (cursor INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, registered TEXT NOT NULL,
+             kind TEXT NOT NULL, event TEXT NOT NULL, before TEXT, after TEXT NOT NULL)",
+    columns: "cursor, person_id, registered, kind, event, before, after",
+};
+
+/// Seconds to bulk-insert a SQLite database's rows of `table` into a plain
+/// table of the same shape, in one transaction, with the durability
+/// settings the register and the store use (WAL, `synchronous=FULL`).
+pub fn sqlite_bulk_seconds(source: &Path, table: &BulkTable, dir: &Path) -> Result<f64> {
     let target = dir.join("bulk-reference.db");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
@@ -120,12 +144,13 @@ pub fn sqlite_bulk_seconds(register: &Path, dir: &Path) -> Result<f64> {
     let c = rusqlite::Connection::open(&target)?;
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "FULL")?;
-    c.execute_batch("CREATE TABLE person (hetu TEXT PRIMARY KEY, groups TEXT NOT NULL)")?;
-    c.execute("ATTACH DATABASE ?1 AS reg", [register.to_string_lossy()])?;
+    c.execute_batch(table.create)?;
+    c.execute("ATTACH DATABASE ?1 AS src", [source.to_string_lossy()])?;
+    let (name, columns) = (table.name, table.columns);
     // Read once first so that the reference pays no cold-cache reads.
-    c.query_row("SELECT sum(length(groups)) FROM reg.person", [], |r| r.get::<_, Option<i64>>(0))?;
+    c.query_row(&format!("SELECT count(*) FROM src.{name}"), [], |r| r.get::<_, i64>(0))?;
     let started = Instant::now();
-    c.execute_batch("BEGIN; INSERT INTO main.person SELECT hetu, groups FROM reg.person; COMMIT;")?;
+    c.execute_batch(&format!("BEGIN; INSERT INTO main.{name} SELECT {columns} FROM src.{name}; COMMIT;"))?;
     let secs = started.elapsed().as_secs_f64();
     drop(c);
     for suffix in ["", "-wal", "-shm"] {
