@@ -227,9 +227,7 @@ impl Bench<'_> {
         let spec = match self.backend {
             BenchBackend::Sqlite => {
                 let path = self.dir.join(format!("vtj-bench-{}.db", self.persons));
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
+                measure::remove_sqlite_files(&path);
                 path.display().to_string()
             }
             BenchBackend::Postgres => fresh_pg_database(&self.args.pg, &format!("vtj_bench_{}", self.persons))?,
@@ -252,9 +250,7 @@ impl Bench<'_> {
 
     fn initial_load(&self, server: &Server, token: &str, tag: &str) -> Result<Initial> {
         let register = self.dir.join(format!("register-{}-{}-{tag}.db", self.backend.name(), self.persons));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", register.display()));
-        }
+        measure::remove_sqlite_files(&register);
         let run = sync_child(self.exe, &server.base, &register, token, INITIAL_PAGE)?;
         Ok(Initial {
             persons: run.report.persons_loaded,

@@ -138,9 +138,7 @@ pub const LOG_ROWS: BulkTable = BulkTable {
 /// settings the register and the store use (WAL, `synchronous=FULL`).
 pub fn sqlite_bulk_seconds(source: &Path, table: &BulkTable, dir: &Path) -> Result<f64> {
     let target = dir.join("bulk-reference.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
-    }
+    remove_sqlite_files(&target);
     let c = rusqlite::Connection::open(&target)?;
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "FULL")?;
@@ -153,10 +151,15 @@ pub fn sqlite_bulk_seconds(source: &Path, table: &BulkTable, dir: &Path) -> Resu
     c.execute_batch(&format!("BEGIN; INSERT INTO main.{name} SELECT {columns} FROM src.{name}; COMMIT;"))?;
     let secs = started.elapsed().as_secs_f64();
     drop(c);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
-    }
+    remove_sqlite_files(&target);
     Ok(secs.max(1e-9))
+}
+
+/// A SQLite database with its WAL and shared-memory files, gone if it was there.
+pub fn remove_sqlite_files(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
 }
 
 /// The q-quantile of sorted durations (nearest rank).

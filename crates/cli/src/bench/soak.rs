@@ -51,9 +51,7 @@ pub fn run(args: SoakArgs) -> Result<()> {
         pin_current_thread(1)?;
     }
     let db = dir.join("vtj-soak.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
+    super::measure::remove_sqlite_files(&db);
     let tokens = prepare(&db, args.persons, args.recipients)?;
     let exe = std::env::current_exe()?;
     let server = Server::start(&exe, &db.display().to_string(), true, pinned)?;
