@@ -1,7 +1,7 @@
-//! Every endpoint that takes a body or a query string, through the real
-//! router with valid credentials (so parsing is reached, not just auth):
+//! Every endpoint that takes a body or a path parameter, through the real
+//! router with valid credentials (so parsing is reached, not just sign-in):
 //! hostile input may be refused, never answered with a 5xx, never panics.
-//! The first byte picks the endpoint; the rest is the body or query.
+//! The first byte picks the endpoint; the rest is the body or the path.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -12,15 +12,23 @@ use libfuzzer_sys::fuzz_target;
 use time::{Date, Month};
 use tower::ServiceExt;
 use vtj_api::admin::{self, PermitSpec};
-use vtj_api::{admin_api, wire, App, Config};
+use vtj_api::{admin_api, App, Config};
 use vtj_store::{SqliteStore, Store};
+use vtj_wire::paths::{route, MUUTOKSET, PERUSTIEDOT, PERUSTIEDOT_VKO};
 
 struct World {
     rt: tokio::runtime::Runtime,
     app: Arc<App>,
-    token: String,
+    /// Basic credentials of the area permit's user and of the list permit's.
+    area: String,
+    list: String,
     admin_token: String,
     _dir: std::path::PathBuf,
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
 }
 
 fn world() -> &'static World {
@@ -35,7 +43,6 @@ fn world() -> &'static World {
         let start = Date::from_calendar_date(2026, Month::January, 1).expect("date");
         let mut s = SqliteStore::open(&db).expect("store");
         admin::add_recipient(&mut s, "R", "fuzz").expect("recipient");
-        let token = admin::issue_token(&mut s, "R", "fuzz").expect("token");
         let spec = PermitSpec {
             tunnus: "K".into(),
             luvansaaja: "R".into(),
@@ -52,40 +59,54 @@ fn world() -> &'static World {
         admin::add_permit(&mut s, &spec).expect("permit");
         admin::add_permit(&mut s, &PermitSpec { tunnus: "L".into(), kunnat: vec![], hetulista: true, ..spec })
             .expect("permit");
+        let area = basic("k", &admin::add_user(&mut s, "K", "k").expect("user"));
+        let list = basic("l", &admin::add_user(&mut s, "L", "l").expect("user"));
         let admin_token = admin_api::issue_admin_token(&mut s).expect("admin token");
         assert!(s.permit("K").expect("read").is_some());
         drop(s);
-        let app = App::new(&Config::new(db.to_string_lossy().into_owned())).expect("app");
+        let mut config = Config::new(db.to_string_lossy().into_owned());
+        // Every input reaches parsing: no rate limit in the way.
+        (config.rate_per_second, config.rate_burst) = (1e9, u32::MAX);
+        let app = App::new(&config).expect("app");
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        World { rt, app, token, admin_token, _dir: dir }
+        World { rt, app, area, list, admin_token, _dir: dir }
     })
 }
 
-fn path(template: &str, tunnus: &str) -> String {
-    template.replace("{tunnus}", tunnus)
+/// Who signs in to an endpoint.
+enum As {
+    Area,
+    List,
+    Admin,
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
     let w = world();
-    let query = String::from_utf8_lossy(rest).replace(['#', ' '], "");
-    let (method, uri, admin) = match pick % 11 {
-        0 => ("POST", path(wire::PATH_INITIAL, "L"), false),
-        1 => ("POST", path(wire::PATH_PERSON, "K"), false),
-        2 => ("POST", path(wire::PATH_LIST_ADD, "L"), false),
-        3 => ("POST", path(wire::PATH_LIST_REMOVE, "L"), false),
-        4 => ("POST", wire::PATH_ADMIN_RECIPIENTS.to_string(), true),
-        5 => ("POST", path(wire::PATH_ADMIN_TOKENS, "R"), true),
-        6 => ("POST", wire::PATH_ADMIN_PERMITS.to_string(), true),
-        7 => ("GET", format!("{}?{query}", path(wire::PATH_CHANGES, "K")), false),
-        8 => ("GET", format!("{}?{query}", path(wire::PATH_INITIAL, "K")), false),
-        9 => ("GET", format!("{}?{query}", wire::PATH_CURSOR_AT), false),
-        _ => ("GET", format!("{}?{query}", wire::PATH_ADMIN_FEES), true),
+    let segment = String::from_utf8_lossy(rest).replace(['#', '?', '/', ' '], "");
+    let (method, uri, who) = match pick % 11 {
+        0 => ("POST", route(PERUSTIEDOT), As::List),
+        1 => ("POST", route(PERUSTIEDOT), As::Area),
+        2 => ("POST", route(MUUTOKSET), As::List),
+        3 => ("POST", route(MUUTOKSET), As::Area),
+        4 => ("POST", route(PERUSTIEDOT_VKO), As::Area),
+        5 => ("POST", admin_api::PATH_ADMIN_RECIPIENTS.to_string(), As::Admin),
+        6 => ("POST", admin_api::PATH_ADMIN_USERS.to_string(), As::Admin),
+        7 => ("POST", admin_api::PATH_ADMIN_PERMITS.to_string(), As::Admin),
+        8 => ("GET", format!("/api/v1/kirjausavain/{segment}"), As::Area),
+        9 => ("POST", route(PERUSTIEDOT_VKO), As::List),
+        _ => ("GET", admin_api::PATH_ADMIN_FEES.to_string(), As::Admin),
     };
+    let credential = match who {
+        As::Area => w.area.clone(),
+        As::List => w.list.clone(),
+        As::Admin => format!("Bearer {}", w.admin_token),
+    };
+    let admin = matches!(who, As::Admin);
     let Ok(request) = Request::builder()
         .method(method)
         .uri(&uri)
-        .header("authorization", format!("Bearer {}", if admin { &w.admin_token } else { &w.token }))
+        .header("authorization", credential)
         .header("content-type", "application/json")
         .body(Body::from(rest.to_vec()))
     else {

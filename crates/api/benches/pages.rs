@@ -1,13 +1,17 @@
 //! The service's hot paths without HTTP: one page of initial data and one
-//! page of changes, from a SQLite store to JSON bytes. `vtj bench` measures
-//! the same end to end; these isolate the service's own share.
+//! page of changes, from a SQLite store through the engine to DVV's JSON
+//! bytes. `vtj bench` measures the same end to end; these isolate the
+//! service's own share.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use time::{Date, Month};
 use vtj_api::admin::{self, PermitSpec};
-use vtj_api::service::{changes_page, initial_page, Limits};
+use vtj_core::Scope;
+use vtj_disclose::pages::{area_page, changes};
+use vtj_disclose::Limits;
 use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{SqliteStore, Store};
+use vtj_wire::{change_record, person_record, MuutoksetResponse, PerustiedotVkoResponse};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -29,28 +33,42 @@ fn fixture() -> Fixture {
 fn pages(c: &mut Criterion) {
     let f = fixture();
     let permit = f.store.permit("P").expect("read").expect("permit");
-    let limits = Limits::default();
+    let Scope::Kuntarajaus { kunnat } = &permit.rajaus else { unreachable!("a whole-country permit") };
+    let limits = Limits { page: 1_000, vko_page: 5_000, ..Limits::default() };
     let today = Date::from_calendar_date(2026, Month::June, 1).expect("date");
 
     let mut g = c.benchmark_group("service");
     g.throughput(Throughput::Elements(1_000));
-    g.bench_function("changes_page 1000 to JSON", |b| {
+    g.bench_function("changes 1000 to JSON", |b| {
         b.iter_batched(
             || (),
             |()| {
-                let (page, _) = changes_page(&f.store, &permit, 0, None, Some(1_000), &limits, today).expect("page");
-                assert_eq!(page.muutokset.len(), 1_000);
-                serde_json::to_vec(&page).expect("json")
+                let (page, _) = changes(&f.store, &permit, 0, None, None, &limits, today).expect("page");
+                assert_eq!(page.changes.len(), 1_000);
+                let muutokset = page
+                    .changes
+                    .iter()
+                    .filter_map(|c| change_record(c.hetu.as_str(), c.registered, &c.disclosure))
+                    .collect();
+                let answer = MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: false };
+                serde_json::to_vec(&answer).expect("json")
             },
             BatchSize::SmallInput,
         )
     });
     g.throughput(Throughput::Elements(5_000));
-    g.bench_function("initial_page 5000 to JSON", |b| {
+    g.bench_function("area page 5000 to JSON", |b| {
         b.iter(|| {
-            let (page, _) = initial_page(&f.store, &permit, None, Some(5_000), &limits, today).expect("page");
-            assert_eq!(page.henkilot.len(), 5_000);
-            serde_json::to_vec(&page).expect("json")
+            let (page, _) = area_page(&f.store, &permit, kunnat, None, &limits, today).expect("page");
+            assert_eq!(page.persons.len(), 5_000);
+            let perustiedot = page.persons.iter().map(|p| person_record(p.hetu.as_str(), &p.groups)).collect();
+            let answer = PerustiedotVkoResponse {
+                perustiedot,
+                ajan_tasalla: false,
+                viimeisin_kirjausavain: Some(page.snapshot),
+                jatkoavain: page.next,
+            };
+            serde_json::to_vec(&answer).expect("json")
         })
     });
     g.throughput(Throughput::Elements(1_000));

@@ -1,5 +1,6 @@
-//! Operator actions: recipients, credentials, permits, the fee report.
-//! The CLI's `vtj admin` calls these; each checks what it is given.
+//! Operator actions: recipients, permits, users and their certificates,
+//! the fee report. The CLI's `vtj admin` and the admin API call these;
+//! each checks what it is given.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +9,7 @@ use thiserror::Error;
 use time::Date;
 use vtj_core::permit::ProductError;
 use vtj_core::{GroupName, KuntaCode, Permit, Product, Scope, TurvakieltoRule};
-use vtj_store::{Access, AuditLog, AuditRecord, Recipient, Store, StoreError};
+use vtj_store::{Access, ApiUser, AuditLog, AuditRecord, Recipient, Store, StoreError};
 
 use crate::auth;
 
@@ -26,8 +27,12 @@ pub enum AdminError {
     PermitExists(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("could not create a random token")]
+    #[error("could not create a random secret")]
     Random,
+    #[error("a user named {0:?} exists already; names are never reused")]
+    UserExists(String),
+    #[error("unknown or revoked user {0:?}")]
+    UnknownUser(String),
 }
 
 pub fn add_recipient<S: Access + ?Sized>(s: &mut S, tunnus: &str, nimi: &str) -> Result<(), AdminError> {
@@ -37,14 +42,43 @@ pub fn add_recipient<S: Access + ?Sized>(s: &mut S, tunnus: &str, nimi: &str) ->
     Ok(s.put_recipient(&Recipient { tunnus: tunnus.into(), nimi: nimi.into() })?)
 }
 
-/// Issues a bearer token; the plain token is returned once and never stored.
-pub fn issue_token<S: Access + ?Sized>(s: &mut S, recipient: &str, label: &str) -> Result<String, AdminError> {
-    if s.recipient(recipient)?.is_none() {
-        return Err(AdminError::UnknownRecipient(recipient.into()));
+/// A user of the REST interface for one permit (as DVV has them). The
+/// password is returned once, to be handed to the recipient; only its
+/// argon2id hash is kept.
+pub fn add_user<S: Store + Access + ?Sized>(s: &mut S, permit: &str, name: &str) -> Result<String, AdminError> {
+    let fine = |c: char| c.is_ascii_graphic() && c != ':';
+    if name.is_empty() || name.len() > 100 || !name.chars().all(fine) {
+        return Err(AdminError::Invalid(format!(
+            "a user name is 1-100 visible ASCII characters without ':' (it travels in HTTP Basic), got {name:?}"
+        )));
     }
-    let token = auth::new_token().map_err(|_| AdminError::Random)?;
-    s.add_credential(recipient, &auth::credential_hash(&token), label)?;
-    Ok(token)
+    if s.permit(permit)?.is_none() {
+        return Err(AdminError::UnknownPermit(permit.into()));
+    }
+    let password = auth::new_secret().map_err(|_| AdminError::Random)?;
+    let password_hash = auth::hash_password(&password).map_err(|_| AdminError::Random)?;
+    match s.add_user(&ApiUser { name: name.into(), permit: permit.into(), password_hash, revoked: false }) {
+        Err(StoreError::UserExists(n)) => Err(AdminError::UserExists(n)),
+        other => Ok(other.map(|()| password)?),
+    }
+}
+
+/// Ends a user (and its certificates) at once.
+pub fn revoke_user<S: Access + ?Sized>(s: &mut S, name: &str) -> Result<(), AdminError> {
+    if s.user(name)?.is_none() {
+        return Err(AdminError::UnknownUser(name.into()));
+    }
+    s.revoke_user(name)?;
+    Ok(())
+}
+
+/// Registers a client certificate (its SHA-256) for a user: mutual TLS
+/// then signs in as that user.
+pub fn add_user_cert<S: Access + ?Sized>(s: &mut S, name: &str, cert_hash: &str) -> Result<(), AdminError> {
+    match s.add_user_cert(name, cert_hash) {
+        Err(StoreError::UnknownUser(n)) => Err(AdminError::UnknownUser(n)),
+        other => Ok(other?),
+    }
 }
 
 /// What a new permit is made of, as the operator gives it.
@@ -180,7 +214,7 @@ pub fn revoke_permit<S: Store + ?Sized>(s: &mut S, tunnus: &str) -> Result<(), A
 pub struct FeeLine {
     pub permit: String,
     pub recipient: String,
-    /// Person records delivered as initial data (perustiedot, hetu list additions).
+    /// Person records delivered as initial data (REST perustiedot, initial files).
     pub initial_persons: u64,
     pub initial_fee_eur: f64,
     /// REST connection fee; 0 when the recipient moved from the file service.
@@ -209,7 +243,8 @@ pub fn fee_report<S: Store + AuditLog + ?Sized>(
         after = last.seq;
         for e in &page {
             let r: AuditRecord = serde_json::from_str(&e.data).map_err(StoreError::from)?;
-            let initial = r.action.ends_with("/perustiedot") || r.action.ends_with("/hetulista/lisays");
+            // REST initial data (by list and by municipality) and .PTT files.
+            let initial = r.action.ends_with("/perustiedot") || r.action.ends_with("/perustiedot-vko");
             if let (true, 200, Some(p)) = (initial, r.status, r.permit) {
                 *delivered.entry(p).or_default() += r.records;
             }

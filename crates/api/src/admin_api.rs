@@ -12,21 +12,81 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use serde::{Deserialize, Serialize};
 use vtj_core::VtjDate;
+use vtj_disclose::Touched;
 use vtj_store::Store;
 
 use crate::admin::{self, AdminError, PermitSpec};
 use crate::problem::ApiError;
-use crate::service::Touched;
-use crate::wire::*;
 use crate::{auth, finish, json, read_json, App, Ctx};
+
+pub const PATH_ADMIN_RECIPIENTS: &str = "/admin/v1/luvansaajat";
+pub const PATH_ADMIN_USERS: &str = "/admin/v1/kayttajat";
+pub const PATH_ADMIN_REVOKE_USER: &str = "/admin/v1/kayttajat/{kayttaja}/peruutus";
+pub const PATH_ADMIN_PERMITS: &str = "/admin/v1/tietoluvat";
+pub const PATH_ADMIN_REVOKE_PERMIT: &str = "/admin/v1/tietoluvat/{tunnus}/peruutus";
+pub const PATH_ADMIN_FEES: &str = "/admin/v1/maksut";
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecipientRequest {
+    pub tunnus: String,
+    pub nimi: String,
+}
+
+/// A new user of a permit.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserRequest {
+    pub kayttaja: String,
+    pub tietolupa: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserCreated {
+    pub kayttaja: String,
+    pub tietolupa: String,
+    /// Shown once; only its argon2id hash is kept.
+    pub salasana: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermitRequest {
+    pub tunnus: String,
+    pub luvansaaja: String,
+    pub kayttotarkoitus: String,
+    pub tuote: String,
+    #[serde(default)]
+    pub ryhmat: Option<Vec<String>>,
+    #[serde(default)]
+    pub kunnat: Vec<String>,
+    #[serde(default)]
+    pub hyvinvointialueet: Vec<String>,
+    #[serde(default)]
+    pub hetulista: bool,
+    #[serde(default)]
+    pub turvakielto_oikeus: bool,
+    /// YYYYMMDD
+    pub voimassa_alkaen: String,
+    #[serde(default)]
+    pub voimassa_asti: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Done {
+    pub muutettu: usize,
+}
 
 /// Where the admin token's hash is kept.
 pub const ADMIN_TOKEN_META: &str = "admin.token_sha256";
 
 /// Sets a new admin token (replacing any earlier one) and returns it.
 pub fn issue_admin_token<S: Store + ?Sized>(s: &mut S) -> Result<String, AdminError> {
-    let token = auth::new_token().map_err(|_| AdminError::Random)?;
+    let token = auth::new_secret().map_err(|_| AdminError::Random)?;
     s.set_meta(ADMIN_TOKEN_META, &auth::credential_hash(&token))?;
     Ok(token)
 }
@@ -34,8 +94,8 @@ pub fn issue_admin_token<S: Store + ?Sized>(s: &mut S) -> Result<String, AdminEr
 pub fn admin_router(app: Arc<App>) -> Router {
     Router::new()
         .route(PATH_ADMIN_RECIPIENTS, post(add_recipient))
-        .route(PATH_ADMIN_TOKENS, post(issue_token))
-        .route(PATH_ADMIN_REVOKE_CREDENTIALS, post(revoke_credentials))
+        .route(PATH_ADMIN_USERS, post(add_user))
+        .route(PATH_ADMIN_REVOKE_USER, post(revoke_user))
         .route(PATH_ADMIN_PERMITS, get(list_permits).post(add_permit))
         .route(PATH_ADMIN_REVOKE_PERMIT, post(revoke_permit))
         .route(PATH_ADMIN_FEES, get(fees))
@@ -52,10 +112,12 @@ fn admin_error(e: AdminError) -> ApiError {
     match e {
         AdminError::Store(e) => e.into(),
         AdminError::Random => ApiError::internal(),
-        AdminError::UnknownRecipient(_) | AdminError::UnknownPermit(_) => {
+        AdminError::UnknownRecipient(_) | AdminError::UnknownPermit(_) | AdminError::UnknownUser(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "TUNTEMATON", e.to_string())
         }
-        AdminError::PermitExists(_) => ApiError::new(StatusCode::CONFLICT, "ON_JO_OLEMASSA", e.to_string()),
+        AdminError::PermitExists(_) | AdminError::UserExists(_) => {
+            ApiError::new(StatusCode::CONFLICT, "ON_JO_OLEMASSA", e.to_string())
+        }
         AdminError::Product(_) | AdminError::Invalid(_) => ApiError::bad_request("VIRHEELLINEN_PYYNTO", e.to_string()),
     }
 }
@@ -67,7 +129,7 @@ async fn operator(app: &App, ctx: &mut Ctx, headers: &HeaderMap) -> Result<(), A
     if stored.as_deref() != Some(given.as_str()) {
         return Err(ApiError::unauthenticated());
     }
-    ctx.recipient = Some("ADMIN".into());
+    ctx.audit.recipient = Some("ADMIN".into());
     Ok(())
 }
 
@@ -84,35 +146,35 @@ async fn add_recipient(State(app): State<Arc<App>>, headers: HeaderMap, body: Bo
         operator(&app, &mut ctx, &headers).await?;
         let r: RecipientRequest = read_json(body, app.body_limit).await?;
         let done = app.db.write(move |s| admin::add_recipient(s, &r.tunnus, &r.nimi).map_err(admin_error)).await;
-        json((done.map(|()| Done { muutettu: 1 })?, Touched::default()))
+        done?;
+        json(&Done { muutettu: 1 }, Touched::default())
     }
     .await;
     finish(app, ctx, served).await
 }
 
-async fn issue_token(State(app): State<Arc<App>>, headers: HeaderMap, Path(tunnus): Path<String>) -> Response {
-    let mut ctx = Ctx::new("POST /admin/v1/luvansaajat/{tunnus}/tunnukset", &headers, None);
+async fn add_user(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    let mut ctx = Ctx::new("POST /admin/v1/kayttajat", &headers, None);
     let served = async {
         operator(&app, &mut ctx, &headers).await?;
-        let token = app.db.write(move |s| admin::issue_token(s, &tunnus, "admin API").map_err(admin_error)).await?;
-        json((TokenIssued { token }, Touched::default()))
+        let r: UserRequest = read_json(body, app.body_limit).await?;
+        ctx.audit.permit = Some(r.tietolupa.clone());
+        ctx.audit.user = Some(r.kayttaja.clone());
+        let (permit, name) = (r.tietolupa.clone(), r.kayttaja.clone());
+        let salasana = app.db.write(move |s| admin::add_user(s, &permit, &name).map_err(admin_error)).await?;
+        json(&UserCreated { kayttaja: r.kayttaja, tietolupa: r.tietolupa, salasana }, Touched::default())
     }
     .await;
     finish(app, ctx, served).await
 }
 
-async fn revoke_credentials(State(app): State<Arc<App>>, headers: HeaderMap, Path(tunnus): Path<String>) -> Response {
-    let mut ctx = Ctx::new("POST /admin/v1/luvansaajat/{tunnus}/tunnusten-peruutus", &headers, None);
+async fn revoke_user(State(app): State<Arc<App>>, headers: HeaderMap, Path(kayttaja): Path<String>) -> Response {
+    let mut ctx = Ctx::new("POST /admin/v1/kayttajat/{kayttaja}/peruutus", &headers, None);
     let served = async {
         operator(&app, &mut ctx, &headers).await?;
-        let n = app
-            .db
-            .write(move |s| match s.revoke_credentials(&tunnus) {
-                Err(vtj_store::StoreError::UnknownRecipient(r)) => Err(admin_error(AdminError::UnknownRecipient(r))),
-                other => other.map_err(|e| admin_error(e.into())),
-            })
-            .await?;
-        json((Done { muutettu: n }, Touched::default()))
+        ctx.audit.user = Some(kayttaja.chars().take(100).collect());
+        app.db.write(move |s| admin::revoke_user(s, &kayttaja).map_err(admin_error)).await?;
+        json(&Done { muutettu: 1 }, Touched::default())
     }
     .await;
     finish(app, ctx, served).await
@@ -136,8 +198,8 @@ async fn add_permit(State(app): State<Arc<App>>, headers: HeaderMap, body: Body)
             hetulista: r.hetulista,
             turvakielto_oikeus: r.turvakielto_oikeus,
         };
-        ctx.permit = Some(spec.tunnus.clone());
-        json((app.db.write(move |s| admin::add_permit(s, &spec).map_err(admin_error)).await?, Touched::default()))
+        ctx.audit.permit = Some(spec.tunnus.clone());
+        json(&app.db.write(move |s| admin::add_permit(s, &spec).map_err(admin_error)).await?, Touched::default())
     }
     .await;
     finish(app, ctx, served).await
@@ -147,7 +209,7 @@ async fn list_permits(State(app): State<Arc<App>>, headers: HeaderMap) -> Respon
     let mut ctx = Ctx::new("GET /admin/v1/tietoluvat", &headers, None);
     let served = async {
         operator(&app, &mut ctx, &headers).await?;
-        json((app.db.read(|s| Ok(s.permits()?)).await?, Touched::default()))
+        json(&app.db.read(|s| Ok(s.permits()?)).await?, Touched::default())
     }
     .await;
     finish(app, ctx, served).await
@@ -157,9 +219,9 @@ async fn revoke_permit(State(app): State<Arc<App>>, headers: HeaderMap, Path(tun
     let mut ctx = Ctx::new("POST /admin/v1/tietoluvat/{tunnus}/peruutus", &headers, None);
     let served = async {
         operator(&app, &mut ctx, &headers).await?;
-        ctx.permit = Some(tunnus.clone());
+        ctx.audit.permit = Some(tunnus.clone());
         app.db.write(move |s| admin::revoke_permit(s, &tunnus).map_err(admin_error)).await?;
-        json((Done { muutettu: 1 }, Touched::default()))
+        json(&Done { muutettu: 1 }, Touched::default())
     }
     .await;
     finish(app, ctx, served).await
@@ -170,7 +232,7 @@ async fn fees(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let served = async {
         operator(&app, &mut ctx, &headers).await?;
         let lines = app.db.read(|s| admin::fee_report(s, &BTreeSet::new()).map_err(admin_error)).await?;
-        json((lines, Touched::default()))
+        json(&lines, Touched::default())
     }
     .await;
     finish(app, ctx, served).await

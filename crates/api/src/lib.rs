@@ -1,20 +1,23 @@
-//! VTJ-muutosrajapinta: the JSON/REST service through which a recipient
-//! keeps its register current under its permit.
+//! VTJ-muutosrajapinta as DVV publishes it: the REST service through which
+//! a recipient keeps its register current under its permit. Calls, bodies
+//! and group shapes are `vtj-wire`'s; what is disclosed is the engine's
+//! (`vtj-disclose`); this crate is HTTP.
 //!
-//! A request goes: authenticate (deny by default) -> rate limit -> the
-//! caller's own, active permit -> `service` (store + core `render`) ->
-//! audit entry committed -> answer. The answer is built before the audit
-//! entry and sent only after it is committed, so no data leaves unlogged.
+//! A request goes: sign in as a user (deny by default) -> the user's
+//! permit, in force today -> rate limit of the permit's recipient -> the
+//! engine (store + core `render`) -> the answer's bytes -> **the audit
+//! entry committed** -> the answer sent. If the entry cannot be written,
+//! the answer is withheld (503).
 //!
-//! - [`wire`]: paths and JSON names, in one place.
-//! - [`service`]: what each endpoint does, without HTTP.
-//! - [`auth`], [`rate`], [`metrics`], [`problem`], [`db`]: the plumbing.
+//! - [`auth`], [`rate`], [`metrics`], [`problem`], [`db`], [`tls`]: the plumbing.
+//! - [`admin`], [`admin_api`]: operator actions (the CLI's and HTTP's).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,26 +25,24 @@ use axum::{Extension, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
-use vtj_core::{Permit, VtjDate};
-use vtj_store::AuditRecord;
+use vtj_core::{KuntaCode, Permit, VtjDate};
+use vtj_disclose::{pages, Context, Limits, Touched};
+use vtj_store::ListDigest;
+use vtj_wire::paths::{self, route, HEADER_XROAD_CLIENT};
+use vtj_wire::*;
 
 pub mod admin;
 pub mod admin_api;
 pub mod auth;
 pub mod db;
-pub mod deliver;
 pub mod metrics;
 pub mod problem;
 pub mod rate;
-pub mod service;
 pub mod tls;
-pub mod wire;
 
 use db::Db;
 use problem::ApiError;
-use service::{Limits, Touched};
 use tls::ClientCert;
-use wire::*;
 
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
@@ -71,7 +72,8 @@ impl Config {
             limits: Limits::default(),
             rate_per_second: 50.0,
             rate_burst: 200,
-            body_limit: 1 << 20,
+            // A /muutokset list of 50,000 hetus is about 700 kB.
+            body_limit: 2 << 20,
             audited: true,
         }
     }
@@ -85,6 +87,9 @@ pub struct App {
     body_limit: usize,
     audited: bool,
     limiter: rate::RateLimiter,
+    /// Failed sign-ins per user: guessing a password costs argon2 time.
+    failures: rate::RateLimiter,
+    verified: auth::Verified,
     pub metrics: metrics::Metrics,
     clock: Clock,
 }
@@ -102,12 +107,16 @@ impl App {
                 "audit logging can be turned off only on a database made by `vtj bench`".into(),
             ));
         }
+        let verified = auth::Verified::new()
+            .map_err(|_| vtj_store::StoreError::Refused("no randomness for a process key".into()))?;
         Ok(Arc::new(App {
             db,
             audited: config.audited,
             limits: config.limits,
             body_limit: config.body_limit,
             limiter: rate::RateLimiter::new(config.rate_per_second, config.rate_burst),
+            failures: rate::RateLimiter::new(1.0, 10),
+            verified,
             metrics: metrics::Metrics::default(),
             clock,
         }))
@@ -120,16 +129,14 @@ impl App {
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route(PATH_CURSOR_AT, get(cursor_at))
-        .route(PATH_INITIAL, get(initial_kuntarajaus).post(initial_hetulista))
-        .route(PATH_CHANGES, get(changes))
-        .route(PATH_PERSON, post(person))
-        .route(PATH_LIST_ADD, post(list_add))
-        .route(PATH_LIST_REMOVE, post(list_remove))
-        .route(PATH_HEALTH, get(|| async { "ok" }))
-        .route(PATH_READY, get(ready))
-        .route(PATH_METRICS, get(metrics_text))
-        .route(PATH_OPENAPI, get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .route(&route(paths::KIRJAUSAVAIN), get(kirjausavain))
+        .route(&route(paths::MUUTOKSET), post(muutokset))
+        .route(&route(paths::PERUSTIEDOT), post(perustiedot))
+        .route(&route(paths::PERUSTIEDOT_VKO), post(perustiedot_vko))
+        .route(paths::PATH_HEALTH, get(|| async { "ok" }))
+        .route(paths::PATH_READY, get(ready))
+        .route(paths::PATH_METRICS, get(metrics_text))
+        .route(paths::PATH_OPENAPI, get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "POLKU_TUNTEMATON", "no such endpoint; see /openapi.json")
         })
@@ -145,121 +152,95 @@ pub async fn serve(
     axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
 }
 
-/// What one request is, for its audit entry.
+/// One request: its audit context, and the connection's verified client
+/// certificate (SHA-256), if any.
 struct Ctx {
-    action: &'static str,
-    recipient: Option<String>,
-    permit: Option<String>,
-    purpose: Option<String>,
-    xroad_client: Option<String>,
-    asked: Vec<String>,
-    /// SHA-256 of the connection's verified client certificate.
+    audit: Context,
     cert: Option<String>,
 }
 
 impl Ctx {
-    fn new(action: &'static str, headers: &HeaderMap, cert: Option<Extension<ClientCert>>) -> Ctx {
-        let xroad_client =
+    fn new(action: &str, headers: &HeaderMap, cert: Option<Extension<ClientCert>>) -> Ctx {
+        let mut audit = Context::new(action);
+        audit.xroad_client =
             headers.get(HEADER_XROAD_CLIENT).map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(200).collect());
-        let cert = cert.and_then(|Extension(ClientCert(c))| c);
-        Ctx { action, recipient: None, permit: None, purpose: None, xroad_client, asked: Vec::new(), cert }
+        Ctx { audit, cert: cert.and_then(|Extension(ClientCert(c))| c) }
     }
 
-    /// The authenticated recipient, within its rate limit.
-    async fn caller(&mut self, app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
-        let token = auth::bearer(headers).map(auth::credential_hash);
+    /// The signed-in user's permit, in force today, within its recipient's
+    /// rate. A certificate and a password must name the same user.
+    async fn sign_in(&mut self, app: &Arc<App>, headers: &HeaderMap) -> Result<Permit, ApiError> {
+        let basic = auth::basic(headers);
         let cert = self.cert.clone();
-        if token.is_none() && cert.is_none() {
+        if basic.is_none() && cert.is_none() {
             return Err(ApiError::unauthenticated());
         }
-        let owner = app
+        let user = app
             .db
             .read(move |s| {
-                let by_cert = cert.map(|h| s.credential_owner(&h)).transpose()?.flatten();
-                let by_token = match token {
-                    // A token that was sent must be valid, certificate or not.
-                    Some(h) => match s.credential_owner(&h)? {
-                        None => return Ok(None),
-                        found => found,
-                    },
-                    None => None,
+                let by_cert = cert.map(|h| s.cert_user(&h)).transpose()?.flatten();
+                let name = match (&basic, by_cert) {
+                    (Some((u, _)), Some(c)) if *u != c => return Ok(None),
+                    (Some((u, _)), _) => u.clone(),
+                    (None, Some(c)) => c,
+                    (None, None) => return Ok(None),
                 };
-                Ok(match (by_cert, by_token) {
-                    (Some(a), Some(b)) if a != b => None,
-                    (Some(a), _) | (None, Some(a)) => Some(a),
-                    (None, None) => None,
-                })
+                Ok(s.user(&name)?.filter(|u| !u.revoked).map(|u| (u, basic)))
             })
-            .await?
-            .ok_or_else(ApiError::unauthenticated)?;
-        self.recipient = Some(owner.clone());
-        app.limiter.check(&owner, Instant::now()).map_err(|secs| ApiError {
+            .await?;
+        let Some((user, basic)) = user else { return Err(ApiError::unauthenticated()) };
+        if let Some((name, password)) = basic.filter(|(n, p)| !app.verified.remembered(n, p, &user.password_hash)) {
+            // Guessing a real user's password costs argon2 time: bounded per
+            // user. A password verified before is not held up by guesses.
+            if app.failures.peek(&name, Instant::now()).is_err() {
+                return Err(ApiError::unauthenticated());
+            }
+            let (a, phc) = (app.clone(), user.password_hash.clone());
+            // argon2 is CPU-bound: off the async workers.
+            let ok = tokio::task::spawn_blocking(move || a.verified.check(&name, &password, &phc))
+                .await
+                .map_err(|_| ApiError::internal())?;
+            if !ok {
+                let _ = app.failures.check(&user.name, Instant::now());
+                return Err(ApiError::unauthenticated());
+            }
+        }
+        self.audit.user = Some(user.name.clone());
+        self.audit.permit = Some(user.permit.clone());
+        let today = app.today();
+        let tunnus = user.permit.clone();
+        let permit = app.db.read(move |s| Ok(pages::authorize(s, &tunnus, today)?)).await?;
+        self.audit.permit(&permit);
+        app.limiter.check(&permit.luvansaaja, Instant::now()).map_err(|secs| ApiError {
             retry_after: Some(secs),
             ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "LIIKAA_PYYNTOJA", format!("rate limit; retry in {secs} s"))
         })?;
-        Ok(owner)
-    }
-
-    /// The caller's own permit and the hetus of a `HetuList` body, all
-    /// valid, or nothing.
-    async fn permit_and_hetus(
-        &mut self,
-        app: &App,
-        headers: &HeaderMap,
-        tunnus: String,
-        body: Body,
-    ) -> Result<(Permit, Vec<vtj_core::Hetu>), ApiError> {
-        let permit = self.permit(app, headers, tunnus).await?;
-        let list: HetuList = read_json(body, app.body_limit).await?;
-        let hetus = service::parse_hetus(&list.henkilotunnukset, &app.limits)?;
-        self.asked = list.henkilotunnukset;
-        Ok((permit, hetus))
-    }
-
-    /// The caller's own permit, active today.
-    async fn permit(&mut self, app: &App, headers: &HeaderMap, tunnus: String) -> Result<Permit, ApiError> {
-        let recipient = self.caller(app, headers).await?;
-        let today = app.today();
-        self.permit = Some(tunnus.chars().take(100).collect());
-        let permit = app.db.read(move |s| service::authorize(s, &recipient, &tunnus, today)).await?;
-        self.purpose = Some(permit.kayttotarkoitus.clone());
         Ok(permit)
     }
 }
 
 type Served = Result<(Vec<u8>, Touched), ApiError>;
 
-fn json<T: Serialize>((body, touched): (T, Touched)) -> Served {
-    Ok((serde_json::to_vec(&body).map_err(|_| ApiError::internal())?, touched))
+fn json<T: Serialize>(body: &T, touched: Touched) -> Served {
+    Ok((serde_json::to_vec(body).map_err(|_| ApiError::internal())?, touched))
 }
 
 /// Logs the request and only then answers it; if the log cannot be
 /// written, the answer is withheld.
 async fn finish(app: Arc<App>, ctx: Ctx, served: Served) -> Response {
-    let (status, code, touched) = match &served {
-        Ok((_, t)) => (StatusCode::OK, None, t.clone()),
-        Err(e) => (e.status, Some(e.code.to_string()), Touched { hetus: ctx.asked.clone(), ..Touched::default() }),
-    };
-    let record = AuditRecord {
-        at: AuditRecord::format_time((app.clock)()),
-        recipient: ctx.recipient,
-        permit: ctx.permit,
-        purpose: ctx.purpose,
-        action: ctx.action.to_string(),
-        xroad_client: ctx.xroad_client,
-        hetus: touched.hetus,
-        groups: touched.groups.into_iter().collect(),
-        records: touched.records,
-        status: status.as_u16(),
-        code,
+    let at = (app.clock)();
+    let entry = match &served {
+        Ok((_, t)) => ctx.audit.entry(at, Ok(t)),
+        Err(e) => ctx.audit.entry(at, Err((e.status.as_u16(), e.code))),
     };
     if app.audited {
-        if let Err(e) = app.db.write(move |s| Ok(s.audit_append(&record)?)).await {
+        if let Err(e) = app.db.write(move |s| Ok(vtj_disclose::audit::commit(s, &entry)?)).await {
             app.metrics.count_status(e.status.as_u16());
             return e.into_response();
         }
         app.metrics.audit_entries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
+    let status = served.as_ref().map_or_else(|e| e.status, |_| StatusCode::OK);
     app.metrics.count_status(status.as_u16());
     match served {
         Ok((body, _)) => {
@@ -270,11 +251,6 @@ async fn finish(app: Arc<App>, ctx: Ctx, served: Served) -> Response {
         }
         Err(e) => e.into_response(),
     }
-}
-
-fn require_query<T: DeserializeOwned>(q: Option<String>) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(q.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request("VIRHEELLINEN_KYSELY", e.to_string()))
 }
 
 async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
@@ -288,150 +264,130 @@ async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, A
     serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request("VIRHEELLINEN_JSON", e.to_string()))
 }
 
-async fn cursor_at(
+async fn kirjausavain(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     cert: Option<Extension<ClientCert>>,
-    RawQuery(q): RawQuery,
+    Path(paiva): Path<String>,
 ) -> Response {
-    let mut ctx = Ctx::new("GET /api/v1/kirjausavain", &headers, cert);
+    let mut ctx = Ctx::new("GET /api/v1/kirjausavain/{paiva}", &headers, cert);
     let served = async {
-        ctx.caller(&app, &headers).await?;
-        let q: CursorAtQuery = require_query(q)?;
-        let date = match VtjDate::parse(&q.paiva) {
-            Ok(VtjDate::Full(d)) => d,
-            _ => return Err(ApiError::bad_request("VIRHEELLINEN_PAIVA", "paiva must be a full date YYYYMMDD")),
+        ctx.sign_in(&app, &headers).await?;
+        let day = VtjDate::parse_iso(&paiva).map_err(|e| {
+            ApiError::bad_request("VIRHEELLINEN_PAIVA", format!("{paiva:?}: the day is YYYY-MM-DD ({e})"))
+        })?;
+        let today = app.today();
+        let c = app.db.read(move |s| Ok(pages::cursor_at(s, day, today)?)).await?;
+        json(&KirjausavainResponse { viimeisin_kirjausavain: c }, Touched::default())
+    }
+    .await;
+    finish(app, ctx, served).await
+}
+
+async fn muutokset(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    cert: Option<Extension<ClientCert>>,
+    body: Body,
+) -> Response {
+    let mut ctx = Ctx::new("POST /api/v1/muutokset", &headers, cert);
+    let served = async {
+        let permit = ctx.sign_in(&app, &headers).await?;
+        let req: MuutoksetRequest = read_json(body, app.body_limit).await?;
+        let list = match &req.hetulista {
+            Some(l) => {
+                ctx.audit.asked_list = Some(ListDigest::of(l));
+                Some(pages::parse_hetus("hetulista", l, app.limits.max_list)?)
+            }
+            None => None,
         };
-        if date > app.today() {
-            return Err(ApiError::bad_request("PAIVA_TULEVAISUUDESSA", "paiva is in the future"));
-        }
-        let c = app.db.read(move |s| Ok(s.cursor_at(date)?)).await?;
-        json((CursorAt { paiva: q.paiva, kirjausavain: c.0 }, Touched::default()))
-    }
-    .await;
-    finish(app, ctx, served).await
-}
-
-async fn initial_kuntarajaus(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    cert: Option<Extension<ClientCert>>,
-    Path(tunnus): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let mut ctx = Ctx::new("GET /api/v1/tietoluvat/{tunnus}/perustiedot", &headers, cert);
-    let served = async {
-        let permit = ctx.permit(&app, &headers, tunnus).await?;
-        let q: InitialQuery = require_query(q)?;
         let (limits, today) = (app.limits, app.today());
-        let out = app
-            .db
-            .read(move |s| service::initial_page(s, &permit, q.jatkoavain.as_deref(), q.sivun_koko, &limits, today))
-            .await?;
-        count(&app.metrics.persons_served, out.0.henkilot.len());
-        json(out)
+        let after = req.viimeisin_kirjausavain;
+        let (page, touched) =
+            app.db.read(move |s| Ok(pages::changes(s, &permit, after, list.as_deref(), None, &limits, today)?)).await?;
+        count(&app.metrics.changes_served, page.changes.len());
+        let muutokset =
+            page.changes.iter().filter_map(|c| change_record(c.hetu.as_str(), c.registered, &c.disclosure)).collect();
+        json(
+            &MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: page.up_to_date },
+            touched,
+        )
     }
     .await;
     finish(app, ctx, served).await
 }
 
-async fn initial_hetulista(
+async fn perustiedot(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     cert: Option<Extension<ClientCert>>,
-    Path(tunnus): Path<String>,
     body: Body,
 ) -> Response {
-    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/perustiedot", &headers, cert);
+    let mut ctx = Ctx::new("POST /api/v1/perustiedot", &headers, cert);
     let served = async {
-        let (permit, hetus) = ctx.permit_and_hetus(&app, &headers, tunnus, body).await?;
+        let permit = ctx.sign_in(&app, &headers).await?;
+        let req: PerustiedotRequest = read_json(body, app.body_limit).await?;
+        let hetus = pages::parse_hetus("hetulista", &req.hetulista, PERUSTIEDOT_MAX)?;
+        ctx.audit.asked = req.hetulista;
+        let groups = pages::group_filter(req.tietoryhmat.as_deref(), known::is_known_group)?;
         let today = app.today();
-        let out = app.db.read(move |s| service::listed_persons(s, &permit, &hetus, today)).await?;
-        count(&app.metrics.persons_served, out.0.henkilot.len());
-        json(out)
+        let (persons, touched) =
+            app.db.read(move |s| Ok(pages::listed(s, &permit, &hetus, groups.as_ref(), today)?)).await?;
+        count(&app.metrics.persons_served, persons.len());
+        let perustiedot = persons.iter().map(|p| person_record(p.hetu.as_str(), &p.groups)).collect();
+        json(&PerustiedotResponse { perustiedot, ajan_tasalla: true }, touched)
     }
     .await;
     finish(app, ctx, served).await
 }
 
-async fn changes(
+async fn perustiedot_vko(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     cert: Option<Extension<ClientCert>>,
-    Path(tunnus): Path<String>,
-    RawQuery(q): RawQuery,
+    body: Body,
 ) -> Response {
-    let mut ctx = Ctx::new("GET /api/v1/tietoluvat/{tunnus}/muutokset", &headers, cert);
+    let mut ctx = Ctx::new("POST /api/v1/perustiedot-vko", &headers, cert);
     let served = async {
-        let permit = ctx.permit(&app, &headers, tunnus).await?;
-        let q: ChangesQuery = require_query(q)?;
+        let permit = ctx.sign_in(&app, &headers).await?;
+        let req: PerustiedotVkoRequest = read_json(body, app.body_limit).await?;
+        let kunnat = kuntakoodit(&req.kuntakoodit)?;
         let (limits, today) = (app.limits, app.today());
-        let out = app
+        let jatkoavain = req.jatkoavain;
+        let (page, touched) = app
             .db
-            .read(move |s| service::changes_page(s, &permit, q.kirjausavain, None, q.sivun_koko, &limits, today))
+            .read(move |s| Ok(pages::area_page(s, &permit, &kunnat, jatkoavain.as_deref(), &limits, today)?))
             .await?;
-        count(&app.metrics.changes_served, out.0.muutokset.len());
-        json(out)
+        count(&app.metrics.persons_served, page.persons.len());
+        let perustiedot = page.persons.iter().map(|p| person_record(p.hetu.as_str(), &p.groups)).collect();
+        json(
+            &PerustiedotVkoResponse {
+                perustiedot,
+                ajan_tasalla: page.next.is_none(),
+                viimeisin_kirjausavain: Some(page.snapshot),
+                jatkoavain: page.next,
+            },
+            touched,
+        )
     }
     .await;
     finish(app, ctx, served).await
 }
 
-async fn person(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    cert: Option<Extension<ClientCert>>,
-    Path(tunnus): Path<String>,
-    body: Body,
-) -> Response {
-    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/henkilo", &headers, cert);
-    let served = async {
-        let permit = ctx.permit(&app, &headers, tunnus).await?;
-        let q: PersonQuery = read_json(body, app.body_limit).await?;
-        let hetu = service::parse_hetu(&q.henkilotunnus, "henkilotunnus")?;
-        ctx.asked = vec![hetu.to_string()];
-        let today = app.today();
-        let out = app.db.read(move |s| service::single_person(s, &permit, hetu, today)).await?;
-        count(&app.metrics.persons_served, 1);
-        json(out)
+/// Municipality codes, each a real municipality's, or the first bad one named.
+fn kuntakoodit(list: &[String]) -> Result<BTreeSet<KuntaCode>, ApiError> {
+    if list.is_empty() {
+        return Err(ApiError::bad_request("KUNTAKOODIT_PUUTTUVAT", "name at least one municipality in kuntakoodit"));
     }
-    .await;
-    finish(app, ctx, served).await
-}
-
-async fn list_add(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    cert: Option<Extension<ClientCert>>,
-    Path(tunnus): Path<String>,
-    body: Body,
-) -> Response {
-    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/hetulista/lisays", &headers, cert);
-    let served = async {
-        let (permit, hetus) = ctx.permit_and_hetus(&app, &headers, tunnus, body).await?;
-        let today = app.today();
-        let out = app.db.write(move |s| service::list_add(s, &permit, &hetus, today)).await?;
-        count(&app.metrics.persons_served, out.0.henkilot.len());
-        json(out)
-    }
-    .await;
-    finish(app, ctx, served).await
-}
-
-async fn list_remove(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    cert: Option<Extension<ClientCert>>,
-    Path(tunnus): Path<String>,
-    body: Body,
-) -> Response {
-    let mut ctx = Ctx::new("POST /api/v1/tietoluvat/{tunnus}/hetulista/poisto", &headers, cert);
-    let served = async {
-        let (permit, hetus) = ctx.permit_and_hetus(&app, &headers, tunnus, body).await?;
-        json(app.db.write(move |s| service::list_remove(s, &permit, &hetus)).await?)
-    }
-    .await;
-    finish(app, ctx, served).await
+    list.iter()
+        .enumerate()
+        .map(|(i, k)| {
+            KuntaCode::parse(k)
+                .ok()
+                .filter(|c| c.is_municipality())
+                .ok_or_else(|| ApiError::bad_request("VIRHEELLINEN_KUNTAKOODI", format!("kuntakoodit[{i}]: {k:?}")))
+        })
+        .collect()
 }
 
 async fn ready(State(app): State<Arc<App>>) -> Response {

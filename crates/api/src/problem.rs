@@ -4,7 +4,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::wire::{Problem, PROBLEM_CONTENT_TYPE};
+use vtj_disclose::{Refusal, Refused};
+use vtj_wire::{Problem, PROBLEM_CONTENT_TYPE};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -12,33 +13,29 @@ pub struct ApiError {
     pub code: &'static str,
     pub detail: String,
     pub retry_after: Option<u64>,
+    /// Ask for HTTP Basic (`WWW-Authenticate`): a sign-in that failed.
+    pub challenge: bool,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, code, detail: detail.into(), retry_after: None }
+        ApiError { status, code, detail: detail.into(), retry_after: None, challenge: false }
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
+    /// One answer for an unknown user, a wrong password and a revoked user.
     pub fn unauthenticated() -> ApiError {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "TUNNISTAUTUMINEN_PUUTTUU",
-            "send a valid credential: `Authorization: Bearer <token>`",
-        )
-    }
-
-    /// The same answer for a permit that does not exist and one that is not the caller's.
-    pub fn unknown_permit() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "TIETOLUPA_TUNTEMATON", "no such permit for this recipient")
-    }
-
-    /// The same answer for a person who does not exist and one outside the permit's scope.
-    pub fn person_not_found() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "HENKILOA_EI_LOYDY", "no person with this hetu in the permit's scope")
+        ApiError {
+            challenge: true,
+            ..ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "TUNNISTAUTUMINEN_PUUTTUU",
+                "sign in as a user of your permit: HTTP Basic, or MUTP-Tunnus and MUTP-Salasana",
+            )
+        }
     }
 
     pub fn internal() -> ApiError {
@@ -53,6 +50,20 @@ impl ApiError {
             code: self.code.to_string(),
             detail: self.detail.clone(),
         }
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(r: Refused) -> ApiError {
+        let status = match r.kind {
+            Refusal::BadRequest => StatusCode::BAD_REQUEST,
+            Refusal::Forbidden => StatusCode::FORBIDDEN,
+            Refusal::NotFound => StatusCode::NOT_FOUND,
+            Refusal::Conflict => StatusCode::CONFLICT,
+            Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError::new(status, r.code, r.detail)
     }
 }
 
@@ -71,6 +82,10 @@ impl IntoResponse for ApiError {
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
         if let Some(s) = self.retry_after {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if self.challenge {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"VTJ-muutosrajapinta\""));
         }
         r
     }

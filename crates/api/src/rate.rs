@@ -1,4 +1,4 @@
-//! A token bucket per recipient: `burst` requests at once, refilled at
+//! A token bucket per key (a recipient; a user's failed sign-ins): `burst` requests at once, refilled at
 //! `per_second`. Over the limit the caller is told when to come back.
 
 use std::collections::HashMap;
@@ -16,15 +16,24 @@ impl RateLimiter {
         RateLimiter { per_second, burst: f64::from(burst.max(1)), buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// `Ok` to go ahead, or `Err(seconds)` to wait.
+    /// `Ok` to go ahead (taking a token), or `Err(seconds)` to wait.
     pub fn check(&self, who: &str, now: Instant) -> Result<(), u64> {
+        self.take(who, now, 1.0)
+    }
+
+    /// Whether `check` would let `who` go ahead now, taking nothing.
+    pub fn peek(&self, who: &str, now: Instant) -> Result<(), u64> {
+        self.take(who, now, 0.0)
+    }
+
+    fn take(&self, who: &str, now: Instant, cost: f64) -> Result<(), u64> {
         let Ok(mut buckets) = self.buckets.lock() else { return Ok(()) };
         let (tokens, last) = buckets.entry(who.to_string()).or_insert((self.burst, now));
         let refill = now.saturating_duration_since(*last).as_secs_f64() * self.per_second;
         *tokens = (*tokens + refill).min(self.burst);
         *last = now;
         if *tokens >= 1.0 {
-            *tokens -= 1.0;
+            *tokens -= cost;
             Ok(())
         } else {
             let wait = (1.0 - *tokens) / self.per_second.max(1e-9);
@@ -50,5 +59,8 @@ mod tests {
         assert_eq!(r.check("b", t), Ok(()), "buckets are per recipient");
         assert_eq!(r.check("a", t + Duration::from_millis(500)), Ok(()));
         assert!(r.check("a", t + Duration::from_millis(500)).is_err());
+        assert!(r.peek("a", t + Duration::from_millis(500)).is_err());
+        assert_eq!(r.peek("c", t), Ok(()));
+        assert_eq!(r.peek("c", t), Ok(()), "peeking takes nothing");
     }
 }

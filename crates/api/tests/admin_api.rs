@@ -2,12 +2,11 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use vtj_api::admin_api::{issue_admin_token, serve_admin};
-use vtj_api::wire::TokenIssued;
+use vtj_api::admin_api::{issue_admin_token, serve_admin, UserCreated};
 use vtj_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operator_creates_recipient_permit_and_token_then_revokes() {
+async fn operator_creates_recipient_permit_and_user_then_revokes() {
     let h = start(Options::default()).await;
     let admin_token = issue_admin_token(&mut h.store()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -36,14 +35,19 @@ async fn operator_creates_recipient_permit_and_token_then_revokes() {
     .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
-    let r = post("/admin/v1/luvansaajat/PSHVA/tunnukset", &admin_token, json!({})).await.unwrap();
+    let r =
+        post("/admin/v1/kayttajat", &admin_token, json!({"kayttaja": "ps-apotti", "tietolupa": "PS1"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let token = r.json::<TokenIssued>().await.unwrap().token;
-    let changes = "/api/v1/tietoluvat/PS1/muutokset?kirjausavain=0";
-    assert_eq!(h.get_as(&token, changes).await.0, StatusCode::OK, "the new recipient can use its permit");
+    let password = r.json::<UserCreated>().await.unwrap().salasana;
+    let again =
+        post("/admin/v1/kayttajat", &admin_token, json!({"kayttaja": "ps-apotti", "tietolupa": "PS1"})).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT, "a user name is taken for good");
+    let changes = || serde_json::to_vec(&json!({"viimeisinKirjausavain": 0})).unwrap();
+    let call = || h.post_as("ps-apotti", &password, "/muutokset", changes());
+    assert_eq!(call().await.0, StatusCode::OK, "the new recipient's system can use its permit");
 
-    // Recipients' tokens do not open the admin API, nor does nothing.
-    let r = post("/admin/v1/tietoluvat/PS1/peruutus", &token, json!({})).await.unwrap();
+    // A recipient's password does not open the admin API, nor does nothing.
+    let r = post("/admin/v1/tietoluvat/PS1/peruutus", &password, json!({})).await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = h.http.get(format!("{admin}/admin/v1/maksut")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -52,10 +56,12 @@ async fn operator_creates_recipient_permit_and_token_then_revokes() {
         post("/admin/v1/tietoluvat/PS1/peruutus", &admin_token, json!({})).await.unwrap().status(),
         StatusCode::OK
     );
-    assert_eq!(h.get_as(&token, changes).await.0, StatusCode::FORBIDDEN, "revoked at once");
-    let r = post("/admin/v1/luvansaajat/PSHVA/tunnusten-peruutus", &admin_token, json!({})).await.unwrap();
+    assert_eq!(call().await.0, StatusCode::FORBIDDEN, "revoked at once");
+    let r = post("/admin/v1/kayttajat/ps-apotti/peruutus", &admin_token, json!({})).await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["muutettu"], 1);
-    assert_eq!(h.get_as(&token, changes).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(call().await.0, StatusCode::UNAUTHORIZED);
+    let r = post("/admin/v1/kayttajat/nobody/peruutus", &admin_token, json!({})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     let fees: Value = h
         .http
@@ -73,5 +79,5 @@ async fn operator_creates_recipient_permit_and_token_then_revokes() {
     use vtj_store::AuditLog;
     let admin_calls =
         h.store().audit_entries(0, 1000).unwrap().iter().filter(|e| e.data.contains("/admin/v1/")).count();
-    assert_eq!(admin_calls, 10);
+    assert_eq!(admin_calls, 12);
 }

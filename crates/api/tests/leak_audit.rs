@@ -1,28 +1,36 @@
-//! The turvakielto leak audit: a long random run in which protected persons
-//! are given canary addresses (unique texts found nowhere else: permanent,
-//! temporary and postal address) while their turvakielto is in force, and
-//! moved off them before it ends. (Contact addresses are not censored by
-//! design, DESIGN.md rule 1, so they carry no canary.) Every byte of
-//! every answer to a permit without the right (initial data, changes, single
-//! queries, hetu-list calls) and of every delivery file is scanned for the
-//! canaries; every record of a person protected at its cursor is checked
-//! for a censored group carrying a value (the home municipality is a code,
-//! not a unique text). The entitled permit must see the canaries: the scan
-//! can fail.
+//! The leak audit: a long random run in which
+//! - protected persons are given canary addresses (unique texts found
+//!   nowhere else: permanent, temporary and postal address) while their
+//!   turvakielto is in force, and moved off them before it ends (contact
+//!   addresses are not censored by design, DESIGN.md rule 1, so they carry
+//!   no canary);
+//! - residents of the county move out of it to an address carrying a
+//!   mover's canary, and change their name after the move: the county's
+//!   permits may learn that they left (at most the new municipality's
+//!   code), never where to (DESIGN.md rule 2).
+//!
+//! Every byte of every answer to a permit without the right (area loads,
+//! changes, `/perustiedot` by list) and of every delivery file is scanned
+//! for the canaries; every record of a person protected at its change is
+//! checked for a censored group carrying a value field. The entitled
+//! permit must see the protected canaries, and Helsinki the movers': the
+//! scan can fail.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::StatusCode;
 use serde_json::json;
 use time::Month;
-use vtj_api::deliver::{deliver, When};
-use vtj_api::wire::{ChangePage, InitialPage, ListAdded, ListedPersons, PersonRecord};
-use vtj_core::groups::{KotimainenOsoite, Postiosoite};
-use vtj_core::{Event, EventKind, GroupChange, GroupName, GroupValue, Person, PersonId, Scope, VtjDate};
+use vtj_core::groups::{Kotikunta, KotimainenOsoite, Localized, Nimi, Postiosoite};
+use vtj_core::{Event, EventKind, GroupName, GroupValue, Hetu, KuntaCode, Person, PersonId, Scope, Subject, VtjDate};
+use vtj_disclose::deliver::{deliver, When};
 use vtj_store::{Cursor, PersonFilter, SqliteStore, Store};
 use vtj_testkit::*;
+use vtj_wire::{Group, MuutoksetResponse, PerustiedotResponse, PerustiedotVkoResponse};
 
 const CANARY: &str = "Kanaria";
+const MOVER: &str = "Poismuuttaja";
+const AFTER: &str = "Jalkeenmuuton";
 const ROUNDS: u64 = 24;
 
 struct Rng(u64);
@@ -46,18 +54,14 @@ fn home(p: &Person) -> Option<KotimainenOsoite> {
 }
 
 fn street(a: &KotimainenOsoite, name: String) -> KotimainenOsoite {
-    KotimainenOsoite { katunimi_fi: name, katunimi_sv: None, ..a.clone() }
+    KotimainenOsoite { katunimi: Localized::fi(name), ..a.clone() }
 }
 
 fn postal(a: &KotimainenOsoite, text: String) -> Postiosoite {
     Postiosoite {
-        postiosoite_fi: text,
-        postiosoite_sv: None,
+        postiosoite: Localized::fi(text),
         postinumero: a.postinumero.clone(),
-        postitoimipaikka_fi: a.postitoimipaikka_fi.clone(),
-        postitoimipaikka_sv: None,
-        alkupaiva: a.alkupaiva,
-        loppupaiva: None,
+        postitoimipaikka: a.postitoimipaikka.clone(),
     }
 }
 
@@ -69,13 +73,14 @@ struct Tally {
     files: u64,
     records: u64,
     entitled_canaries: u64,
+    movers_seen_by_helsinki: u64,
 }
 
 impl Tally {
-    /// Fails on any canary but those `burned`: canaries whose person's
+    /// Fails on any canary but those `burned` (protected persons whose
     /// turvakielto the simulation itself ended while they held them, which
-    /// the end rightly discloses.
-    fn scan(&mut self, what: &str, bytes: &[u8], burned: &BTreeSet<u64>) {
+    /// the end rightly discloses), and on any mover's canary if `movers`.
+    fn scan(&mut self, what: &str, bytes: &[u8], burned: &BTreeSet<u64>, movers: bool) {
         self.answers += 1;
         self.bytes += bytes.len() as u64;
         let text = String::from_utf8_lossy(bytes);
@@ -84,6 +89,13 @@ impl Tally {
             let n: u64 = digits.parse().expect("a canary carries its number");
             assert!(burned.contains(&n), "{what}: censored canary {n} leaked:\n{}", excerpt(&text, at));
         }
+        if movers {
+            for marker in [MOVER, AFTER] {
+                if let Some(at) = text.find(marker) {
+                    panic!("{what}: a person who left the area was followed:\n{}", excerpt(&text, at));
+                }
+            }
+        }
     }
 }
 
@@ -91,31 +103,42 @@ fn excerpt(text: &str, at: usize) -> String {
     text[at.saturating_sub(300)..].chars().take(600).collect()
 }
 
-/// No censored group of a protected person carries a value.
-fn check_record(what: &str, protected: bool, hetu: &str, groups: &[GroupChange], tally: &mut Tally) {
+/// No censorable group of a protected person carries a value field.
+fn check_record(what: &str, protected: bool, hetu: &str, groups: &[Group], tally: &mut Tally) {
     tally.records += 1;
-    if protected {
-        for g in groups {
-            assert!(
-                !(g.tietoryhma.is_censored_under_turvakielto() && g.arvo.is_some()),
-                "{what}: {hetu} is under turvakielto but {} came with a value",
-                g.tietoryhma
-            );
+    if !protected {
+        return;
+    }
+    let bare = ["tietoryhma", "muutosattribuutti", "turvakiellonAlaisetKentat", "voimassaolevatTiedot"];
+    for g in groups {
+        let censorable = GroupName::parse(g.name()).is_ok_and(GroupName::is_censored_under_turvakielto);
+        if censorable {
+            let values: Vec<&String> = g.fields().keys().filter(|k| !bare.contains(&k.as_str())).collect();
+            assert!(values.is_empty(), "{what}: {hetu} is under turvakielto but {} came with {values:?}", g.name());
         }
     }
 }
 
-/// Whether each person was protected just after each cursor, from the log.
-fn protected_after(s: &SqliteStore, cursor: i64, hetu: &str) -> bool {
-    s.changes_since(Cursor(cursor - 1), 1)
-        .unwrap()
-        .first()
-        .filter(|e| e.cursor.0 == cursor)
-        .map(|e| {
-            assert_eq!(e.after.hetu().to_string(), hetu, "cursor {cursor}");
-            e.after.has_turvakielto()
-        })
-        .expect("a served cursor is in the log")
+/// Whether the person of each change the permit receives in `(from, to]`
+/// is protected after it, in the order the changes come (the records
+/// themselves carry no cursor).
+fn owed(s: &SqliteStore, permit: &str, from: i64, to: i64) -> Vec<bool> {
+    let permit = s.permit(permit).unwrap().unwrap();
+    let mut out = Vec::new();
+    let mut at = Cursor(from);
+    while at.0 < to {
+        let entries = s.changes_since(at, 1_000).unwrap();
+        let Some(last) = entries.last() else { break };
+        at = last.cursor;
+        for e in entries.iter().filter(|e| e.cursor.0 <= to) {
+            let before = e.before.as_ref().map(|person| Subject { person, on_list: false });
+            let d = vtj_core::render(&permit, before, Subject { person: &e.after, on_list: false }, today());
+            if d != vtj_core::Disclosure::Nothing {
+                out.push(e.after.has_turvakielto());
+            }
+        }
+    }
+    out
 }
 
 fn area_persons(s: &SqliteStore, permit: &str) -> Vec<Person> {
@@ -123,21 +146,38 @@ fn area_persons(s: &SqliteStore, permit: &str) -> Vec<Person> {
     s.persons(PersonFilter::Kunnat(&kunnat), PersonId(0), 100_000).unwrap()
 }
 
+fn pick(s: &SqliteStore, permit: &str, rng: &mut Rng) -> Person {
+    let candidates: Vec<Person> = area_persons(s, permit)
+        .into_iter()
+        .filter(|p| !p.has_turvakielto() && !p.is_dead() && home(p).is_some())
+        .collect();
+    candidates[rng.below(candidates.len())].clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_censored_value_reaches_a_permit_without_the_right() {
-    let h = start(Options { persons: 5_000, days: 2, seed: 29, config: |c| c.rate_per_second = 1e6 }).await;
+async fn no_censored_value_nor_a_movers_new_address_reaches_a_permit_without_the_right() {
+    let h = start(Options {
+        persons: 5_000,
+        days: 2,
+        seed: 29,
+        config: |c| {
+            c.rate_per_second = 1e6;
+            c.limits.page = 97;
+        },
+    })
+    .await;
     let mut s = h.store();
     let mut rng = Rng(0x5eed);
     let mut tally = Tally::default();
     let files = h.dir.path().join("deliveries");
     let unentitled = [KS, HEL];
-    let mut cursors: std::collections::BTreeMap<&str, i64> =
+    let mut cursors: BTreeMap<&str, i64> =
         [KS, HEL, KS_TK].into_iter().map(|p| (p, s.last_cursor().unwrap().0)).collect();
     // Persons given a turvakielto and canaries: (release in round, person,
     // canary number); `None`: never released (dead or gone abroad).
     let mut protected: Vec<(Option<u64>, PersonId, u64)> = Vec::new();
     let mut burned = BTreeSet::new();
-    let (mut planted, mut planted_ks) = (0u64, 0u64);
+    let (mut planted, mut planted_ks, mut movers) = (0u64, 0u64, 0u64);
 
     for round in 0..ROUNDS {
         // Life goes on, with its own turvakielto starts and ends. An end
@@ -153,14 +193,10 @@ async fn no_censored_value_reaches_a_permit_without_the_right() {
 
         // New protected persons in both areas, each with three canaries.
         for permit in unentitled {
-            let candidates: Vec<Person> = area_persons(&s, permit)
-                .into_iter()
-                .filter(|p| !p.has_turvakielto() && !p.is_dead() && home(p).is_some())
-                .collect();
-            let p = &candidates[rng.below(candidates.len())];
-            let a = home(p).unwrap();
+            let p = pick(&s, permit, &mut rng);
+            let a = home(&p).unwrap();
             let n = planted;
-            s.append(&[ev(p, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite })]).unwrap();
+            s.append(&[ev(&p, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite })]).unwrap();
             let p = s.person(p.id).unwrap().unwrap();
             s.append(&[ev(&p, EventKind::MoveWithin { osoite: street(&a, format!("{CANARY}{n}katu")) })]).unwrap();
             let p = s.person(p.id).unwrap().unwrap();
@@ -174,8 +210,20 @@ async fn no_censored_value_reaches_a_permit_without_the_right() {
             protected.push((Some(round + 3), p.id, n));
         }
 
+        // A county resident moves to Helsinki, and renames after the move.
+        let p = pick(&s, KS, &mut rng);
+        let to = KotimainenOsoite {
+            kuntakoodi: Some(KuntaCode::parse("091").unwrap()),
+            ..street(&home(&p).unwrap(), format!("{MOVER}{movers}katu"))
+        };
+        let kotikunta = Kotikunta { kuntakoodi: KuntaCode::parse("091").unwrap(), kuntaan_muuttopv: None };
+        s.append(&[ev(&p, EventKind::MoveToMunicipality { osoite: to, kotikunta })]).unwrap();
+        let p = s.person(p.id).unwrap().unwrap();
+        let nimi = Nimi::new("Testi", &format!("{AFTER}{movers}"), None);
+        s.append(&[ev(&p, EventKind::NameChange { nimi })]).unwrap();
+        movers += 1;
+
         // Three rounds later: off the canaries, then the turvakielto ends.
-        // Everyone protected now holds a turvakielto (the end ones burned above).
         let (release, keep): (Vec<_>, Vec<_>) = protected.into_iter().partition(|(r, _, _)| *r == Some(round));
         protected = keep;
         for (_, id, n) in release {
@@ -197,84 +245,74 @@ async fn no_censored_value_reaches_a_permit_without_the_right() {
             }
         }
 
-        // Every permit reads its changes.
+        // Every area permit reads its changes.
         for (&permit, cursor) in cursors.iter_mut() {
             loop {
-                let path = format!("/api/v1/tietoluvat/{permit}/muutokset?kirjausavain={cursor}&sivunKoko=97");
-                let (st, body) = h.get(permit, &path).await;
+                let (st, body) = h.post(permit, "/muutokset", &json!({ "viimeisinKirjausavain": *cursor })).await;
                 assert_eq!(st, StatusCode::OK);
-                let page: ChangePage = serde_json::from_slice(&body).unwrap();
-                if permit == KS_TK {
-                    tally.entitled_canaries += String::from_utf8_lossy(&body).matches(CANARY).count() as u64;
-                } else {
-                    tally.scan(&format!("{permit} changes after {cursor}"), &body, &burned);
-                    for c in &page.muutokset {
-                        let prot = protected_after(&s, c.kirjausavain, &c.henkilotunnus);
+                let page: MuutoksetResponse = serde_json::from_slice(&body).unwrap();
+                let text = String::from_utf8_lossy(&body);
+                match permit {
+                    KS_TK => tally.entitled_canaries += text.matches(CANARY).count() as u64,
+                    HEL => tally.movers_seen_by_helsinki += text.matches(MOVER).count() as u64,
+                    _ => {}
+                }
+                if permit != KS_TK {
+                    tally.scan(&format!("{permit} changes after {cursor}"), &body, &burned, permit == KS);
+                    let owed = owed(&s, permit, *cursor, page.viimeisin_kirjausavain);
+                    assert_eq!(owed.len(), page.muutokset.len(), "one record per owed change");
+                    for (c, prot) in page.muutokset.iter().zip(owed) {
                         check_record(permit, prot, &c.henkilotunnus, &c.tietoryhmat, &mut tally);
                     }
                 }
-                *cursor = page.viimeinen_kirjausavain;
-                if page.ajantasalla {
+                *cursor = page.viimeisin_kirjausavain;
+                if page.ajan_tasalla {
                     break;
                 }
             }
         }
 
-        // Single queries and the hetu-list calls for everyone protected now.
+        // The current data of everyone protected now, by list, to every
+        // permit without the right; the hetu list follows their changes too.
         let now_protected: Vec<Person> = s
             .persons(PersonFilter::All, PersonId(0), 100_000)
             .unwrap()
             .into_iter()
             .filter(|p| p.has_turvakielto() && !p.is_dead())
             .collect();
-        for p in now_protected.iter().take(12) {
-            let hetu = p.hetu().to_string();
-            for permit in unentitled {
-                let (st, body) = h
-                    .post(permit, &format!("/api/v1/tietoluvat/{permit}/henkilo"), &json!({"henkilotunnus": hetu}))
-                    .await;
-                tally.scan(&format!("{permit} person {hetu}"), &body, &burned);
-                if st == StatusCode::OK {
-                    let r: PersonRecord = serde_json::from_slice(&body).unwrap();
-                    check_record(permit, true, &r.henkilotunnus, &r.tietoryhmat, &mut tally);
-                }
+        let hetus: Vec<String> = now_protected.iter().take(20).map(|p| p.hetu().to_string()).collect();
+        for permit in [KS, HEL, LIST] {
+            let (st, body) = h.post(permit, "/perustiedot", &json!({ "hetulista": hetus })).await;
+            assert_eq!(st, StatusCode::OK);
+            tally.scan(&format!("{permit} perustiedot"), &body, &burned, permit == KS);
+            for r in serde_json::from_slice::<PerustiedotResponse>(&body).unwrap().perustiedot {
+                check_record(permit, true, &r.henkilotunnus, &r.tietoryhmat, &mut tally);
             }
         }
-        let hetus: Vec<String> = now_protected.iter().take(20).map(|p| p.hetu().to_string()).collect();
-        let (st, body) = h
-            .post(LIST, &format!("/api/v1/tietoluvat/{LIST}/hetulista/lisays"), &json!({"henkilotunnukset": hetus}))
-            .await;
+        let (st, body) = h.post(LIST, "/muutokset", &json!({ "viimeisinKirjausavain": 0, "hetulista": hetus })).await;
         assert_eq!(st, StatusCode::OK);
-        tally.scan("LIST add", &body, &burned);
-        for r in serde_json::from_slice::<ListAdded>(&body).unwrap().henkilot {
-            check_record(LIST, true, &r.henkilotunnus, &r.tietoryhmat, &mut tally);
-        }
-        let (st, body) =
-            h.post(LIST, &format!("/api/v1/tietoluvat/{LIST}/perustiedot"), &json!({"henkilotunnukset": hetus})).await;
-        assert_eq!(st, StatusCode::OK);
-        tally.scan("LIST initial data", &body, &burned);
-        for r in serde_json::from_slice::<ListedPersons>(&body).unwrap().henkilot {
-            check_record(LIST, true, &r.henkilotunnus, &r.tietoryhmat, &mut tally);
-        }
+        tally.scan("LIST changes", &body, &burned, false);
+        // The file channel's list is the server's (a .HTT upload).
+        let listed: Vec<Hetu> = hetus.iter().map(|h| Hetu::parse(h).unwrap()).collect();
+        s.hetu_list_add(LIST, &listed).unwrap();
 
-        // Initial data now and then, read whole.
+        // The area's initial data now and then, read whole.
         if round % 8 == 7 {
             for permit in unentitled {
-                let mut path = format!("/api/v1/tietoluvat/{permit}/perustiedot?sivunKoko=1000");
+                let kunnat: Vec<String> = area_of(permit).into_iter().collect();
+                let mut body = json!({ "kuntakoodit": kunnat });
                 loop {
-                    let (st, body) = h.get(permit, &path).await;
+                    let (st, answer) = h.post(permit, "/perustiedot-vko", &body).await;
                     assert_eq!(st, StatusCode::OK);
-                    tally.scan(&format!("{permit} initial data"), &body, &burned);
-                    let page: InitialPage = serde_json::from_slice(&body).unwrap();
-                    for r in &page.henkilot {
+                    tally.scan(&format!("{permit} initial data"), &answer, &burned, permit == KS);
+                    let page: PerustiedotVkoResponse = serde_json::from_slice(&answer).unwrap();
+                    for r in &page.perustiedot {
                         let prot =
                             s.person_by_hetu(r.henkilotunnus.parse().unwrap()).unwrap().unwrap().has_turvakielto();
                         check_record(permit, prot, &r.henkilotunnus, &r.tietoryhmat, &mut tally);
                     }
                     match page.jatkoavain {
-                        Some(t) => {
-                            path = format!("/api/v1/tietoluvat/{permit}/perustiedot?sivunKoko=1000&jatkoavain={t}")
-                        }
+                        Some(t) => body["jatkoavain"] = json!(t),
                         None => break,
                     }
                 }
@@ -287,7 +325,7 @@ async fn no_censored_value_reaches_a_permit_without_the_right() {
             if let Some(d) = deliver(&mut s, permit, &files.join(permit), When::Now, now).unwrap() {
                 let bytes = std::fs::read(&d.path).unwrap();
                 tally.files += 1;
-                tally.scan(&format!("delivery {}", d.path.display()), &bytes, &burned);
+                tally.scan(&format!("delivery {}", d.path.display()), &bytes, &burned, permit == KS);
             }
         }
     }
@@ -296,17 +334,19 @@ async fn no_censored_value_reaches_a_permit_without_the_right() {
         planted_ks > 0 && tally.entitled_canaries >= 3 * planted_ks,
         "the entitled permit over the KS area must see every KS canary: the scan can fail"
     );
+    assert!(tally.movers_seen_by_helsinki >= movers, "Helsinki must see its newcomers' addresses: the scan can fail");
     assert!(burned.len() * 4 < planted as usize, "most canaries stayed censored: {} of {planted} burned", burned.len());
     assert!(tally.records > 1_000 && tally.files >= ROUNDS * 3, "too little was scanned");
     println!(
         "leak audit: {ROUNDS} rounds, {planted} protected persons with 3 canaries each ({} disclosed by a \
-         simulated end); {} answers and {} delivery files ({} bytes), {} records checked; the entitled permit saw \
-         canaries {} times",
+         simulated end) and {movers} movers out of the county; {} answers and {} delivery files ({} bytes), \
+         {} records checked; the entitled permit saw canaries {} times, Helsinki its newcomers {} times",
         burned.len(),
         tally.answers - tally.files,
         tally.files,
         tally.bytes,
         tally.records,
-        tally.entitled_canaries
+        tally.entitled_canaries,
+        tally.movers_seen_by_helsinki
     );
 }

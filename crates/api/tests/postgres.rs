@@ -2,12 +2,13 @@
 
 use postgres::{Client, NoTls};
 use reqwest::StatusCode;
+use serde_json::json;
 use time::Month;
 use vtj_api::admin::{self, PermitSpec};
-use vtj_api::wire::{ChangePage, InitialPage};
 use vtj_api::{App, Config};
 use vtj_store::{AuditLog, PgStore};
-use vtj_testkit::{day, today, Register};
+use vtj_testkit::{area_of, day, today, Register};
+use vtj_wire::{Held, MuutoksetResponse, PerustiedotVkoResponse};
 
 fn admin_sql(sql: String) {
     std::thread::spawn(move || {
@@ -28,7 +29,7 @@ async fn service_on_postgres_serves_initial_data_and_changes() {
 
     // The blocking client stays off the async workers.
     let u = url.clone();
-    let (token, permit) = tokio::task::spawn_blocking(move || {
+    let (password, permit) = tokio::task::spawn_blocking(move || {
         let mut s = PgStore::connect(&u).unwrap();
         let start = day(2026, Month::January, 1);
         vtj_sim::generate(&mut s, &vtj_sim::GenerateConfig { persons: 1_500, seed: 3, date: start }, &mut |_| {})
@@ -48,33 +49,37 @@ async fn service_on_postgres_serves_initial_data_and_changes() {
             asti: None,
         };
         let permit = admin::add_permit(&mut s, &spec).unwrap();
-        (admin::issue_token(&mut s, "KSHVA", "t").unwrap(), permit)
+        (admin::add_user(&mut s, "KS", "ks").unwrap(), permit)
     })
     .await
     .unwrap();
 
-    let app = App::new(&Config::new(url.clone())).unwrap();
+    let mut config = Config::new(url.clone());
+    (config.limits.vko_page, config.limits.page) = (13, 50);
+    let app = App::new(&config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(vtj_api::serve(listener, app, std::future::pending()));
     let http = reqwest::Client::new();
-    let get = |path: String| {
-        let (http, token, base) = (http.clone(), token.clone(), base.clone());
+    let post = |call: &str, body: serde_json::Value| {
+        let (http, password, url) = (http.clone(), password.clone(), format!("{base}/api/v1{call}"));
         async move {
-            let r = http.get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
+            let r = http.post(url).basic_auth("ks", Some(password)).json(&body).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::OK);
             r.bytes().await.unwrap()
         }
     };
 
-    let mut reg = Register::default();
-    let mut path = "/api/v1/tietoluvat/KS/perustiedot?sivunKoko=13".to_string();
+    let mut reg = Register::area(area_of("KS"));
+    let mut body = json!({ "kuntakoodit": area_of("KS") });
     let snapshot = loop {
-        let p: InitialPage = serde_json::from_slice(&get(path.clone()).await).unwrap();
-        p.henkilot.iter().for_each(|r| reg.put(r));
+        let p: PerustiedotVkoResponse = serde_json::from_slice(&post("/perustiedot-vko", body.clone()).await).unwrap();
+        p.perustiedot.iter().for_each(|r| {
+            reg.persons.insert(r.henkilotunnus.clone(), Held::from_record(r));
+        });
         match p.jatkoavain {
-            Some(j) => path = format!("/api/v1/tietoluvat/KS/perustiedot?sivunKoko=13&jatkoavain={j}"),
-            None => break p.kirjausavain,
+            Some(j) => body["jatkoavain"] = json!(j),
+            None => break p.viimeisin_kirjausavain.unwrap(),
         }
     };
     let u = url.clone();
@@ -86,11 +91,11 @@ async fn service_on_postgres_serves_initial_data_and_changes() {
     .unwrap();
     let mut cursor = snapshot;
     loop {
-        let q = format!("/api/v1/tietoluvat/KS/muutokset?kirjausavain={cursor}&sivunKoko=50");
-        let p: ChangePage = serde_json::from_slice(&get(q).await).unwrap();
+        let answer = post("/muutokset", json!({ "viimeisinKirjausavain": cursor })).await;
+        let p: MuutoksetResponse = serde_json::from_slice(&answer).unwrap();
         p.muutokset.iter().for_each(|c| reg.apply(c));
-        cursor = p.viimeinen_kirjausavain;
-        if p.ajantasalla {
+        cursor = p.viimeisin_kirjausavain;
+        if p.ajan_tasalla {
             break;
         }
     }
@@ -98,7 +103,12 @@ async fn service_on_postgres_serves_initial_data_and_changes() {
     let u = url.clone();
     let (expected, audited) = tokio::task::spawn_blocking(move || {
         let s = PgStore::connect(&u).unwrap();
-        let expected = vtj_api::service::projection(&s, &permit, today()).unwrap();
+        let expected: std::collections::BTreeMap<String, Held> =
+            vtj_disclose::pages::projection(&s, &permit, &[], today())
+                .unwrap()
+                .iter()
+                .map(|p| (p.hetu.to_string(), Held::from_record(&vtj_wire::person_record(p.hetu.as_str(), &p.groups))))
+                .collect();
         (expected, s.audit_verify().unwrap().entries)
     })
     .await

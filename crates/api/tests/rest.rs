@@ -1,14 +1,14 @@
-//! The REST service end to end on loopback: what each permit receives,
-//! and what every kind of bad request gets.
+//! The REST service end to end on loopback, as DVV's interface: what each
+//! permit receives, and what every kind of bad request gets.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use time::Month;
-use vtj_api::wire::{ChangeLaji, ChangePage, ListAdded, ListRemoved, ListedPersons, PersonRecord};
-use vtj_core::groups::Nimi;
-use vtj_core::{ChangeKind, Event, EventKind, GroupName, KuntaCode, Person, PersonId, Scope, VtjDate};
+use vtj_core::groups::{Kotikunta, KotimainenOsoite, Localized, Nimi};
+use vtj_core::{Event, EventKind, GroupName, Hetu, KuntaCode, Person, PersonId, Scope, VtjDate};
 use vtj_store::{AuditLog, AuditRecord, PersonFilter, Store};
 use vtj_testkit::*;
+use vtj_wire::{ChangeRecord, MuutoksetResponse, PerustiedotResponse};
 
 fn ev(p: &Person, tapahtuma: EventKind) -> Event {
     Event { person: p.id, rekisterointipaiva: day(2026, Month::March, 1), tapahtuma }
@@ -25,203 +25,214 @@ fn ks_person(h: &Harness) -> Person {
         .expect("a KS person")
 }
 
-fn other_address(p: &Person, street: &str) -> vtj_core::groups::KotimainenOsoite {
+fn resident_of(h: &Harness, kunta: &str) -> Person {
+    h.store()
+        .persons(PersonFilter::All, PersonId(0), 4_000)
+        .unwrap()
+        .into_iter()
+        .find(|p| p.kotikunta() == Some(KuntaCode::parse(kunta).unwrap()) && !p.has_turvakielto() && !p.is_dead())
+        .expect("a resident")
+}
+
+fn other_address(p: &Person, street: &str) -> KotimainenOsoite {
     let Some(vtj_core::GroupValue::VakinainenKotimainenOsoite(a)) = p.group(GroupName::VakinainenKotimainenOsoite)
     else {
         unreachable!()
     };
-    vtj_core::groups::KotimainenOsoite { katunimi_fi: street.into(), katunumero: "7".into(), ..a.clone() }
+    KotimainenOsoite { katunimi: Localized::fi(street), katunumero: "7".into(), ..a.clone() }
+}
+
+fn kotikunta(code: &str) -> Kotikunta {
+    Kotikunta {
+        kuntakoodi: KuntaCode::parse(code).unwrap(),
+        kuntaan_muuttopv: Some(VtjDate::Full(day(2026, Month::March, 1))),
+    }
+}
+
+async fn changes(h: &Harness, permit: &str, after: i64, list: Option<&[String]>) -> (MuutoksetResponse, String) {
+    let mut body = json!({ "viimeisinKirjausavain": after });
+    if let Some(l) = list {
+        body["hetulista"] = json!(l);
+    }
+    let (st, bytes) = h.post(permit, "/muutokset", &body).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+    (serde_json::from_slice(&bytes).unwrap(), String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn of<'a>(page: &'a MuutoksetResponse, hetu: &str) -> Vec<&'a ChangeRecord> {
+    page.muutokset.iter().filter(|c| c.henkilotunnus == hetu).collect()
+}
+
+fn group(c: &ChangeRecord, name: GroupName) -> Option<&vtj_wire::Group> {
+    c.tietoryhmat.iter().find(|g| g.name() == name.as_str())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kuntarajaus_initial_load_and_changes_reproduce_the_scope() {
-    let h = start(Options { persons: 6_000, days: 4, ..Options::default() }).await;
+async fn an_area_loaded_by_perustiedot_vko_and_followed_reproduces_the_permit() {
+    let h = start(Options {
+        persons: 6_000,
+        days: 4,
+        config: |c| {
+            c.limits.vko_page = 50;
+            c.limits.page = 37;
+        },
+        ..Options::default()
+    })
+    .await;
     let mut writer = h.store();
     let permit = h.store().permit(KS).unwrap().unwrap();
     // Life goes on while the recipient loads page by page.
-    let (mut reg, snapshot) = h.initial_load(KS, 50, || simulate(&mut writer, 1)).await;
+    let (mut reg, snapshot) = h.initial_load(KS, || simulate(&mut writer, 1)).await;
     let mut cursor = snapshot;
     simulate(&mut writer, 3);
-    let changes = h.catch_up(KS, &mut reg, &mut cursor, 37).await;
-    assert!(!changes.is_empty());
-    assert!(changes.iter().any(|c| c.laji == ChangeLaji::Enter), "someone moved in or was born");
-    assert!(changes.iter().any(|c| c.laji == ChangeLaji::Leave), "someone moved out");
-    let expected = projection(&h.store(), &permit, today());
+    let seen = h.catch_up(KS, &mut reg, &mut cursor, None).await;
+    assert!(seen.iter().any(|c| c.poistuu_rajauksesta), "someone moved out");
+    let all_added = |c: &ChangeRecord| c.tietoryhmat.iter().all(|g| g.attribute() == Some("LISATTY"));
+    assert!(seen.iter().any(|c| all_added(c) && group(c, GroupName::HenkilonNimi).is_some()), "someone came");
+    let expected = projection(&h.store(), &permit, &[], today());
     assert!(expected.persons.len() > 100);
-    assert_eq!(reg, expected);
+    assert_eq!(reg.persons, expected.persons);
 
     // The entitled permit over the same area holds the same persons.
-    let (mut reg_tk, snap) = h.initial_load(KS_TK, 500, || {}).await;
+    let (mut reg_tk, snap) = h.initial_load(KS_TK, || {}).await;
     let mut c = snap;
-    h.catch_up(KS_TK, &mut reg_tk, &mut c, 1000).await;
+    h.catch_up(KS_TK, &mut reg_tk, &mut c, None).await;
     let permit_tk = h.store().permit(KS_TK).unwrap().unwrap();
-    assert_eq!(reg_tk, projection(&h.store(), &permit_tk, today()));
+    assert_eq!(reg_tk.persons, projection(&h.store(), &permit_tk, &[], today()).persons);
     assert_eq!(reg_tk.persons.keys().collect::<Vec<_>>(), reg.persons.keys().collect::<Vec<_>>());
+
+    // Municipalities outside the area are not answered.
+    let (st, body) = h.post(KS, "/perustiedot-vko", &json!({"kuntakoodit": ["091"]})).await;
+    assert_eq!(st, StatusCode::OK);
+    let p: PerustiedotResponse = serde_json::from_slice(&body).unwrap();
+    assert!(p.perustiedot.is_empty() && p.ajan_tasalla);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn turvakielto_start_and_end_for_entitled_and_non_entitled() {
+async fn turvakielto_censors_in_dvvs_shape_and_ends_with_the_values_again() {
     let h = start(Options::default()).await;
     let p = ks_person(&h);
     let hetu = p.hetu().to_string();
     let mut s = h.store();
-    let mut cursors = std::collections::BTreeMap::new();
-    for permit in [KS, KS_TK] {
-        cursors.insert(permit, s.last_cursor().unwrap().0);
-    }
-    let p1 = {
-        s.append(&[ev(&p, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite })]).unwrap();
-        s.person(p.id).unwrap().unwrap()
-    };
+    let c0 = s.last_cursor().unwrap().0;
+    s.append(&[ev(&p, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite })]).unwrap();
+    let p1 = s.person(p.id).unwrap().unwrap();
     s.append(&[ev(&p1, EventKind::MoveWithin { osoite: other_address(&p, "Salainenkatu") })]).unwrap();
     let p2 = s.person(p.id).unwrap().unwrap();
 
-    // Non-entitled: a censor marker for every censorable group, a neutral
-    // event name, and nothing of the move.
-    let (st, body) = h.get(KS, &format!("/api/v1/tietoluvat/{KS}/muutokset?kirjausavain={}", cursors[KS])).await;
-    assert_eq!(st, StatusCode::OK);
-    let text = String::from_utf8_lossy(&body).to_string();
+    // Without the right: every censorable group in censored form, the
+    // fact of the turvakielto not at all, and nothing of the move.
+    let (page, text) = changes(&h, KS, c0, None).await;
     assert!(!text.contains("Salainenkatu"), "censored address leaked");
     assert!(!text.contains("TURVAKIELTO"), "the fact of the turvakielto leaked: {text}");
-    let page: ChangePage = serde_json::from_slice(&body).unwrap();
-    let mine: Vec<_> = page.muutokset.iter().filter(|c| c.henkilotunnus == hetu).collect();
+    let mine = of(&page, &hetu);
     assert_eq!(mine.len(), 1, "the move under turvakielto is invisible: {mine:?}");
-    assert_eq!(mine[0].tapahtuma, "TIETOJEN_MUUTOS");
     for g in GroupName::CENSORED_UNDER_TURVAKIELTO {
-        let c = mine[0].tietoryhmat.iter().find(|c| c.tietoryhma == g).unwrap_or_else(|| panic!("{g} not censored"));
-        assert_eq!((c.muutos, &c.arvo), (ChangeKind::Censored, &None));
+        let c = group(mine[0], g).unwrap_or_else(|| panic!("{g} not censored"));
+        let fields: Vec<&str> = c.fields().keys().map(String::as_str).collect();
+        assert_eq!(fields, ["tietoryhma", "turvakiellonAlaisetKentat", "muutosattribuutti"], "{g}");
+        assert_eq!(c.attribute(), Some("MUUTETTU"));
     }
+    // The same censoring in the person's current data.
+    let (_, body) = h.post(KS, "/perustiedot", &json!({"hetulista": [hetu]})).await;
+    let text = String::from_utf8_lossy(&body);
+    assert!(!text.contains("Salainenkatu") && text.contains("turvakiellonAlaisetKentat"), "{text}");
 
-    // Entitled: the turvakielto itself and the new address.
-    let (_, body) =
-        h.get(KS_TK, &format!("/api/v1/tietoluvat/{KS_TK}/muutokset?kirjausavain={}", cursors[KS_TK])).await;
-    let page: ChangePage = serde_json::from_slice(&body).unwrap();
-    let mine: Vec<_> = page.muutokset.iter().filter(|c| c.henkilotunnus == hetu).collect();
-    assert_eq!(
-        mine.iter().map(|c| c.tapahtuma.as_str()).collect::<Vec<_>>(),
-        ["TURVAKIELTO_ALKAA", "MUUTTO_KUNNAN_SISALLA"]
-    );
-    assert!(mine[0].tietoryhmat.iter().any(|c| c.tietoryhma == GroupName::Turvakielto && c.arvo.is_some()));
-    assert!(String::from_utf8_lossy(&body).contains("Salainenkatu"));
+    // With the right: the turvakielto itself, and the new address.
+    let (page, text) = changes(&h, KS_TK, c0, None).await;
+    let mine = of(&page, &hetu);
+    assert_eq!(mine.len(), 2);
+    let tk = group(mine[0], GroupName::Turvakielto).expect("the turvakielto");
+    assert_eq!((tk.attribute(), tk.get("turvakieltoAktiivinen")), (Some("LISATTY"), Some(&Value::Bool(true))));
+    assert!(text.contains("Salainenkatu"));
 
-    // The single query shows the same censoring.
-    let (st, body) = h.post(KS, &format!("/api/v1/tietoluvat/{KS}/henkilo"), &json!({"henkilotunnus": hetu})).await;
-    assert_eq!(st, StatusCode::OK);
-    assert!(!String::from_utf8_lossy(&body).contains("Salainenkatu"));
-
-    // The end re-sends the current values to the non-entitled permit.
+    // The end sends the values again, and says the turvakielto ended (to the entitled).
     let c = s.last_cursor().unwrap().0;
     s.append(&[ev(&p2, EventKind::TurvakieltoEnd)]).unwrap();
-    let (_, body) = h.get(KS, &format!("/api/v1/tietoluvat/{KS}/muutokset?kirjausavain={c}")).await;
-    let page: ChangePage = serde_json::from_slice(&body).unwrap();
-    let end = page.muutokset.iter().find(|c| c.henkilotunnus == hetu).expect("the end is sent");
-    let addr = end.tietoryhmat.iter().find(|c| c.tietoryhma == GroupName::VakinainenKotimainenOsoite).unwrap();
-    assert_eq!(addr.muutos, ChangeKind::Added);
-    assert!(serde_json::to_string(&addr.arvo).unwrap().contains("Salainenkatu"));
-    assert!(end.tietoryhmat.iter().any(|c| c.tietoryhma == GroupName::Kotikunta && c.muutos == ChangeKind::Added));
-    assert!(!end.tietoryhmat.iter().any(|c| c.tietoryhma == GroupName::Turvakielto));
+    let (page, text) = changes(&h, KS, c, None).await;
+    let end = of(&page, &hetu);
+    let addr = group(end[0], GroupName::VakinainenKotimainenOsoite).expect("the address again");
+    assert_eq!(addr.attribute(), Some("LISATTY"));
+    assert!(text.contains("Salainenkatu"));
+    assert!(group(end[0], GroupName::Kotikunta).is_some_and(|k| k.get("kuntakoodi").is_some()));
+    assert!(group(end[0], GroupName::Turvakielto).is_none());
+    let (page, _) = changes(&h, KS_TK, c, None).await;
+    let tk = group(of(&page, &hetu)[0], GroupName::Turvakielto).expect("the end of the turvakielto");
+    assert_eq!((tk.attribute(), tk.get("turvakieltoAktiivinen")), (Some("MUUTETTU"), Some(&Value::Bool(false))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn moving_into_and_out_of_the_area() {
+async fn leaving_the_area_says_only_the_new_municipality() {
     let h = start(Options::default()).await;
     let mut s = h.store();
-    let outsider = s
-        .persons(PersonFilter::All, PersonId(0), 4_000)
-        .unwrap()
-        .into_iter()
-        .find(|p| p.kotikunta() == Some(KuntaCode::parse("091").unwrap()) && !p.has_turvakielto() && !p.is_dead())
-        .unwrap();
+    let outsider = resident_of(&h, "091");
     let hetu = outsider.hetu().to_string();
-    let path = format!("/api/v1/tietoluvat/{KS}/henkilo");
-    let (st, _) = h.post(KS, &path, &json!({"henkilotunnus": hetu})).await;
-    assert_eq!(st, StatusCode::NOT_FOUND, "a Helsinki resident is outside KS");
-
     let c0 = s.last_cursor().unwrap().0;
-    let jkl = vtj_core::groups::Kotikunta {
-        kuntakoodi: KuntaCode::parse("179").unwrap(),
-        alkupaiva: VtjDate::Full(day(2026, Month::March, 1)),
-    };
-    s.append(&[ev(
-        &outsider,
-        EventKind::MoveToMunicipality { osoite: other_address(&outsider, "Kauppakatu"), kotikunta: jkl },
-    )])
-    .unwrap();
+    let mv = |osoite, kotikunta| EventKind::MoveToMunicipality { osoite, kotikunta };
+    s.append(&[ev(&outsider, mv(other_address(&outsider, "Kauppakatu"), kotikunta("179")))]).unwrap();
     let moved = s.person(outsider.id).unwrap().unwrap();
-    let hel = vtj_core::groups::Kotikunta {
-        kuntakoodi: KuntaCode::parse("091").unwrap(),
-        alkupaiva: VtjDate::Full(day(2026, Month::March, 1)),
-    };
-    s.append(&[ev(
-        &moved,
-        EventKind::MoveToMunicipality { osoite: other_address(&outsider, "Mannerheimintie"), kotikunta: hel },
-    )])
-    .unwrap();
+    s.append(&[ev(&moved, mv(other_address(&outsider, "Mannerheimintie"), kotikunta("091")))]).unwrap();
     let back = s.person(outsider.id).unwrap().unwrap();
-    s.append(&[ev(
-        &back,
-        EventKind::NameChange {
-            nimi: Nimi {
-                sukunimi: "Uusinimi".into(),
-                etunimet: "Testi".into(),
-                kutsumanimi: None,
-                alkupaiva: VtjDate::Full(day(2026, Month::March, 1)),
-            },
-        },
-    )])
-    .unwrap();
+    let rename =
+        EventKind::NameChange { nimi: Nimi::new("Testi", "Uusinimi", Some(VtjDate::Full(day(2026, Month::March, 1)))) };
+    s.append(&[ev(&back, rename)]).unwrap();
 
-    let (_, body) = h.get(KS, &format!("/api/v1/tietoluvat/{KS}/muutokset?kirjausavain={c0}")).await;
-    let page: ChangePage = serde_json::from_slice(&body).unwrap();
-    let mine: Vec<_> = page.muutokset.iter().filter(|c| c.henkilotunnus == hetu).collect();
-    assert_eq!(mine.iter().map(|c| c.laji).collect::<Vec<_>>(), [ChangeLaji::Enter, ChangeLaji::Leave]);
-    assert!(
-        mine[0].tietoryhmat.iter().any(|g| g.tietoryhma == GroupName::HenkilonNimi),
-        "entering brings the full record"
+    let (page, text) = changes(&h, KS, c0, None).await;
+    let mine = of(&page, &hetu);
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    assert!(mine[0].tietoryhmat.iter().all(|g| g.attribute() == Some("LISATTY")) && !mine[0].poistuu_rajauksesta);
+    assert!(group(mine[0], GroupName::HenkilonNimi).is_some(), "entering brings the full record");
+    let leave = mine[1];
+    assert!(leave.poistuu_rajauksesta);
+    assert_eq!(
+        serde_json::to_value(&leave.tietoryhmat).unwrap(),
+        json!([{"tietoryhma": "KOTIKUNTA", "kuntakoodi": "091", "muutosattribuutti": "MUUTETTU"}]),
+        "the new municipality's code and nothing else"
     );
-    assert!(!String::from_utf8_lossy(&body).contains("Uusinimi"), "nothing after leaving");
-    // Helsinki saw them leave and come back.
-    let (_, body) = h.get(HEL, &format!("/api/v1/tietoluvat/{HEL}/muutokset?kirjausavain={c0}")).await;
-    let page: ChangePage = serde_json::from_slice(&body).unwrap();
-    let mine: Vec<_> = page.muutokset.iter().filter(|c| c.henkilotunnus == hetu).map(|c| c.laji).collect();
-    assert_eq!(mine, [ChangeLaji::Leave, ChangeLaji::Enter, ChangeLaji::Change]);
+    assert!(!text.contains("Mannerheimintie"), "the new address is outside the permit");
+    assert!(!text.contains("Uusinimi"), "nothing after leaving");
+    // Helsinki saw them leave (with Jyväskylä's code) and come back.
+    let (page, _) = changes(&h, HEL, c0, None).await;
+    let mine = of(&page, &hetu);
+    assert_eq!(mine.iter().map(|c| c.poistuu_rajauksesta).collect::<Vec<_>>(), [true, false, false]);
+    assert_eq!(mine[0].kotikunta(), Some("179"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hetu_correction_rekeys_and_both_hetus_find_the_person() {
+async fn a_hetu_correction_comes_under_the_old_hetu_and_both_find_the_person() {
     let h = start(Options::default()).await;
     let p = ks_person(&h);
     let mut s = h.store();
     let c0 = s.last_cursor().unwrap().0;
-    let new = vtj_core::Hetu::from_parts(p.hetu().birth_date(), p.hetu().as_str().as_bytes()[6] as char, 999).unwrap();
-    let new = if s.hetu_exists(new).unwrap() {
-        vtj_core::Hetu::from_parts(p.hetu().birth_date(), p.hetu().as_str().as_bytes()[6] as char, 998).unwrap()
-    } else {
-        new
-    };
+    let sign = p.hetu().as_str().as_bytes()[6] as char;
+    let new = (990..1000)
+        .map(|n| Hetu::from_parts(p.hetu().birth_date(), sign, n).unwrap())
+        .find(|h| !s.hetu_exists(*h).unwrap())
+        .unwrap();
     s.append(&[ev(&p, EventKind::HetuCorrection { uusi_henkilotunnus: new })]).unwrap();
-    let mut reg = Register::default();
     let permit = s.permit(KS).unwrap().unwrap();
-    reg.put(&PersonRecord {
-        henkilotunnus: p.hetu().to_string(),
-        tietoryhmat: vtj_core::render_full(&permit, vtj_core::Subject { person: &p, on_list: false }, today()).unwrap(),
-    });
+    let mut reg = projection(&s, &permit, &[], today());
+    reg.area = Some(area_of(KS));
+    let moved = reg.persons.remove(new.as_str()).unwrap();
+    reg.persons.insert(p.hetu().to_string(), moved);
     let mut c = c0;
-    let changes = h.catch_up(KS, &mut reg, &mut c, 100).await;
-    let fix = changes.iter().find(|c| c.henkilotunnus == new.to_string()).expect("correction sent under the new hetu");
-    assert_eq!(fix.tapahtuma, "HENKILOTUNNUS_KORJAUS");
+    let seen = h.catch_up(KS, &mut reg, &mut c, None).await;
+    let fix = seen.iter().find(|c| c.henkilotunnus == p.hetu().to_string()).expect("sent under the old hetu");
+    assert_eq!(fix.hetu_correction(), Some((new.to_string(), vec![p.hetu().to_string()])));
     assert!(reg.persons.contains_key(new.as_str()) && !reg.persons.contains_key(p.hetu().as_str()));
+    assert_eq!(reg.persons, projection(&s, &permit, &[], today()).persons);
+    // Asked by either hetu, the person comes under the hetu asked.
     for asked in [p.hetu(), new] {
-        let (st, body) =
-            h.post(KS, &format!("/api/v1/tietoluvat/{KS}/henkilo"), &json!({"henkilotunnus": asked.to_string()})).await;
+        let (st, body) = h.post(KS, "/perustiedot", &json!({"hetulista": [asked.to_string()]})).await;
         assert_eq!(st, StatusCode::OK);
-        let r: PersonRecord = serde_json::from_slice(&body).unwrap();
-        assert_eq!(r.henkilotunnus, new.to_string());
+        let r: PerustiedotResponse = serde_json::from_slice(&body).unwrap();
+        assert_eq!(r.perustiedot.len(), 1);
+        assert_eq!(r.perustiedot[0].henkilotunnus, asked.to_string());
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hetu_list_add_initial_and_remove() {
+async fn a_hetu_scoped_permit_gets_whoever_it_lists_every_call() {
     let h = start(Options::default()).await;
     let s = h.store();
     let persons: Vec<Person> = s
@@ -234,189 +245,191 @@ async fn hetu_list_add_initial_and_remove() {
         .collect();
     let hetus: Vec<String> = persons.iter().map(|p| p.hetu().to_string()).collect();
     let unknown = "010101-999X".to_string();
-    assert!(
-        vtj_core::Hetu::parse(&unknown).is_ok() && !s.hetu_exists(vtj_core::Hetu::parse(&unknown).unwrap()).unwrap()
-    );
-    let add = format!("/api/v1/tietoluvat/{LIST}/hetulista/lisays");
-    let mut body_hetus = hetus.clone();
-    body_hetus.push(unknown.clone());
-    let (st, body) = h.post(LIST, &add, &json!({ "henkilotunnukset": body_hetus })).await;
-    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    let added: ListAdded = serde_json::from_slice(&body).unwrap();
-    assert_eq!(added.lisatty, 21);
-    assert_eq!(added.henkilot.len(), 20, "the full record of every existing listed person");
+    assert!(!s.hetu_exists(Hetu::parse(&unknown).unwrap()).unwrap());
 
-    let (st, body) = h
-        .post(
-            LIST,
-            &format!("/api/v1/tietoluvat/{LIST}/perustiedot"),
-            &json!({ "henkilotunnukset": [hetus[0], unknown, "020202-998L"] }),
-        )
+    let mut asked = hetus.clone();
+    asked.push(unknown.clone());
+    let (st, body) = h.post(LIST, "/perustiedot", &json!({ "hetulista": asked })).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let r: PerustiedotResponse = serde_json::from_slice(&body).unwrap();
+    assert!(r.ajan_tasalla);
+    assert_eq!(r.perustiedot.iter().map(|p| &p.henkilotunnus).collect::<Vec<_>>(), hetus.iter().collect::<Vec<_>>());
+
+    // A subset of groups; a group outside the product is simply not there.
+    let (_, body) = h
+        .post(LIST, "/perustiedot", &json!({"hetulista": [hetus[0]], "tietoryhmat": ["HENKILON_NIMI", "SUKUPUOLI"]}))
         .await;
-    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    let listed: ListedPersons = serde_json::from_slice(&body).unwrap();
-    assert_eq!(listed.henkilot.len(), 1);
-    assert_eq!(listed.ei_loydy.len(), 2);
+    let r: PerustiedotResponse = serde_json::from_slice(&body).unwrap();
+    let names: Vec<&str> = r.perustiedot[0].tietoryhmat.iter().map(|g| g.name()).collect();
+    assert_eq!(names, ["HENKILON_NIMI"], "ASREK has no SUKUPUOLI");
 
-    // Changes come for listed persons only, and stop at removal.
+    // Changes come for the persons the call lists, and for no one else.
     let mut reg = Register::default();
-    added.henkilot.iter().for_each(|r| reg.put(r));
-    let mut cursor = added.kirjausavain;
+    let list: Vec<Hetu> = hetus.iter().map(|h| Hetu::parse(h).unwrap()).collect();
+    let permit = s.permit(LIST).unwrap().unwrap();
+    reg.persons = projection(&s, &permit, &list, today()).persons;
+    let mut cursor = s.last_cursor().unwrap().0;
     let mut w = h.store();
     simulate(&mut w, 20);
-    h.catch_up(LIST, &mut reg, &mut cursor, 500).await;
-    let permit = s.permit(LIST).unwrap().unwrap();
-    assert_eq!(reg, projection(&h.store(), &permit, today()));
-
-    let (st, body) = h
-        .post(LIST, &format!("/api/v1/tietoluvat/{LIST}/hetulista/poisto"), &json!({ "henkilotunnukset": hetus[..10] }))
-        .await;
-    assert_eq!(st, StatusCode::OK);
-    let removed: ListRemoved = serde_json::from_slice(&body).unwrap();
-    assert_eq!(removed.poistettu, 10);
-    let before = w.last_cursor().unwrap().0;
-    for p in &persons[..10] {
-        let now = w.person(p.id).unwrap().unwrap();
-        if !now.is_dead() {
-            w.append(&[ev(
-                &now,
-                EventKind::NameChange {
-                    nimi: Nimi {
-                        sukunimi: "Poistettu".into(),
-                        etunimet: "X".into(),
-                        kutsumanimi: None,
-                        alkupaiva: VtjDate::Unknown,
-                    },
-                },
-            )])
-            .unwrap();
-        }
-    }
-    let (_, body) = h.get(LIST, &format!("/api/v1/tietoluvat/{LIST}/muutokset?kirjausavain={before}")).await;
-    assert!(!String::from_utf8_lossy(&body).contains("Poistettu"), "removed persons receive nothing");
-    let (st, _) =
-        h.post(LIST, &format!("/api/v1/tietoluvat/{LIST}/henkilo"), &json!({"henkilotunnus": hetus[0]})).await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
+    let seen = h.catch_up(LIST, &mut reg, &mut cursor, Some(&hetus)).await;
+    assert!(!seen.is_empty());
+    assert!(seen.iter().all(|c| hetus.contains(&c.henkilotunnus)), "only the listed");
+    assert_eq!(reg.persons, projection(&h.store(), &permit, &list, today()).persons);
+    // A person no longer listed gets nothing.
+    let (page, _) = changes(&h, LIST, 0, Some(&hetus[10..])).await;
+    assert!(page.muutokset.iter().all(|c| !hetus[..10].contains(&c.henkilotunnus)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_scope_is_indistinguishable_from_unknown() {
     let h = start(Options::default()).await;
-    let s = h.store();
-    let helsinki = s
-        .persons(PersonFilter::All, PersonId(0), 4_000)
-        .unwrap()
-        .into_iter()
-        .find(|p| p.kotikunta() == Some(KuntaCode::parse("091").unwrap()))
-        .unwrap();
-    let path = format!("/api/v1/tietoluvat/{KS}/henkilo");
-    let (st1, b1) = h.post(KS, &path, &json!({"henkilotunnus": helsinki.hetu().to_string()})).await;
-    let (st2, b2) = h.post(KS, &path, &json!({"henkilotunnus": "010101-999X"})).await;
-    assert_eq!((st1, st2), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    let helsinki = resident_of(&h, "091");
+    let (st1, b1) = h.post(KS, "/perustiedot", &json!({"hetulista": [helsinki.hetu().to_string()]})).await;
+    let (st2, b2) = h.post(KS, "/perustiedot", &json!({"hetulista": ["010101-999X"]})).await;
+    assert_eq!((st1, st2), (StatusCode::OK, StatusCode::OK));
     assert_eq!(b1, b2, "the same bytes for out of scope and unknown");
-    // A permit that is not the caller's looks like one that does not exist.
-    let (st3, b3) = h.get(KS, &format!("/api/v1/tietoluvat/{HEL}/muutokset?kirjausavain=0")).await;
-    let (st4, b4) = h.get(KS, "/api/v1/tietoluvat/NOPE/muutokset?kirjausavain=0").await;
-    assert_eq!((st3, st4), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
-    assert_eq!(b3, b4);
+    assert_eq!(String::from_utf8_lossy(&b1), r#"{"perustiedot":[],"ajanTasalla":true}"#);
+    let (_, c1) = h
+        .post(KS, "/muutokset", &json!({"viimeisinKirjausavain": 0, "hetulista": [helsinki.hetu().to_string()]}))
+        .await;
+    let (_, c2) = h.post(KS, "/muutokset", &json!({"viimeisinKirjausavain": 0, "hetulista": ["010101-999X"]})).await;
+    assert_eq!(c1, c2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revoked_expired_and_wrong_credentials() {
+async fn sign_in_revocation_expiry_and_the_headers_older_clients_send() {
     let h = start(Options::default()).await;
-    let path = format!("/api/v1/tietoluvat/{KS}/muutokset?kirjausavain=0");
-    assert_eq!(h.get(KS, &path).await.0, StatusCode::OK);
-    let (st, body) = h.get_as("vtj_wrong", &path).await;
-    assert_eq!((st, problem_code(&body).as_str()), (StatusCode::UNAUTHORIZED, "TUNNISTAUTUMINEN_PUUTTUU"));
-    let r = h.http.get(h.url(&path)).header("x-road-client", "FI/GOV/0201256-6/kshva").send().await.unwrap();
+    let body = json!({"viimeisinKirjausavain": 0});
+    assert_eq!(h.post(KS, "/muutokset", &body).await.0, StatusCode::OK);
+    let raw = serde_json::to_vec(&body).unwrap();
+    let (u, p) = h.user(KS);
+    let (st, wrong) = h.post_as(u, "wrong", "/muutokset", raw.clone()).await;
+    assert_eq!((st, problem_code(&wrong).as_str()), (StatusCode::UNAUTHORIZED, "TUNNISTAUTUMINEN_PUUTTUU"));
+    let (_, nobody) = h.post_as("nobody", "x", "/muutokset", raw.clone()).await;
+    assert_eq!(wrong, nobody, "an unknown user and a wrong password look the same");
+    let url = format!("{}/muutokset", h.api_base());
+    let r = h.http.post(&url).header("x-road-client", "FI/GOV/0201256-6/kshva").json(&body).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the X-Road header alone is not trusted");
+    assert_eq!(r.headers()["www-authenticate"], "Basic realm=\"VTJ-muutosrajapinta\"");
+    // The older header pair, and Basic where a gateway moved it.
+    let r = h.http.post(&url).header("MUTP-Tunnus", u).header("MUTP-Salasana", p).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let basic = reqwest::Client::new().post(&url).basic_auth(u, Some(p)).build().unwrap();
+    let auth = basic.headers()["authorization"].clone();
+    let r = h.http.post(&url).header("x-authorization", auth).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 
     // Expiry: the permit ends 2030-12-31.
     h.clock_days.store(365 * 6, std::sync::atomic::Ordering::Relaxed);
-    let (st, body) = h.get(KS, &path).await;
-    assert_eq!((st, problem_code(&body).as_str()), (StatusCode::FORBIDDEN, "TIETOLUPA_EI_VOIMASSA"));
+    let (st, b) = h.post(KS, "/muutokset", &body).await;
+    assert_eq!((st, problem_code(&b).as_str()), (StatusCode::FORBIDDEN, "TIETOLUPA_EI_VOIMASSA"));
     h.clock_days.store(0, std::sync::atomic::Ordering::Relaxed);
 
     vtj_api::admin::revoke_permit(&mut h.store(), KS).unwrap();
-    let (st, _) = h.get(KS, &path).await;
-    assert_eq!(st, StatusCode::FORBIDDEN, "revocation takes effect at once");
-    assert_eq!(h.get(KS_TK, &format!("/api/v1/tietoluvat/{KS_TK}/muutokset?kirjausavain=0")).await.0, StatusCode::OK);
-
-    use vtj_store::Access;
-    h.store().revoke_credentials("KSHVA").unwrap();
-    assert_eq!(
-        h.get(KS_TK, &format!("/api/v1/tietoluvat/{KS_TK}/muutokset?kirjausavain=0")).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(h.post(KS, "/muutokset", &body).await.0, StatusCode::FORBIDDEN, "revocation takes effect at once");
+    assert_eq!(h.post(KS_TK, "/muutokset", &body).await.0, StatusCode::OK);
+    vtj_api::admin::revoke_user(&mut h.store(), &user_of(KS_TK)).unwrap();
+    assert_eq!(h.post(KS_TK, "/muutokset", &body).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.post(HEL, "/muutokset", &body).await.0, StatusCode::OK, "other users are untouched");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_requests_get_clear_errors_and_change_nothing() {
+async fn bad_requests_get_clear_errors() {
     let h = start(Options { config: |c| c.limits.max_list = 100, ..Options::default() }).await;
-    let token = h.tokens["KUNTA"].clone();
-    let person = format!("/api/v1/tietoluvat/{LIST}/henkilo");
-    let add = format!("/api/v1/tietoluvat/{LIST}/hetulista/lisays");
+    let (u, p) = h.user(LIST);
+    let big: Vec<String> = vec!["010181-900C".into(); 1001];
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
-        (&person, b"{\"henkilotunnus\": ".to_vec(), StatusCode::BAD_REQUEST, "VIRHEELLINEN_JSON"),
-        (&person, b"[[[[".repeat(200), StatusCode::BAD_REQUEST, "VIRHEELLINEN_JSON"),
+        ("/perustiedot", b"{\"hetulista\": ".to_vec(), StatusCode::BAD_REQUEST, "VIRHEELLINEN_JSON"),
+        ("/perustiedot", b"[[[[".repeat(200), StatusCode::BAD_REQUEST, "VIRHEELLINEN_JSON"),
+        ("/perustiedot", br#"{"hetulista":[],"extra":1}"#.to_vec(), StatusCode::BAD_REQUEST, "VIRHEELLINEN_JSON"),
         (
-            &person,
-            br#"{"henkilotunnus":"010181-900C","extra":1}"#.to_vec(),
+            "/perustiedot",
+            br#"{"hetulista":[],"tietoryhmat":null}"#.to_vec(),
             StatusCode::BAD_REQUEST,
             "VIRHEELLINEN_JSON",
         ),
         (
-            &person,
-            br#"{"henkilotunnus":"300281-900C"}"#.to_vec(),
+            "/perustiedot",
+            br#"{"hetulista":["010181-900C","300281-900C"]}"#.to_vec(),
             StatusCode::BAD_REQUEST,
             "VIRHEELLINEN_HENKILOTUNNUS",
         ),
         (
-            &person,
-            br#"{"henkilotunnus":"010181-900D"}"#.to_vec(),
+            "/perustiedot",
+            br#"{"hetulista":["010181-900C"],"tietoryhmat":["HENKILON_NIMET"]}"#.to_vec(),
             StatusCode::BAD_REQUEST,
-            "VIRHEELLINEN_HENKILOTUNNUS",
+            "TUNTEMATON_TIETORYHMA",
         ),
         (
-            &add,
-            br#"{"henkilotunnukset":["010181-900C","bad"]}"#.to_vec(),
+            "/perustiedot",
+            serde_json::to_vec(&json!({ "hetulista": big })).unwrap(),
             StatusCode::BAD_REQUEST,
-            "VIRHEELLINEN_HENKILOTUNNUS",
-        ),
-        (
-            &add,
-            serde_json::to_vec(&json!({"henkilotunnukset": vec!["010181-900C"; 101]})).unwrap(),
-            StatusCode::PAYLOAD_TOO_LARGE,
             "LISTA_LIIAN_PITKA",
         ),
-        (&add, vec![b' '; 2 << 20], StatusCode::PAYLOAD_TOO_LARGE, "PYYNTO_LIIAN_SUURI"),
+        (
+            "/muutokset",
+            serde_json::to_vec(&json!({"viimeisinKirjausavain": 0, "hetulista": vec!["010181-900C"; 101]})).unwrap(),
+            StatusCode::BAD_REQUEST,
+            "LISTA_LIIAN_PITKA",
+        ),
+        ("/muutokset", br#"{"viimeisinKirjausavain":0}"#.to_vec(), StatusCode::BAD_REQUEST, "HETULISTA_PUUTTUU"),
+        ("/muutokset", br#"{"viimeisinKirjausavain":"x"}"#.to_vec(), StatusCode::BAD_REQUEST, "VIRHEELLINEN_JSON"),
+        (
+            "/muutokset",
+            br#"{"viimeisinKirjausavain":-1,"hetulista":[]}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "KIRJAUSAVAIN_TULEVAISUUDESSA",
+        ),
+        ("/muutokset", vec![b' '; 3 << 20], StatusCode::PAYLOAD_TOO_LARGE, "PYYNTO_LIIAN_SUURI"),
+        ("/perustiedot-vko", br#"{"kuntakoodit":["179"]}"#.to_vec(), StatusCode::CONFLICT, "VAARA_RAJAUSTYYPPI"),
     ];
-    for (path, body, status, code) in cases {
-        let (st, answer) = h.post_raw(&token, path, body).await;
-        assert_eq!((st, problem_code(&answer).as_str()), (status, code), "{}", String::from_utf8_lossy(&answer));
+    for (call, body, status, code) in cases {
+        let (st, answer) = h.post_as(u, p, call, body).await;
+        assert_eq!(
+            (st, problem_code(&answer).as_str()),
+            (status, code),
+            "{call}: {}",
+            String::from_utf8_lossy(&answer)
+        );
     }
-    assert!(h.store().hetu_list(LIST).unwrap().is_empty(), "a rejected list changes nothing");
+    let (_, answer) = h.post_as(u, p, "/perustiedot", br#"{"hetulista":["010181-900C","300281-900C"]}"#.to_vec()).await;
+    assert!(String::from_utf8_lossy(&answer).contains("hetulista[1]"), "the bad hetu and its place are named");
 
     let last = h.store().last_cursor().unwrap().0;
-    for (q, code) in [
-        (format!("kirjausavain={}", last + 1), "KIRJAUSAVAIN_TULEVAISUUDESSA"),
-        ("kirjausavain=-1".into(), "KIRJAUSAVAIN_TULEVAISUUDESSA"),
-        ("kirjausavain=abc".into(), "VIRHEELLINEN_KYSELY"),
-        ("kirjausavain=0&sivunKoko=0".into(), "VIRHEELLINEN_SIVUN_KOKO"),
-        ("kirjausavain=0&tuntematon=1".into(), "VIRHEELLINEN_KYSELY"),
-        (String::new(), "VIRHEELLINEN_KYSELY"),
+    let (st, b) = h.post(KS, "/muutokset", &json!({"viimeisinKirjausavain": last + 1})).await;
+    assert_eq!((st, problem_code(&b).as_str()), (StatusCode::BAD_REQUEST, "KIRJAUSAVAIN_TULEVAISUUDESSA"));
+    for (body, code) in [
+        (json!({"kuntakoodit": []}), "KUNTAKOODIT_PUUTTUVAT"),
+        (json!({"kuntakoodit": ["12"]}), "VIRHEELLINEN_KUNTAKOODI"),
+        (json!({"kuntakoodit": ["200"]}), "VIRHEELLINEN_KUNTAKOODI"),
+        (json!({"kuntakoodit": ["179"], "jatkoavain": "999999999.1"}), "VIRHEELLINEN_JATKOAVAIN"),
     ] {
-        let (st, body) = h.get(KS, &format!("/api/v1/tietoluvat/{KS}/muutokset?{q}")).await;
-        assert_eq!((st, problem_code(&body).as_str()), (StatusCode::BAD_REQUEST, code), "{q}");
+        let (st, b) = h.post(KS, "/perustiedot-vko", &body).await;
+        assert_eq!((st, problem_code(&b).as_str()), (StatusCode::BAD_REQUEST, code), "{body}");
     }
-    let (st, body) = h.get(LIST, &format!("/api/v1/tietoluvat/{LIST}/perustiedot")).await;
-    assert_eq!((st, problem_code(&body).as_str()), (StatusCode::CONFLICT, "VAARA_RAJAUSTYYPPI"));
-    let (st, body) = h.get(KS, &format!("/api/v1/tietoluvat/{KS}/perustiedot?jatkoavain=999999999.1")).await;
-    assert_eq!((st, problem_code(&body).as_str()), (StatusCode::BAD_REQUEST, "VIRHEELLINEN_JATKOAVAIN"));
-    let (st, body) = h.get(KS, "/api/v1/kirjausavain?paiva=20990101").await;
-    assert_eq!((st, problem_code(&body).as_str()), (StatusCode::BAD_REQUEST, "PAIVA_TULEVAISUUDESSA"));
-    let (st, body) = h.get(KS, "/api/v1/kirjausavain?paiva=20260102").await;
+    for (day, status, code) in [
+        ("2099-01-01", StatusCode::BAD_REQUEST, "PAIVA_TULEVAISUUDESSA"),
+        ("20260102", StatusCode::BAD_REQUEST, "VIRHEELLINEN_PAIVA"),
+        ("2026-02-30", StatusCode::BAD_REQUEST, "VIRHEELLINEN_PAIVA"),
+    ] {
+        let (st, b) = h.get(KS, &format!("/kirjausavain/{day}")).await;
+        assert_eq!((st, problem_code(&b).as_str()), (status, code), "{day}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cursor_of_a_day_follows_that_days_changes_on() {
+    let h = start(Options { days: 6, ..Options::default() }).await;
+    let s = h.store();
+    let (st, body) = h.get(KS, "/kirjausavain/2026-01-04").await;
     assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let c: vtj_wire::KirjausavainResponse = serde_json::from_slice(&body).unwrap();
+    let expected = s.cursor_at(day(2026, Month::January, 3)).unwrap().0;
+    assert_eq!(c.viimeisin_kirjausavain, expected, "the last change before the day");
+    let after = s.changes_since(vtj_store::Cursor(expected), 1).unwrap();
+    assert_eq!(after[0].event.rekisterointipaiva, day(2026, Month::January, 4), "the day's first change is next");
+    let (_, body) = h.get(KS, "/kirjausavain/1990-01-01").await;
+    assert_eq!(String::from_utf8_lossy(&body), r#"{"viimeisinKirjausavain":0}"#);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -429,10 +442,17 @@ async fn rate_limit_answers_429_with_retry_after() {
         ..Options::default()
     })
     .await;
-    let path = format!("{}/api/v1/tietoluvat/{KS}/muutokset?kirjausavain=0&sivunKoko=1", h.base);
     let mut statuses = Vec::new();
+    let (u, p) = h.user(KS);
     for _ in 0..5 {
-        let r = h.http.get(&path).bearer_auth(&h.tokens["KSHVA"]).send().await.unwrap();
+        let r = h
+            .http
+            .post(format!("{}/muutokset", h.api_base()))
+            .basic_auth(u, Some(p))
+            .json(&json!({"viimeisinKirjausavain": 0}))
+            .send()
+            .await
+            .unwrap();
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
             let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
             assert!((1..=2).contains(&wait));
@@ -441,22 +461,22 @@ async fn rate_limit_answers_429_with_retry_after() {
     }
     assert_eq!(statuses, [200, 200, 200, 429, 429]);
     // Another recipient has its own bucket.
-    assert_eq!(h.get(HEL, &format!("/api/v1/tietoluvat/{HEL}/muutokset?kirjausavain=0")).await.0, StatusCode::OK);
+    assert_eq!(h.post(HEL, "/muutokset", &json!({"viimeisinKirjausavain": 0})).await.0, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_is_audited_with_whose_data_and_which_groups() {
     let h = start(Options::default()).await;
     let p = ks_person(&h);
-    let person = format!("/api/v1/tietoluvat/{KS}/henkilo");
-    h.post(KS, &person, &json!({"henkilotunnus": p.hetu().to_string()})).await;
-    h.post(KS, &person, &json!({"henkilotunnus": "010101-999X"})).await;
-    h.get_as("wrong", "/api/v1/tietoluvat/KS/muutokset?kirjausavain=0").await;
+    h.post(KS, "/perustiedot", &json!({"hetulista": [p.hetu().to_string(), "010101-999X"]})).await;
+    h.post_as("nobody", "x", "/muutokset", b"{}".to_vec()).await;
+    let (u, pw) = h.user(KS);
     let r = h
         .http
-        .get(h.url(&format!("/api/v1/tietoluvat/{KS}/muutokset?kirjausavain=0")))
-        .bearer_auth(&h.tokens["KSHVA"])
+        .post(format!("{}/muutokset", h.api_base()))
+        .basic_auth(u, Some(pw))
         .header("X-Road-Client", "FI/GOV/0000000-0/test")
+        .json(&json!({"viimeisinKirjausavain": 0, "hetulista": [p.hetu().to_string()]}))
         .send()
         .await
         .unwrap();
@@ -466,22 +486,18 @@ async fn every_request_is_audited_with_whose_data_and_which_groups() {
     let s = h.store();
     let entries: Vec<AuditRecord> =
         s.audit_entries(0, 100).unwrap().iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect();
-    assert_eq!(entries.len(), 4, "one entry per API request, none for /metrics");
+    assert_eq!(entries.len(), 3, "one entry per API request, none for /metrics");
     let found = &entries[0];
     assert_eq!(
-        (found.recipient.as_deref(), found.permit.as_deref(), found.purpose.as_deref()),
-        (Some("KSHVA"), Some(KS), Some("asiakasrekisteri"))
+        (found.user.as_deref(), found.recipient.as_deref(), found.permit.as_deref(), found.purpose.as_deref()),
+        (Some("ks"), Some("KSHVA"), Some(KS), Some("asiakasrekisteri"))
     );
-    assert_eq!(found.hetus, [p.hetu().to_string()]);
+    assert_eq!(found.asked, [p.hetu().to_string(), "010101-999X".to_string()], "what was asked");
+    assert_eq!(found.hetus, [p.hetu().to_string()], "whose data went out");
     assert!(found.groups.contains(&"HENKILON_NIMI".to_string()));
     assert_eq!((found.status, found.records), (200, 1));
-    assert_eq!(
-        (entries[1].status, entries[1].hetus.clone()),
-        (404, vec!["010101-999X".to_string()]),
-        "misses are logged too"
-    );
-    assert_eq!((entries[2].status, entries[2].recipient.clone()), (401, None));
-    assert_eq!(entries[3].xroad_client.as_deref(), Some("FI/GOV/0000000-0/test"));
-    assert!(entries[3].records > 0);
-    assert_eq!(s.audit_verify().unwrap().entries, 4);
+    assert_eq!((entries[1].status, entries[1].recipient.clone()), (401, None));
+    assert_eq!(entries[2].xroad_client.as_deref(), Some("FI/GOV/0000000-0/test"));
+    assert_eq!(entries[2].asked_list.as_ref().map(|d| d.count), Some(1), "a followed list by count and digest");
+    assert_eq!(s.audit_verify().unwrap().entries, 3);
 }

@@ -1,8 +1,9 @@
-//! HTTPS, and mutual TLS as a credential.
+//! HTTPS, and mutual TLS as a credential: a client certificate registered
+//! for a user signs in as that user.
 
 use reqwest::{Certificate, Identity, StatusCode};
+use serde_json::json;
 use vtj_api::tls::{cert_file_hash, serve_tls, server_config, TlsFiles};
-use vtj_store::Access;
 use vtj_testkit::pki::Ca;
 use vtj_testkit::*;
 
@@ -19,7 +20,8 @@ async fn client_certificate_authenticates_over_tls() {
         std::fs::write(dir.join(name), text).unwrap();
     }
     std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    h.store().add_credential("KSHVA", &cert_file_hash(&dir.join("cli.pem")).unwrap(), "client cert").unwrap();
+    let ks = user_of(KS);
+    vtj_api::admin::add_user_cert(&mut h.store(), &ks, &cert_file_hash(&dir.join("cli.pem")).unwrap()).unwrap();
 
     let files = TlsFiles { cert: dir.join("srv.pem"), key: dir.join("srv.key"), client_ca: Some(dir.join("ca.pem")) };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -36,28 +38,33 @@ async fn client_certificate_authenticates_over_tls() {
         }
         b.build().unwrap()
     };
-    let url = format!("{base}/api/v1/tietoluvat/{KS}/muutokset?kirjausavain=0&sivunKoko=1");
+    let url = format!("{base}/api/v1/muutokset");
+    let body = json!({"viimeisinKirjausavain": 0});
 
-    let r = client(Some((&cli_cert, &cli_key))).get(&url).send().await.unwrap();
+    let r = client(Some((&cli_cert, &cli_key))).post(&url).json(&body).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "the registered certificate is the credential");
 
-    let r = client(None).get(&url).send().await.unwrap();
+    let r = client(None).post(&url).json(&body).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "TLS alone is not a credential");
-    let r = client(None).get(&url).bearer_auth(&h.tokens["KSHVA"]).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "a token works over TLS without a certificate");
+    let (u, p) = h.user(KS);
+    let r = client(None).post(&url).basic_auth(u, Some(p)).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "a password works over TLS without a certificate");
+    let r = client(Some((&cli_cert, &cli_key))).post(&url).basic_auth(u, Some(p)).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "both, of the same user");
 
-    let r = client(Some((&unreg_cert, &unreg_key))).get(&url).send().await.unwrap();
+    let r = client(Some((&unreg_cert, &unreg_key))).post(&url).json(&body).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a valid but unregistered certificate is not enough");
 
-    let r = client(Some((&cli_cert, &cli_key))).get(&url).bearer_auth(&h.tokens["HELSINKI"]).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "certificate and token of different recipients");
+    let (hu, hp) = h.user(HEL);
+    let r = client(Some((&cli_cert, &cli_key))).post(&url).basic_auth(hu, Some(hp)).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "certificate and password of different users");
 
     assert!(
-        client(Some((&rogue_cert, &rogue_key))).get(&url).send().await.is_err(),
+        client(Some((&rogue_cert, &rogue_key))).post(&url).json(&body).send().await.is_err(),
         "a foreign CA fails the handshake"
     );
 
-    h.store().revoke_credentials("KSHVA").unwrap();
-    let r = client(Some((&cli_cert, &cli_key))).get(&url).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "revoked with the recipient's other credentials");
+    vtj_api::admin::revoke_user(&mut h.store(), &ks).unwrap();
+    let r = client(Some((&cli_cert, &cli_key))).post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "revoked with its user");
 }

@@ -1,4 +1,4 @@
-//! `vtj admin`: recipients, tokens, permits and the fee report.
+//! `vtj admin`: recipients, permits, users and the fee report.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -22,23 +22,38 @@ pub enum AdminCmd {
         #[arg(long)]
         nimi: String,
     },
-    /// Issue a bearer token for a recipient; printed once, stored only hashed.
-    TokenIssue {
+    /// Create a user of a permit (HTTP Basic on the REST interface); its password is printed
+    /// once and stored only as an argon2id hash.
+    UserAdd {
         /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
         db: String,
         #[arg(long)]
-        luvansaaja: String,
-        #[arg(long, default_value = "")]
-        label: String,
+        tietolupa: String,
+        #[arg(long)]
+        kayttaja: String,
     },
-    /// Register a client certificate (PEM) as a recipient's credential for mutual TLS.
+    /// End a user at once (and its certificates). Its name is never reused.
+    UserRevoke {
+        /// A SQLite file path or a postgres:// URL.
+        #[arg(long, default_value = "vtj.db")]
+        db: String,
+        #[arg(long)]
+        kayttaja: String,
+    },
+    /// List users: name, permit, whether revoked.
+    Users {
+        /// A SQLite file path or a postgres:// URL.
+        #[arg(long, default_value = "vtj.db")]
+        db: String,
+    },
+    /// Register a client certificate (PEM) for a user: mutual TLS then signs in as the user.
     CertAdd {
         /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
         db: String,
         #[arg(long)]
-        luvansaaja: String,
+        kayttaja: String,
         #[arg(long)]
         cert: PathBuf,
     },
@@ -47,14 +62,6 @@ pub enum AdminCmd {
         /// A SQLite file path or a postgres:// URL.
         #[arg(long, default_value = "vtj.db")]
         db: String,
-    },
-    /// Revoke every credential (tokens and certificates) of a recipient.
-    TokenRevoke {
-        /// A SQLite file path or a postgres:// URL.
-        #[arg(long, default_value = "vtj.db")]
-        db: String,
-        #[arg(long)]
-        luvansaaja: String,
     },
     /// Create a permit (tietolupa).
     PermitAdd {
@@ -131,25 +138,27 @@ pub fn run(cmd: AdminCmd) -> Result<()> {
             admin::add_recipient(&mut *open_existing(&db)?, &tunnus, &nimi)?;
             println!("recipient {tunnus} saved");
         }
-        AdminCmd::TokenIssue { db, luvansaaja, label } => {
-            let token = admin::issue_token(&mut *open_existing(&db)?, &luvansaaja, &label)?;
-            println!("{token}");
+        AdminCmd::UserAdd { db, tietolupa, kayttaja } => {
+            let password = admin::add_user(&mut *open_existing(&db)?, &tietolupa, &kayttaja)?;
+            eprintln!("user {kayttaja} of permit {tietolupa} created; its password (shown once):");
+            println!("{password}");
         }
-        AdminCmd::CertAdd { db, luvansaaja, cert } => {
-            let hash = vtj_api::tls::cert_file_hash(&cert)?;
-            let mut s = open_existing(&db)?;
-            if s.recipient(&luvansaaja)?.is_none() {
-                anyhow::bail!("unknown recipient {luvansaaja:?}; create it first with `vtj admin recipient-add`");
+        AdminCmd::UserRevoke { db, kayttaja } => {
+            admin::revoke_user(&mut *open_existing(&db)?, &kayttaja)?;
+            println!("user {kayttaja} revoked");
+        }
+        AdminCmd::Users { db } => {
+            for u in open_existing(&db)?.users()? {
+                println!("{:<24} {:<24} {}", u.name, u.permit, if u.revoked { "revoked" } else { "active" });
             }
-            s.add_credential(&luvansaaja, &hash, &format!("certificate {}", cert.display()))?;
-            println!("certificate sha256:{hash} registered for {luvansaaja}");
+        }
+        AdminCmd::CertAdd { db, kayttaja, cert } => {
+            let hash = vtj_api::tls::cert_file_hash(&cert)?;
+            admin::add_user_cert(&mut *open_existing(&db)?, &kayttaja, &hash)?;
+            println!("certificate sha256:{hash} registered for user {kayttaja}");
         }
         AdminCmd::AdminTokenIssue { db } => {
             println!("{}", vtj_api::admin_api::issue_admin_token(&mut *open_existing(&db)?)?);
-        }
-        AdminCmd::TokenRevoke { db, luvansaaja } => {
-            let n = open_existing(&db)?.revoke_credentials(&luvansaaja)?;
-            println!("{n} credentials of {luvansaaja} revoked");
         }
         AdminCmd::PermitAdd {
             db,

@@ -75,8 +75,23 @@ impl BenchBackend {
 
 const PERMIT: &str = "BENCH-KOKO-MAA";
 const RECIPIENT: &str = "BENCH";
+const USER: &str = "bench";
+/// Persons per /perustiedot-vko page and changes per /muutokset answer of
+/// the service under test.
 const INITIAL_PAGE: usize = 5_000;
 const FEED_PAGE: usize = 1_000;
+
+/// The service's page sizes for the bench, as a `vtj serve --config` file.
+fn server_config(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join("vtj-bench-serve.toml");
+    std::fs::write(&path, format!("page = {FEED_PAGE}\nvko_page = {INITIAL_PAGE}\n"))?;
+    Ok(path)
+}
+
+/// Every municipality's code: the whole country's permit, as its client names it.
+fn whole_country() -> String {
+    vtj_core::kunta::kunnat().iter().map(|k| k.code.to_string()).collect::<Vec<_>>().join(",")
+}
 
 pub fn run(args: BenchArgs) -> Result<()> {
     anyhow::ensure!(!args.persons.is_empty() && args.persons.iter().all(|&n| n > 0), "--persons: give sizes above 0");
@@ -127,7 +142,7 @@ impl Bench<'_> {
             "",
         );
 
-        let server = Server::start(self.exe, &db, true, self.pinned)?;
+        let server = Server::start(self.exe, &db, true, self.pinned, Some(&server_config(self.dir)?))?;
         let initial = self.initial_load(&server, &token, "audited")?;
         let loopback = loopback_seconds(initial.bytes, self.pinned)?;
         let bulk = sqlite_bulk_seconds(&initial.register, &REGISTER_ROWS, self.dir)?;
@@ -193,7 +208,7 @@ impl Bench<'_> {
         table.row(&self.label(), "  service peak RSS", &format!("{} MiB", rss >> 10), "");
 
         if with_feed && !self.args.no_audit_comparison {
-            let server = Server::start(self.exe, &db, false, self.pinned)?;
+            let server = Server::start(self.exe, &db, false, self.pinned, Some(&server_config(self.dir)?))?;
             let off = self.initial_load(&server, &token, "unaudited")?;
             table.row(
                 &self.label(),
@@ -222,7 +237,7 @@ impl Bench<'_> {
     }
 
     /// A fresh database with the population, one recipient, a permit for
-    /// the whole country and a token. Returns (spec, token, seconds spent generating).
+    /// the whole country and its user. Returns (spec, password, seconds spent generating).
     fn prepare(&self) -> Result<(String, String, f64)> {
         let spec = match self.backend {
             BenchBackend::Sqlite => {
@@ -244,14 +259,14 @@ impl Bench<'_> {
         let generated = started.elapsed().as_secs_f64();
         admin::add_recipient(&mut *store, RECIPIENT, "benchmark recipient")?;
         admin::add_permit(&mut *store, &PermitSpec::whole_country(PERMIT, RECIPIENT, "benchmark", start))?;
-        let token = admin::issue_token(&mut *store, RECIPIENT, "bench")?;
-        Ok((spec, token, generated))
+        let password = admin::add_user(&mut *store, PERMIT, USER)?;
+        Ok((spec, password, generated))
     }
 
     fn initial_load(&self, server: &Server, token: &str, tag: &str) -> Result<Initial> {
         let register = self.dir.join(format!("register-{}-{}-{tag}.db", self.backend.name(), self.persons));
         measure::remove_sqlite_files(&register);
-        let run = sync_child(self.exe, &server.base, &register, token, INITIAL_PAGE)?;
+        let run = sync_child(self.exe, &server.base, &register, token)?;
         Ok(Initial {
             persons: run.report.persons_loaded,
             seconds: run.seconds,
@@ -273,7 +288,7 @@ impl Bench<'_> {
     }
 
     fn catch_up(&self, server: &Server, token: &str, initial: &Initial) -> Result<Applied> {
-        let run = sync_child(self.exe, &server.base, &initial.register, token, FEED_PAGE)?;
+        let run = sync_child(self.exe, &server.base, &initial.register, token)?;
         Ok(Applied { changes: run.report.changes_applied, seconds: run.seconds, bytes: run.report.bytes })
     }
 }
@@ -328,7 +343,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(exe: &Path, db: &str, audited: bool, pinned: bool) -> Result<Server> {
+    fn start(exe: &Path, db: &str, audited: bool, pinned: bool, config: Option<&Path>) -> Result<Server> {
         let mut cmd = Command::new(exe);
         cmd.args([
             "serve",
@@ -343,6 +358,9 @@ impl Server {
         ]);
         if !audited {
             cmd.arg("--unaudited-benchmark");
+        }
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
         }
         cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         if pinned {
@@ -393,12 +411,13 @@ struct SyncRun {
 }
 
 /// `vtj sync` as its own process (on this process's CPU), timed from spawn to exit.
-fn sync_child(exe: &Path, base: &str, register: &Path, token: &str, page: usize) -> Result<SyncRun> {
+fn sync_child(exe: &Path, base: &str, register: &Path, password: &str) -> Result<SyncRun> {
     let mut cmd = Command::new(exe);
-    cmd.args(["sync", "--service", base, "--permit", PERMIT, "--json", "--page", &page.to_string()])
+    let service = format!("{base}/api/v1");
+    cmd.args(["sync", "--service", &service, "--user", USER, "--json", "--kunnat", &whole_country()])
         .arg("--register")
         .arg(register)
-        .env("VTJ_TOKEN", token)
+        .env("VTJ_PASSWORD", password)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let started = Instant::now();
@@ -426,28 +445,28 @@ struct Feed {
 #[serde(rename_all = "camelCase")]
 struct FeedPage {
     muutokset: Vec<serde::de::IgnoredAny>,
-    viimeinen_kirjausavain: i64,
-    ajantasalla: bool,
+    viimeisin_kirjausavain: i64,
+    ajan_tasalla: bool,
 }
 
 /// `clients` recipients reading the feed from `from` at once, each up to
 /// `pages` full pages; every page's latency is request to last body byte.
-fn feed(base: &str, token: &str, from: i64, clients: usize, pages: usize) -> Result<Feed> {
+fn feed(base: &str, password: &str, from: i64, clients: usize, pages: usize) -> Result<Feed> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
-        let url = format!("{base}{}", vtj_api::wire::PATH_CHANGES.replace("{tunnus}", PERMIT));
+        let url = format!("{base}/api/v1{}", vtj_wire::paths::MUUTOKSET);
         let started = Instant::now();
         let tasks = (0..clients).map(|_| {
-            let (http, url, token) = (http.clone(), url.clone(), token.to_string());
+            let (http, url, password) = (http.clone(), url.clone(), password.to_string());
             async move {
                 let (mut cursor, mut changes, mut bytes, mut latencies) = (from, 0u64, 0u64, Vec::new());
                 for _ in 0..pages {
                     let t = Instant::now();
                     let r = http
-                        .get(&url)
-                        .query(&[("kirjausavain", cursor.to_string()), ("sivunKoko", FEED_PAGE.to_string())])
-                        .bearer_auth(&token)
+                        .post(&url)
+                        .json(&serde_json::json!({ "viimeisinKirjausavain": cursor }))
+                        .basic_auth(USER, Some(&password))
                         .send()
                         .await?
                         .error_for_status()?;
@@ -455,8 +474,8 @@ fn feed(base: &str, token: &str, from: i64, clients: usize, pages: usize) -> Res
                     latencies.push(t.elapsed());
                     let page: FeedPage = serde_json::from_slice(&body)?;
                     (changes, bytes, cursor) =
-                        (changes + page.muutokset.len() as u64, bytes + body.len() as u64, page.viimeinen_kirjausavain);
-                    if page.ajantasalla {
+                        (changes + page.muutokset.len() as u64, bytes + body.len() as u64, page.viimeisin_kirjausavain);
+                    if page.ajan_tasalla {
                         break;
                     }
                 }

@@ -1,5 +1,6 @@
 //! The recipient's commands: `vtj sync`, `vtj register`, `vtj lookup`, `vtj export`.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,37 +11,51 @@ use vtj_sync::{Client, ClientConfig, Progress, Register, SyncReport};
 
 #[derive(Args, Clone)]
 pub struct ServiceArgs {
-    /// The service's base URL, e.g. https://vtj.example:8443
+    /// The address the calls are under, e.g. https://vtj.example:8443/api/v1 or DVV's
+    /// https://api.hiekkalaatikko.muutostietopalvelu.dvv.fi/api/v1
     #[arg(long, env = "VTJ_SERVICE")]
     service: String,
-    /// The permit (tietolupa) to sync under.
-    #[arg(long, env = "VTJ_PERMIT")]
-    permit: String,
+    /// The user of your permit (HTTP Basic). Its password comes from VTJ_PASSWORD or --password-file.
+    #[arg(long, env = "VTJ_USER")]
+    user: Option<String>,
+    /// A file holding the user's password (one line).
+    #[arg(long, env = "VTJ_PASSWORD_FILE")]
+    password_file: Option<PathBuf>,
     /// The local register: a SQLite file path, or a postgres:// URL.
     #[arg(long, env = "VTJ_REGISTER", default_value = "register.db")]
     register: String,
-    #[arg(long, env = "VTJ_TOKEN", hide_env_values = true)]
-    token: Option<String>,
     /// PEM with a client certificate and its key (mutual TLS).
     #[arg(long, env = "VTJ_CLIENT_IDENTITY")]
     client_identity: Option<PathBuf>,
-    /// PEM of an extra CA to trust.
+    /// PEM of an extra CA to trust (DVV's sandbox: DVV Gov. Root CA - G3 RSA).
     #[arg(long, env = "VTJ_CA_CERT")]
     ca_cert: Option<PathBuf>,
-    /// Sent as X-Road-Client (FI/GOV/<member code>/<subsystem>).
+    /// Sent as X-Road-Client (INSTANCE/CLASS/MEMBER/SUBSYSTEM, e.g. FI/GOV/0000000-0/vtj-client).
     #[arg(long, env = "VTJ_XROAD_CLIENT")]
     xroad_client: Option<String>,
 }
 
 impl ServiceArgs {
+    /// The password is never a flag: a flag shows in the process list.
+    fn password(&self) -> Result<Option<String>> {
+        if let Some(f) = &self.password_file {
+            let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            return Ok(Some(text.trim_end_matches(['\r', '\n']).to_string()));
+        }
+        Ok(std::env::var("VTJ_PASSWORD").ok())
+    }
+
     fn client(&self) -> Result<Client> {
-        if self.token.is_none() && self.client_identity.is_none() {
-            bail!("give a credential: --token (or VTJ_TOKEN) or --client-identity");
+        let password = self.password()?;
+        match (&self.user, &password, &self.client_identity) {
+            (Some(_), None, _) => bail!("--user needs its password: set VTJ_PASSWORD or give --password-file"),
+            (None, _, None) => bail!("sign in: --user (or VTJ_USER) with VTJ_PASSWORD, or --client-identity"),
+            _ => {}
         }
         Ok(Client::new(ClientConfig {
             base_url: self.service.clone(),
-            permit: self.permit.clone(),
-            token: self.token.clone(),
+            user: self.user.clone(),
+            password,
             identity: self.client_identity.clone(),
             ca_cert: self.ca_cert.clone(),
             xroad_client: self.xroad_client.clone(),
@@ -49,21 +64,46 @@ impl ServiceArgs {
     }
 
     fn register(&self) -> Result<Register> {
-        Register::connect(&self.register).with_context(|| format!("opening register {}", redact(&self.register)))
+        open_register(&self.register)
     }
+}
+
+fn open_register(spec: &str) -> Result<Register> {
+    Register::connect(spec).with_context(|| format!("opening register {}", crate::redact(spec)))
 }
 
 #[derive(Args)]
 pub struct SyncArgs {
     #[command(flatten)]
     service: ServiceArgs,
-    #[arg(long, default_value_t = 1000)]
-    page: usize,
+    /// A municipality-scoped permit: its municipalities (codes, comma-separated). Needed on the
+    /// first run; the register remembers them.
+    #[arg(long, value_delimiter = ',')]
+    kunnat: Vec<String>,
+    /// ... or its wellbeing services counties (e.g. KS, HE), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    hyvinvointialueet: Vec<String>,
     /// Keep syncing every INTERVAL (e.g. 30s, 15m, 1h, 1d).
     #[arg(long, value_parser = parse_interval)]
     watch: Option<Duration>,
     #[arg(long)]
     json: bool,
+}
+
+impl SyncArgs {
+    /// The area's municipality codes, if given.
+    fn area(&self) -> Result<Option<BTreeSet<String>>> {
+        let mut out = BTreeSet::new();
+        for k in &self.kunnat {
+            let code = vtj_core::KuntaCode::parse(k).with_context(|| format!("--kunnat {k}"))?;
+            anyhow::ensure!(code.is_municipality(), "--kunnat {k}: not a municipality");
+            out.insert(code.to_string());
+        }
+        for r in &self.hyvinvointialueet {
+            out.extend(vtj_core::kunta::region_kunnat(r)?.iter().map(|k| k.to_string()));
+        }
+        Ok((!out.is_empty()).then_some(out))
+    }
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
@@ -85,16 +125,17 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
 pub fn sync(args: SyncArgs) -> Result<()> {
     let client = args.service.client()?;
     let mut reg = args.service.register()?;
+    let area = args.area()?;
     // Two workers: one fetches the next page while the other writes this one.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async {
         match args.watch {
             None => {
-                let report = run_once(&client, &mut reg, args.page).await?;
+                let report = run_once(&client, &mut reg, area).await?;
                 print_report(&report, args.json)?;
             }
             Some(every) => {
-                vtj_sync::watch(&client, &mut reg, args.page, every, &mut |r| match r {
+                vtj_sync::watch(&client, &mut reg, area, every, &mut |r| match r {
                     Ok(report) => {
                         let _ = print_report(&report, args.json);
                     }
@@ -107,10 +148,10 @@ pub fn sync(args: SyncArgs) -> Result<()> {
     })
 }
 
-pub async fn run_once(client: &Client, reg: &mut Register, page: usize) -> Result<SyncReport> {
+pub async fn run_once(client: &Client, reg: &mut Register, area: Option<BTreeSet<String>>) -> Result<SyncReport> {
     let pb = ProgressBar::new_spinner();
     pb.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("static template"));
-    let report = vtj_sync::sync(client, reg, page, &mut |p| match p {
+    let report = vtj_sync::sync(client, reg, area, &mut |p| match p {
         Progress::Initial { persons } => pb.set_message(format!("initial load: {persons} persons")),
         Progress::Changes { applied, cursor } => pb.set_message(format!("changes: {applied} applied, cursor {cursor}")),
     })
@@ -133,7 +174,7 @@ fn print_report(r: &SyncReport, json: bool) -> Result<()> {
 
 #[derive(Subcommand)]
 pub enum RegisterCmd {
-    /// Add persons to a hetu-list permit and load their data.
+    /// List persons of a hetu-scoped permit and load their data (in batches of 1000).
     Add {
         #[command(flatten)]
         service: ServiceArgs,
@@ -141,11 +182,15 @@ pub enum RegisterCmd {
         /// A file of hetus, one per line (# comments allowed).
         #[arg(long)]
         file: Option<PathBuf>,
+        /// Hetus per /muutokset bucket (a hetu's bucket never changes).
+        #[arg(long, default_value_t = vtj_sync::DEFAULT_BUCKET)]
+        bucket_size: u64,
     },
-    /// End customership: remove persons from the list and delete their data.
+    /// End customership: take persons off the list and delete their data.
     Remove {
-        #[command(flatten)]
-        service: ServiceArgs,
+        /// A SQLite file path, or a postgres:// URL.
+        #[arg(long, env = "VTJ_REGISTER", default_value = "register.db")]
+        register: String,
         hetus: Vec<String>,
         #[arg(long)]
         file: Option<PathBuf>,
@@ -174,34 +219,30 @@ fn hetus(args: Vec<String>, file: Option<PathBuf>) -> Result<Vec<String>> {
 pub fn register(cmd: RegisterCmd) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     match cmd {
-        RegisterCmd::Add { service, hetus: h, file } => {
+        RegisterCmd::Add { service, hetus: h, file, bucket_size } => {
             let list = hetus(h, file)?;
             let (client, mut reg) = (service.client()?, service.register()?);
-            let n = rt.block_on(vtj_sync::list_add(&client, &mut reg, &list))?;
-            println!("{n} hetus added to the list of {}", service.permit);
+            let n = rt.block_on(vtj_sync::list_add(&client, &mut reg, &list, bucket_size))?;
+            println!(
+                "{} hetus newly listed; the service gave the data of {} ({} already listed)",
+                n.listed,
+                n.found,
+                list.len() - n.listed
+            );
         }
-        RegisterCmd::Remove { service, hetus: h, file } => {
+        RegisterCmd::Remove { register, hetus: h, file } => {
             let list = hetus(h, file)?;
-            let (client, mut reg) = (service.client()?, service.register()?);
-            let n = rt.block_on(vtj_sync::list_remove(&client, &mut reg, &list))?;
-            println!("{} hetus removed from the list; {n} persons' data deleted", list.len());
+            let n = vtj_sync::list_remove(&mut open_register(&register)?, &list)?;
+            println!("{} hetus taken off the list; {n} persons' data deleted", list.len());
         }
         RegisterCmd::PruneLog { register } => {
             let now = time::OffsetDateTime::now_utc();
             let cutoff = now.replace_year(now.year() - 5).unwrap_or(now - time::Duration::days(5 * 366));
-            let n = Register::connect(&register)?.prune_access_log(&vtj_store::AuditRecord::format_time(cutoff))?;
+            let n = open_register(&register)?.prune_access_log(&vtj_store::AuditRecord::format_time(cutoff))?;
             println!("{n} look-up log entries older than five years deleted");
         }
     }
     Ok(())
-}
-
-/// A register spec for messages, without a password in a URL.
-fn redact(spec: &str) -> String {
-    match (spec.find("://"), spec.find('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://…{}", &spec[..s], &spec[at..]),
-        _ => spec.to_string(),
-    }
 }
 
 #[derive(Args)]
@@ -219,7 +260,7 @@ pub struct LookupArgs {
 }
 
 pub fn lookup(a: LookupArgs) -> Result<()> {
-    let mut reg = Register::connect(&a.register)?;
+    let mut reg = open_register(&a.register)?;
     match reg.lookup(&a.hetu, &a.who, &a.why)? {
         Some((hetu, groups)) => {
             println!(
@@ -245,9 +286,16 @@ pub struct ExportArgs {
 
 /// One JSON object per line.
 pub fn export(a: ExportArgs) -> Result<()> {
-    let mut reg = Register::connect(&a.register)?;
-    for (hetu, groups) in reg.export(&a.who, &a.why)? {
-        println!("{}", serde_json::json!({ "henkilotunnus": hetu, "tietoryhmat": groups }));
+    use std::io::Write;
+    let mut reg = open_register(&a.register)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = reg.export(&a.who, &a.why)?.into_iter().try_for_each(|(hetu, groups)| {
+        serde_json::to_writer(&mut out, &serde_json::json!({ "henkilotunnus": hetu, "tietoryhmat": groups }))?;
+        out.write_all(b"\n")
+    });
+    match written.and_then(|()| out.flush()) {
+        // `vtj export | head` is a reader that has seen enough, not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
-    Ok(())
 }

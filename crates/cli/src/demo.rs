@@ -7,14 +7,17 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use std::collections::BTreeMap;
+
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use time::{Date, Month};
 use vtj_api::admin::{self, PermitSpec};
-use vtj_core::groups::{Kotikunta, KotimainenOsoite};
-use vtj_core::{Event, EventKind, GroupName, KuntaCode, Person, PersonId, VtjDate};
+use vtj_core::groups::{Kotikunta, KotimainenOsoite, Localized};
+use vtj_core::{Event, EventKind, GroupName, Hetu, KuntaCode, Person, PersonId, VtjDate};
 use vtj_store::{PersonFilter, SqliteStore, Store};
 use vtj_sync::{Client, ClientConfig, Register, SyncReport};
+use vtj_wire::{person_record, Held};
 
 use crate::client::run_once;
 
@@ -37,6 +40,8 @@ pub struct DemoArgs {
 const COUNTY: &str = "KS";
 const COUNTY_PERMIT: &str = "KS-PSOP";
 const LIST_PERMIT: &str = "JKL-ASREK";
+const COUNTY_USER: &str = "kshva-psop";
+const LIST_USER: &str = "jkl-asrek";
 
 pub fn run(args: DemoArgs) -> Result<()> {
     let started = Instant::now();
@@ -77,8 +82,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
             ..spec
         },
     )?;
-    let county_token = admin::issue_token(&mut store, "KSHVA", "demo")?;
-    let list_token = admin::issue_token(&mut store, "JKL", "demo")?;
+    let county_password = admin::add_user(&mut store, COUNTY_PERMIT, COUNTY_USER)?;
+    let list_password = admin::add_user(&mut store, LIST_PERMIT, LIST_USER)?;
 
     let rt = tokio::runtime::Runtime::new()?;
     let base = rt.block_on(async {
@@ -89,26 +94,28 @@ pub fn run(args: DemoArgs) -> Result<()> {
         anyhow::Ok(base)
     })?;
     println!("service on {base}");
-    let client = |permit: &str, token: &str| {
+    // Each system signs in as its permit's user, as against DVV.
+    let client = |user: &str, password: &str| {
         Client::new(ClientConfig {
-            base_url: base.clone(),
-            permit: permit.into(),
-            token: Some(token.into()),
+            base_url: format!("{base}/api/v1"),
+            user: Some(user.into()),
+            password: Some(password.into()),
             xroad_client: Some("FI/GOV/0000000-0/demo".into()),
             ..ClientConfig::default()
         })
     };
-    let (county, list) = (client(COUNTY_PERMIT, &county_token)?, client(LIST_PERMIT, &list_token)?);
+    let (county, list) = (client(COUNTY_USER, &county_password)?, client(LIST_USER, &list_password)?);
     let mut county_reg = Register::open(&dir.join("ks-register.db"))?;
     let mut list_reg = Register::open(&dir.join("jkl-register.db"))?;
+    let area: std::collections::BTreeSet<String> = county_kunnat()?.iter().map(|k| k.to_string()).collect();
 
     // First sync: the county loads its area; the municipality lists its customers.
-    let r1 = rt.block_on(run_once(&county, &mut county_reg, 1000))?;
+    let r1 = rt.block_on(run_once(&county, &mut county_reg, Some(area)))?;
     report("county, initial load", &r1);
     let customers = pick_customers(&store)?;
-    let added = rt.block_on(vtj_sync::list_add(&list, &mut list_reg, &customers))?;
-    println!("{:<34} {added} hetus listed", "municipality, hetu list");
-    let l1 = rt.block_on(run_once(&list, &mut list_reg, 1000))?;
+    let added = rt.block_on(vtj_sync::list_add(&list, &mut list_reg, &customers, vtj_sync::DEFAULT_BUCKET))?;
+    println!("{:<34} {} hetus listed, {} persons loaded", "municipality, hetu list", added.listed, added.found);
+    let l1 = rt.block_on(run_once(&list, &mut list_reg, None))?;
     report("municipality, first sync", &l1);
 
     // Life goes on: simulated days, plus the cases the demo must show.
@@ -126,22 +133,27 @@ pub fn run(args: DemoArgs) -> Result<()> {
         scripted.join(", ")
     );
 
-    let r2 = rt.block_on(run_once(&county, &mut county_reg, 1000))?;
+    let r2 = rt.block_on(run_once(&county, &mut county_reg, None))?;
     report("county, catch-up", &r2);
-    let l2 = rt.block_on(run_once(&list, &mut list_reg, 1000))?;
+    let l2 = rt.block_on(run_once(&list, &mut list_reg, None))?;
     report("municipality, catch-up", &l2);
 
     // The check: each register equals what its permit allows, nothing more.
     let today = time::OffsetDateTime::now_utc().date();
     let mut ok = true;
+    let listed: Vec<Hetu> = customers.iter().map(|h| Hetu::parse(h)).collect::<Result<_, _>>()?;
     for (name, reg, permit) in
         [("county", &mut county_reg, COUNTY_PERMIT), ("municipality", &mut list_reg, LIST_PERMIT)]
     {
         let permit = store.permit(permit)?.context("permit")?;
-        let expected = vtj_api::service::projection(&store, &permit, today)?;
+        let expected: BTreeMap<String, Held> = vtj_disclose::pages::projection(&store, &permit, &listed, today)?
+            .iter()
+            .map(|p| (p.hetu.to_string(), Held::from_record(&person_record(p.hetu.as_str(), &p.groups))))
+            .collect();
         let held = reg.snapshot()?;
         let differing = expected.keys().chain(held.keys()).filter(|h| expected.get(*h) != held.get(*h)).count();
-        let censored_held = held.values().filter(|g| g.contains_key(&GroupName::Turvakielto)).count();
+        // Neither permit has the turvakielto right: the fact itself is never held.
+        let censored_held = held.values().filter(|g| !g.instances(GroupName::Turvakielto.as_str()).is_empty()).count();
         if differing == 0 && censored_held == 0 {
             println!("{:<34} OK: {} persons, equal to the permit's projection", format!("{name} register"), held.len());
         } else {
@@ -194,18 +206,19 @@ fn pick_customers(store: &SqliteStore) -> Result<Vec<String>> {
     Ok(hetus)
 }
 
-fn address(street: &str, postinumero: &str, toimipaikka: &str, since: Date) -> KotimainenOsoite {
+fn address(street: &str, postinumero: &str, toimipaikka: &str, kunta: KuntaCode, since: Date) -> KotimainenOsoite {
     KotimainenOsoite {
-        katunimi_fi: street.into(),
-        katunimi_sv: None,
+        katunimi: Localized::fi(street),
         katunumero: "5".into(),
         huoneistokirjain: None,
         huoneistonumero: None,
+        jakokirjain: None,
         postinumero: postinumero.into(),
-        postitoimipaikka_fi: toimipaikka.into(),
-        postitoimipaikka_sv: None,
-        alkupaiva: VtjDate::Full(since),
-        loppupaiva: None,
+        postitoimipaikka: Localized::fi(toimipaikka),
+        rakennustunnus: None,
+        osoitenumero: Some(1),
+        kuntakoodi: Some(kunta),
+        alkupv: Some(VtjDate::Full(since)),
     }
 }
 
@@ -222,7 +235,7 @@ fn scripted_events(store: &mut SqliteStore, customers: &[String]) -> Result<Vec<
     let kunnat = county_kunnat()?;
     let ev = |p: &Person, tapahtuma| Event { person: p.id, rekisterointipaiva: day, tapahtuma };
     let kotikunta = |code: &str| -> Result<Kotikunta> {
-        Ok(Kotikunta { kuntakoodi: KuntaCode::parse(code)?, alkupaiva: VtjDate::Full(day) })
+        Ok(Kotikunta { kuntakoodi: KuntaCode::parse(code)?, kuntaan_muuttopv: Some(VtjDate::Full(day)) })
     };
     let mut done = Vec::new();
 
@@ -230,7 +243,7 @@ fn scripted_events(store: &mut SqliteStore, customers: &[String]) -> Result<Vec<
         !p.has_turvakielto() && customers.contains(&p.hetu().to_string())
     })?;
     if let Some(p) = listed.first() {
-        store.append(&[ev(p, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite })])?;
+        store.append(&[ev(p, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite })])?;
         done.push("a turvakielto starts".to_string());
     }
     let protected = living(store, PersonFilter::Kunnat(&kunnat), 2, |p| p.has_turvakielto())?;
@@ -242,14 +255,14 @@ fn scripted_events(store: &mut SqliteStore, customers: &[String]) -> Result<Vec<
         !p.has_turvakielto() && p.group(GroupName::VakinainenKotimainenOsoite).is_some()
     })?;
     if let Some(p) = leaving.last() {
-        let to = address("Mannerheimintie", "00100", "HELSINKI", day);
+        let to = address("Mannerheimintie", "00100", "HELSINKI", KuntaCode::parse("091")?, day);
         store.append(&[ev(p, EventKind::MoveToMunicipality { osoite: to, kotikunta: kotikunta("091")? })])?;
         done.push("a move out of the county".to_string());
     }
     let helsinki = [KuntaCode::parse("091")?].into_iter().collect();
     let arriving = living(store, PersonFilter::Kunnat(&helsinki), 1, |p| !p.has_turvakielto())?;
     if let Some(p) = arriving.first() {
-        let to = address("Kauppakatu", "40100", "JYVÄSKYLÄ", day);
+        let to = address("Kauppakatu", "40100", "JYVÄSKYLÄ", KuntaCode::parse("179")?, day);
         store.append(&[ev(p, EventKind::MoveToMunicipality { osoite: to, kotikunta: kotikunta("179")? })])?;
         done.push("a move into the county".to_string());
     }

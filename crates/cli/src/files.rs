@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use time::{Date, OffsetDateTime, Time};
-use vtj_api::deliver::{deliver, When};
+use vtj_disclose::deliver::{deliver, When};
 use vtj_sync::Register;
 
 use crate::{open, parse_day, redact};

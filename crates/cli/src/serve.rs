@@ -12,8 +12,8 @@ use vtj_api::{App, Config};
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// A TOML file with any of: listen, db, rate_per_second, rate_burst, max_page, max_list, body_limit,
-    /// tls_cert, tls_key, tls_client_ca.
+    /// A TOML file with any of: listen, db, rate_per_second, rate_burst, page, vko_page, max_list,
+    /// body_limit, tls_cert, tls_key, tls_client_ca, admin_listen.
     #[arg(long, env = "VTJ_CONFIG")]
     config: Option<PathBuf>,
     #[arg(long, env = "VTJ_LISTEN")]
@@ -52,7 +52,11 @@ struct FileConfig {
     db: Option<String>,
     rate_per_second: Option<f64>,
     rate_burst: Option<u32>,
-    max_page: Option<usize>,
+    /// Changes in one /muutokset answer.
+    page: Option<usize>,
+    /// Persons in one /perustiedot-vko page.
+    vko_page: Option<usize>,
+    /// Hetus in one /muutokset list.
     max_list: Option<usize>,
     body_limit: Option<usize>,
     tls_cert: Option<PathBuf>,
@@ -83,9 +87,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(b) = args.rate_burst.or(file.rate_burst) {
         config.rate_burst = b;
     }
-    if let Some(n) = file.max_page {
-        config.limits.max_page = n;
-        config.limits.default_page = config.limits.default_page.min(n);
+    for (given, limit) in [(file.page, &mut config.limits.page), (file.vko_page, &mut config.limits.vko_page)] {
+        if let Some(n) = given {
+            anyhow::ensure!((1..=100_000).contains(&n), "page sizes are 1 to 100000, got {n}");
+            *limit = n;
+        }
     }
     if let Some(n) = file.max_list {
         config.limits.max_list = n;

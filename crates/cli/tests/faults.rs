@@ -1,7 +1,7 @@
 //! Fault injection with the real binary: the service and the event
 //! ingestion (`vtj simulate`) killed with SIGKILL at random moments, and the
 //! database's disk full or read-only. Nothing committed is lost, the feed
-//! never shows a cursor twice or skips one, refusals are clean (no answer
+//! never shows a change twice or skips one, refusals are clean (no answer
 //! leaves unlogged) and the audit chain verifies afterwards.
 
 use std::io::{BufRead, BufReader};
@@ -29,7 +29,24 @@ fn delays(n: usize, seed: u64) -> Vec<u64> {
         .collect()
 }
 
-/// A population with one recipient whose permit covers the whole country.
+/// The user of the whole country's permit.
+const USER: &str = "faults";
+
+/// Every municipality: the whole country's permit's `/perustiedot-vko` body.
+fn whole_country(jatkoavain: Option<&str>) -> serde_json::Value {
+    let kunnat: Vec<String> = vtj_core::kunta::kunnat().iter().map(|k| k.code.to_string()).collect();
+    match jatkoavain {
+        Some(j) => serde_json::json!({ "kuntakoodit": kunnat, "jatkoavain": j }),
+        None => serde_json::json!({ "kuntakoodit": kunnat }),
+    }
+}
+
+fn changes_after(cursor: i64) -> serde_json::Value {
+    serde_json::json!({ "viimeisinKirjausavain": cursor })
+}
+
+/// A population with one recipient whose permit covers the whole country;
+/// returns its user's password.
 fn prepare(db: &Path, persons: u64) -> String {
     let o = vtj().args(["generate", "--db", db.to_str().unwrap(), "--persons", &persons.to_string()]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -37,7 +54,7 @@ fn prepare(db: &Path, persons: u64) -> String {
     admin::add_recipient(&mut s, "R", "faults").unwrap();
     let start = time::Date::from_calendar_date(2026, time::Month::January, 1).unwrap();
     admin::add_permit(&mut s, &PermitSpec::whole_country("P", "R", "faults", start)).unwrap();
-    admin::issue_token(&mut s, "R", "faults").unwrap()
+    admin::add_user(&mut s, "P", USER).unwrap()
 }
 
 fn free_port() -> u16 {
@@ -76,8 +93,9 @@ fn log_cursors(db: &Path) -> Vec<i64> {
     }
 }
 
-async fn get(http: &reqwest::Client, url: &str, token: &str) -> Option<serde_json::Value> {
-    let r = http.get(url).bearer_auth(token).timeout(Duration::from_secs(5)).send().await.ok()?;
+async fn post(http: &reqwest::Client, url: &str, body: serde_json::Value, password: &str) -> Option<serde_json::Value> {
+    let sent = http.post(url).basic_auth(USER, Some(password)).json(&body).timeout(Duration::from_secs(5));
+    let r = sent.send().await.ok()?;
     if !r.status().is_success() {
         return None;
     }
@@ -95,22 +113,22 @@ fn killed_service_and_ingestion_lose_nothing_and_show_no_gap() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
 
-    // A recipient following the feed through every crash, keeping every cursor served.
+    // A recipient following the feed through every crash, keeping every change served.
     let reader = {
         let (base, token, stop) = (base.clone(), token.clone(), stop.clone());
         rt.spawn(async move {
             let http = reqwest::Client::new();
-            let (mut cursor, mut seen, mut failures) = (0i64, Vec::<i64>::new(), 0u64);
+            let (mut cursor, mut seen, mut failures) = (0i64, Vec::<serde_json::Value>::new(), 0u64);
+            let url = format!("{base}/api/v1/muutokset");
             loop {
-                let url = format!("{base}/api/v1/tietoluvat/P/muutokset?kirjausavain={cursor}&sivunKoko=300");
-                let Some(page) = get(&http, &url, &token).await else {
+                let Some(page) = post(&http, &url, changes_after(cursor), &token).await else {
                     failures += 1;
                     tokio::time::sleep(Duration::from_millis(30)).await;
                     continue;
                 };
-                seen.extend(page["muutokset"].as_array().unwrap().iter().map(|c| c["kirjausavain"].as_i64().unwrap()));
-                cursor = page["viimeinenKirjausavain"].as_i64().unwrap();
-                if page["ajantasalla"].as_bool().unwrap() {
+                seen.extend(page["muutokset"].as_array().unwrap().iter().cloned());
+                cursor = page["viimeisinKirjausavain"].as_i64().unwrap();
+                if page["ajanTasalla"].as_bool().unwrap() {
                     if stop.load(std::sync::atomic::Ordering::SeqCst) {
                         return (seen, failures);
                     }
@@ -125,19 +143,18 @@ fn killed_service_and_ingestion_lose_nothing_and_show_no_gap() {
         rt.spawn(async move {
             let http = reqwest::Client::new();
             let (mut loads, mut broken) = (0u64, 0u64);
+            let url = format!("{base}/api/v1/perustiedot-vko");
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let mut next = format!("{base}/api/v1/tietoluvat/P/perustiedot?sivunKoko=500");
+                let mut next = whole_country(None);
                 loop {
-                    match get(&http, &next, &token).await {
+                    match post(&http, &url, next.clone(), &token).await {
                         None => {
                             broken += 1;
                             tokio::time::sleep(Duration::from_millis(30)).await;
                             break;
                         }
                         Some(page) => match page["jatkoavain"].as_str() {
-                            Some(t) => {
-                                next = format!("{base}/api/v1/tietoluvat/P/perustiedot?sivunKoko=500&jatkoavain={t}")
-                            }
+                            Some(t) => next = whole_country(Some(t)),
                             None => {
                                 loads += 1;
                                 break;
@@ -180,12 +197,12 @@ fn killed_service_and_ingestion_lose_nothing_and_show_no_gap() {
     let clean = rt.block_on(async {
         let http = reqwest::Client::new();
         let (mut cursor, mut out) = (0i64, Vec::new());
+        let url = format!("{base}/api/v1/muutokset");
         loop {
-            let url = format!("{base}/api/v1/tietoluvat/P/muutokset?kirjausavain={cursor}&sivunKoko=1000");
-            let page = get(&http, &url, &token).await.expect("the service is up");
-            out.extend(page["muutokset"].as_array().unwrap().iter().map(|c| c["kirjausavain"].as_i64().unwrap()));
-            cursor = page["viimeinenKirjausavain"].as_i64().unwrap();
-            if page["ajantasalla"].as_bool().unwrap() {
+            let page = post(&http, &url, changes_after(cursor), &token).await.expect("the service is up");
+            out.extend(page["muutokset"].as_array().unwrap().iter().cloned());
+            cursor = page["viimeisinKirjausavain"].as_i64().unwrap();
+            if page["ajanTasalla"].as_bool().unwrap() {
                 return out;
             }
         }
@@ -197,6 +214,7 @@ fn killed_service_and_ingestion_lose_nothing_and_show_no_gap() {
     // How much each killed run commits depends on the machine's speed; some must.
     assert!(all.len() >= 100, "the killed ingestion still committed whole days: {} events", all.len());
     assert!(clean.len() * 10 > all.len() * 9, "nearly every change is in the whole-country permit's feed");
+    // The records carry no cursor: the sequence itself must be the clean one.
     if let Some(i) = (0..seen.len().max(clean.len())).find(|&i| seen.get(i) != clean.get(i)) {
         panic!(
             "the recipient that lived through the crashes saw {:?} where a clean read has {:?} (change {i} of {})",
@@ -277,15 +295,17 @@ fn disk_full_and_read_only_database_are_refused_cleanly() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     // No pooled connections: the service is restarted under the client.
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-    let ask = |q: &str| {
-        let url = format!("http://127.0.0.1:{port}/api/v1/tietoluvat/P/{q}");
+    let ask = |call: &str| {
+        let url = format!("http://127.0.0.1:{port}/api/v1/{call}");
+        let body = if call == "perustiedot-vko" { whole_country(None) } else { changes_after(0) };
         rt.block_on(async {
-            let r = http.get(&url).bearer_auth(&token).send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+            let sent = http.post(&url).basic_auth(USER, Some(&token)).json(&body);
+            let r = sent.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
             (r.status().as_u16(), r.text().await.unwrap())
         })
     };
     let simulate = || vtj().args(["simulate", "--db", db.to_str().unwrap(), "--days", "2"]).output().unwrap();
-    assert_eq!(ask("muutokset?kirjausavain=0").0, 200);
+    assert_eq!(ask("muutokset").0, 200);
     let before = log_cursors(&db);
 
     // Disk full: ingestion stops with a clear error and commits nothing; the
@@ -294,13 +314,13 @@ fn disk_full_and_read_only_database_are_refused_cleanly() {
     let o = simulate();
     let err = String::from_utf8_lossy(&o.stderr).to_lowercase();
     assert!(!o.status.success() && err.contains("full"), "{err}");
-    let (status, body) = ask("perustiedot?sivunKoko=50");
+    let (status, body) = ask("perustiedot-vko");
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("PALVELU_EI_KAYTETTAVISSA") && !body.contains("henkilotunnus"), "{body}");
     std::fs::remove_file(&filler).unwrap();
     assert_eq!(log_cursors(&db), before, "nothing half-written");
     assert!(integrity_ok(&db));
-    assert_eq!(ask("perustiedot?sivunKoko=50").0, 200, "serving again once there is room");
+    assert_eq!(ask("perustiedot-vko").0, 200, "serving again once there is room");
     assert!(simulate().status.success());
     let before = log_cursors(&db);
 
@@ -324,7 +344,7 @@ fn disk_full_and_read_only_database_are_refused_cleanly() {
     // Keep reading: a closed stderr would make the service's own logging fail.
     std::thread::spawn(move || lines.for_each(drop));
     if first.starts_with("vtj serve: http://") {
-        let (status, body) = ask("muutokset?kirjausavain=0");
+        let (status, body) = ask("muutokset");
         assert_eq!(status, 503, "{body}");
         assert!(!body.contains("henkilotunnus"));
         ro.kill().unwrap();
@@ -336,7 +356,7 @@ fn disk_full_and_read_only_database_are_refused_cleanly() {
     ro.wait().unwrap();
     fs.remount("rw");
     server = serve(&db, port);
-    assert_eq!(ask("muutokset?kirjausavain=0").0, 200);
+    assert_eq!(ask("muutokset").0, 200);
     assert_eq!(log_cursors(&db), before);
     assert!(integrity_ok(&db));
     server.kill().unwrap();

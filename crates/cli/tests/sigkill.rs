@@ -26,17 +26,22 @@ fn killed_sync_converges_and_applies_each_change_once() {
     let h = rt.block_on(start(Options {
         persons: 30_000,
         days: 1,
-        config: |c| c.rate_per_second = 1e6,
+        config: |c| {
+            c.rate_per_second = 1e6;
+            (c.limits.page, c.limits.vko_page) = (3, 3);
+        },
         ..Options::default()
     }));
     let register = h.dir.path().join("register.db");
     let mut writer = h.store();
+    let kunnat = area_of(KS).into_iter().collect::<Vec<_>>().join(",");
+    let (user, password) = h.user(KS);
     let sync = || {
         Command::new(env!("CARGO_BIN_EXE_vtj"))
-            .args(["sync", "--service", &h.base, "--permit", KS, "--page", "3", "--json"])
+            .args(["sync", "--service", &h.api_base(), "--user", user, "--kunnat", &kunnat, "--json"])
             .arg("--register")
             .arg(&register)
-            .env("VTJ_TOKEN", &h.tokens["KSHVA"])
+            .env("VTJ_PASSWORD", password)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -74,14 +79,14 @@ fn killed_sync_converges_and_applies_each_change_once() {
     let mut reg = Register::open(&register).unwrap();
     let s = h.store();
     let permit = s.permit(KS).unwrap().unwrap();
-    let expected = vtj_api::service::projection(&s, &permit, today()).unwrap();
+    let expected = projection(&s, &permit, &[], today()).persons;
     let held = reg.snapshot().unwrap();
     assert_eq!(held.len(), expected.len());
     assert!(held == expected, "the register converged to the projection");
 
     // Exactly the changes served after the initial load, each once.
     let from = reg.loaded_at().unwrap().expect("the initial load completed");
-    let served = served_cursors(&s, &permit, from).len() as u64;
+    let served = served_records(&s, &permit, from).len() as u64;
     assert!(served > 50, "enough changes to matter: {served}");
     assert_eq!(reg.counters().unwrap().changes_applied, served);
 }

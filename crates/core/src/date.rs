@@ -86,16 +86,113 @@ impl FromStr for VtjDate {
     }
 }
 
+/// DVV's JSON shape of a date: `{"arvo": "YYYY-MM-DD", "tarkkuus": ...}`.
+///
+/// The precision says which part is known. DVV writes a whole date even
+/// when only the month (`KUUKAUSI`, day 01) or the year (`VUOSI`, January 1)
+/// is known; a reader also accepts `YYYY-MM` and `YYYY`. Two conventions
+/// are this project's, where DVV's public material shows nothing: an unknown
+/// date (`EI_TIEDOSSA`) has no `arvo`, and "until further notice"
+/// (`99990000`) is `9999-12-31` by the day (no real VTJ date falls in 9999,
+/// so the two cannot be confused).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DateWire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    arvo: Option<String>,
+    tarkkuus: Tarkkuus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum Tarkkuus {
+    Paiva,
+    Kuukausi,
+    Vuosi,
+    EiTiedossa,
+}
+
+const INDEFINITE_ISO: &str = "9999-12-31";
+
+impl VtjDate {
+    /// `YYYY-MM-DD` of a full date.
+    pub fn iso(d: Date) -> String {
+        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    }
+
+    /// A whole calendar date `YYYY-MM-DD` (DVV's `arvo`, the path of `/kirjausavain/{date}`).
+    pub fn parse_iso(s: &str) -> Result<Date, VtjDateError> {
+        let b = s.as_bytes();
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+            return Err(VtjDateError::Shape(s.to_string()));
+        }
+        match VtjDate::parse(&format!("{}{}{}", &s[0..4], &s[5..7], &s[8..10]))? {
+            VtjDate::Full(d) => Ok(d),
+            _ => Err(VtjDateError::Invalid(s.to_string(), "not a whole calendar date")),
+        }
+    }
+
+    fn to_wire(self) -> DateWire {
+        let (arvo, tarkkuus) = match self {
+            VtjDate::Full(d) => (Some(VtjDate::iso(d)), Tarkkuus::Paiva),
+            VtjDate::YearMonth(y, m) => (Some(format!("{y:04}-{m:02}-01")), Tarkkuus::Kuukausi),
+            VtjDate::Year(y) => (Some(format!("{y:04}-01-01")), Tarkkuus::Vuosi),
+            VtjDate::Unknown => (None, Tarkkuus::EiTiedossa),
+            VtjDate::Indefinite => (Some(INDEFINITE_ISO.to_string()), Tarkkuus::Paiva),
+        };
+        DateWire { arvo, tarkkuus }
+    }
+
+    fn from_wire(w: DateWire) -> Result<VtjDate, VtjDateError> {
+        let arvo = || w.arvo.clone().unwrap_or_default();
+        let shape = || VtjDateError::Shape(arvo());
+        // YYYY, YYYY-MM or YYYY-MM-DD, as (year, month, day) digit strings.
+        let parts = |s: &str| -> Option<(String, String, String)> {
+            let ok = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+            let mut it = s.split('-');
+            let (y, m, d) = (it.next()?, it.next(), it.next());
+            if it.next().is_some() || !ok(y, 4) || m.is_some_and(|m| !ok(m, 2)) || d.is_some_and(|d| !ok(d, 2)) {
+                return None;
+            }
+            Some((y.into(), m.unwrap_or("00").into(), d.unwrap_or("00").into()))
+        };
+        match w.tarkkuus {
+            Tarkkuus::EiTiedossa => Ok(VtjDate::Unknown),
+            Tarkkuus::Paiva => match w.arvo.as_deref() {
+                Some(INDEFINITE_ISO) => Ok(VtjDate::Indefinite),
+                Some(s) => VtjDate::parse_iso(s).map(VtjDate::Full),
+                None => Err(shape()),
+            },
+            Tarkkuus::Kuukausi | Tarkkuus::Vuosi => {
+                let (y, m, d) = w.arvo.as_deref().and_then(parts).ok_or_else(shape)?;
+                let known_month = w.tarkkuus == Tarkkuus::Kuukausi;
+                if (known_month && m == "00") || y == "9999" {
+                    return Err(VtjDateError::Invalid(arvo(), "the precision says more than the value has"));
+                }
+                // Whatever DVV wrote for the unknown part, it must have been a date.
+                if d != "00" {
+                    VtjDate::parse(&format!("{y}{m}{d}"))?;
+                }
+                let m = if known_month { m } else { "00".into() };
+                match VtjDate::parse(&format!("{y}{m}00"))? {
+                    VtjDate::Unknown => Err(shape()),
+                    v => Ok(v),
+                }
+            }
+        }
+    }
+}
+
 impl Serialize for VtjDate {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        self.to_wire().serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for VtjDate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        VtjDate::parse(&s).map_err(serde::de::Error::custom)
+        VtjDate::from_wire(DateWire::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -148,17 +245,53 @@ mod tests {
     }
 
     #[test]
-    fn json_is_the_vtj_string() {
-        let d = VtjDate::YearMonth(1981, 1);
-        assert_eq!(serde_json::to_string(&d).unwrap(), "\"19810100\"");
-        assert_eq!(serde_json::from_str::<VtjDate>("\"99990000\"").unwrap(), VtjDate::Indefinite);
+    fn json_is_dvvs_date_object() {
+        let cases = [
+            ("19810115", r#"{"arvo":"1981-01-15","tarkkuus":"PAIVA"}"#),
+            ("19811100", r#"{"arvo":"1981-11-01","tarkkuus":"KUUKAUSI"}"#),
+            ("19810000", r#"{"arvo":"1981-01-01","tarkkuus":"VUOSI"}"#),
+            ("00000000", r#"{"tarkkuus":"EI_TIEDOSSA"}"#),
+            ("99990000", r#"{"arvo":"9999-12-31","tarkkuus":"PAIVA"}"#),
+        ];
+        for (vtj, json) in cases {
+            let d = VtjDate::parse(vtj).unwrap();
+            assert_eq!(serde_json::to_string(&d).unwrap(), json);
+            assert_eq!(serde_json::from_str::<VtjDate>(json).unwrap(), d);
+        }
+        // Readers also take the short forms, and DVV's key order does not matter.
+        for (json, vtj) in [
+            (r#"{"arvo":"1965-11","tarkkuus":"KUUKAUSI"}"#, "19651100"),
+            (r#"{"arvo":"1965","tarkkuus":"VUOSI"}"#, "19650000"),
+            (r#"{"tarkkuus":"VUOSI","arvo":"1965-11-01"}"#, "19650000"),
+            (r#"{"arvo":"2001-02-03","tarkkuus":"EI_TIEDOSSA"}"#, "00000000"),
+        ] {
+            assert_eq!(serde_json::from_str::<VtjDate>(json).unwrap(), VtjDate::parse(vtj).unwrap(), "{json}");
+        }
+        for bad in [
+            r#""19810115""#,
+            r#"{"arvo":"1981-02-30","tarkkuus":"PAIVA"}"#,
+            r#"{"arvo":"1981-02","tarkkuus":"PAIVA"}"#,
+            r#"{"arvo":"1981","tarkkuus":"KUUKAUSI"}"#,
+            r#"{"arvo":"1981-13-01","tarkkuus":"KUUKAUSI"}"#,
+            r#"{"tarkkuus":"PAIVA"}"#,
+            r#"{"arvo":"1981-01-01","tarkkuus":"TUNTI"}"#,
+            r#"{"arvo":"1981-01-01","tarkkuus":"PAIVA","x":1}"#,
+        ] {
+            assert!(serde_json::from_str::<VtjDate>(bad).is_err(), "{bad}");
+        }
+        assert!(VtjDate::parse_iso("2026-11-23").is_ok());
+        for bad in ["2026-11-31", "20261123", "2026-1-23", "2026-11-23T00"] {
+            assert!(VtjDate::parse_iso(bad).is_err(), "{bad}");
+        }
     }
 
     proptest! {
         #[test]
         fn display_parse_round_trip(s in "[0-9]{8}") {
             if let Ok(d) = VtjDate::parse(&s) {
-                prop_assert_eq!(d.to_string(), s);
+                prop_assert_eq!(d.to_string(), s.clone());
+                let json = serde_json::to_string(&d).unwrap();
+                prop_assert_eq!(serde_json::from_str::<VtjDate>(&json).unwrap(), d);
             }
         }
     }

@@ -9,7 +9,7 @@ use crate::date::VtjDate;
 use crate::groups::*;
 use crate::hetu::Hetu;
 use crate::kunta::KuntaCode;
-use crate::person::{Person, PersonId};
+use crate::person::{Groups, Person, PersonId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -29,7 +29,7 @@ pub enum EventKind {
     #[serde(rename = "SYNTYMA")]
     Birth { henkilotunnus: Hetu, ryhmat: Vec<GroupValue> },
     #[serde(rename = "KUOLEMA")]
-    Death { kuolinpaiva: VtjDate },
+    Death { kuolinpv: VtjDate },
     /// New permanent address in the same home municipality.
     #[serde(rename = "MUUTTO_KUNNAN_SISALLA")]
     MoveWithin { osoite: KotimainenOsoite },
@@ -41,28 +41,28 @@ pub enum EventKind {
     #[serde(rename = "POSTIOSOITE")]
     PostalAddress { osoite: Option<Postiosoite> },
     #[serde(rename = "ULKOMAINEN_POSTIOSOITE")]
-    ForeignPostalAddress { osoite: Option<UlkomainenOsoite> },
+    ForeignPostalAddress { osoite: Option<UlkomainenPostiosoite> },
     #[serde(rename = "TILAPAINEN_ULKOMAINEN_OSOITE")]
     TemporaryForeignAddress { osoite: Option<UlkomainenOsoite> },
     /// Emigration: domestic addresses end and the home municipality becomes 200.
     #[serde(rename = "MUUTTO_ULKOMAILLE")]
-    MoveAbroad { osoite: UlkomainenOsoite, alkupaiva: VtjDate },
+    MoveAbroad { osoite: UlkomainenOsoite, kuntaan_muuttopv: VtjDate },
     #[serde(rename = "PALUU_ULKOMAILTA")]
     ReturnFromAbroad { osoite: KotimainenOsoite, kotikunta: Kotikunta },
     #[serde(rename = "NIMENMUUTOS")]
     NameChange { nimi: Nimi },
     #[serde(rename = "KIELEN_MUUTOS")]
-    LanguageChange { aidinkieli: Option<Kieli>, asiointikieli: Option<Asiointikieli> },
+    LanguageChange { aidinkieli: Option<Kieli>, asiointikieli: Option<AsiointikieliKoodi> },
     #[serde(rename = "TURVAKIELTO_ALKAA")]
-    TurvakieltoStart { paattymispaiva: VtjDate },
+    TurvakieltoStart { turva_loppu_pv: VtjDate },
     #[serde(rename = "TURVAKIELTO_JATKUU")]
-    TurvakieltoExtension { paattymispaiva: VtjDate },
+    TurvakieltoExtension { turva_loppu_pv: VtjDate },
     #[serde(rename = "TURVAKIELTO_PAATTYY")]
     TurvakieltoEnd,
     #[serde(rename = "KOTIMAINEN_YHTEYSOSOITE")]
     ContactAddress { osoite: Option<Postiosoite> },
     #[serde(rename = "ULKOMAINEN_YHTEYSOSOITE")]
-    ForeignContactAddress { osoite: Option<UlkomainenOsoite> },
+    ForeignContactAddress { osoite: Option<UlkomainenPostiosoite> },
     #[serde(rename = "EDUNVALVONTA_ALKAA")]
     GuardianshipStart { edunvalvonta: Edunvalvonta },
     #[serde(rename = "EDUNVALVONTA_PAATTYY")]
@@ -142,12 +142,8 @@ pub fn apply(before: Option<&Person>, event: &Event) -> Result<Person, EventErro
         return Err(EventError::AlreadyExists(id));
     }
     let mut p = Person::new(id, *henkilotunnus);
-    for v in ryhmat {
-        if p.group(v.name()).is_some() {
-            return Err(EventError::BirthDuplicate(id, v.name()));
-        }
-        p.tietoryhmat.set(v.clone());
-    }
+    p.tietoryhmat =
+        Groups::try_from_instances(ryhmat.iter().cloned()).map_err(|twice| EventError::BirthDuplicate(id, twice.0))?;
     if let Some(missing) = BIRTH_REQUIRES.into_iter().find(|g| p.group(*g).is_none()) {
         return Err(EventError::BirthLacks(id, missing));
     }
@@ -170,8 +166,8 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
     let not_applicable = |why| Err(EventError::NotApplicable(kind.wire_name(), p.id, why));
     match kind {
         EventKind::Birth { .. } => return not_applicable("a person is born once"),
-        EventKind::Death { kuolinpaiva } => {
-            p.tietoryhmat.set(GroupValue::Kuolinpaiva(Kuolinpaiva { kuolinpaiva: *kuolinpaiva }));
+        EventKind::Death { kuolinpv } => {
+            p.tietoryhmat.set(GroupValue::Kuolinpaiva(Kuolinpaiva { kuollut: true, kuolinpv: *kuolinpv }));
         }
         EventKind::MoveWithin { osoite } => {
             if p.kotikunta().is_none_or(|k| !k.is_municipality()) {
@@ -199,7 +195,7 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
             p.tietoryhmat.set(GroupValue::Kotikunta(kotikunta.clone()));
             p.tietoryhmat.remove(GroupName::TilapainenKotimainenOsoite);
         }
-        EventKind::MoveAbroad { osoite, alkupaiva } => {
+        EventKind::MoveAbroad { osoite, kuntaan_muuttopv } => {
             if p.kotikunta() == Some(KuntaCode::ABROAD) {
                 return not_applicable("the person already lives abroad");
             }
@@ -207,8 +203,10 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
             p.tietoryhmat.remove(GroupName::TilapainenKotimainenOsoite);
             p.tietoryhmat.remove(GroupName::KotimainenPostiosoite);
             p.tietoryhmat.set(GroupValue::VakinainenUlkomainenOsoite(osoite.clone()));
-            p.tietoryhmat
-                .set(GroupValue::Kotikunta(Kotikunta { kuntakoodi: KuntaCode::ABROAD, alkupaiva: *alkupaiva }));
+            p.tietoryhmat.set(GroupValue::Kotikunta(Kotikunta {
+                kuntakoodi: KuntaCode::ABROAD,
+                kuntaan_muuttopv: Some(*kuntaan_muuttopv),
+            }));
         }
         EventKind::TemporaryAddress { osoite } => {
             set_or_remove(p, GroupName::TilapainenKotimainenOsoite, osoite, GroupValue::TilapainenKotimainenOsoite)
@@ -232,25 +230,23 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
             let Some(GroupValue::HenkilonNimi(old)) = p.group(GroupName::HenkilonNimi).cloned() else {
                 return not_applicable("the person has no name to change");
             };
-            let mut history = match p.group(GroupName::Nimenmuutos) {
-                Some(GroupValue::Nimenmuutos(n)) => n.aiemmat_nimet.clone(),
-                _ => Vec::new(),
-            };
-            let former = |nimilaji, nimi: &str| AiempiNimi {
-                nimilaji,
-                nimi: nimi.to_string(),
-                alkupaiva: old.alkupaiva,
-                loppupaiva: date,
+            let mut history = p.instances(GroupName::Nimenmuutos).to_vec();
+            let former = |nimilaji: &str, nimi: &str| {
+                GroupValue::Nimenmuutos(Nimenmuutos {
+                    nimilaji: nimilaji.to_string(),
+                    nimi: nimi.to_string(),
+                    nimi_utf8: Some(nimi.to_string()),
+                    alkupv: old.alkupv,
+                    loppupv: Some(date),
+                })
             };
             if old.sukunimi != nimi.sukunimi {
-                history.push(former(Nimilaji::Sukunimi, &old.sukunimi));
+                history.push(former(EDELLINEN_SUKUNIMI, &old.sukunimi));
             }
-            if old.etunimet != nimi.etunimet {
-                history.push(former(Nimilaji::Etunimet, &old.etunimet));
+            if old.etunimi != nimi.etunimi {
+                history.push(former(EDELLINEN_ETUNIMI, &old.etunimi));
             }
-            if !history.is_empty() {
-                p.tietoryhmat.set(GroupValue::Nimenmuutos(Nimenmuutos { aiemmat_nimet: history }));
-            }
+            p.tietoryhmat.set_all(GroupName::Nimenmuutos, history);
             p.tietoryhmat.set(GroupValue::HenkilonNimi(nimi.clone()));
         }
         EventKind::LanguageChange { aidinkieli, asiointikieli } => {
@@ -261,23 +257,23 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
                 p.tietoryhmat.set(GroupValue::Aidinkieli(k.clone()));
             }
             if let Some(k) = asiointikieli {
-                p.tietoryhmat.set(GroupValue::Asiointikieli(AsiointikieliArvo { kielikoodi: *k }));
+                p.tietoryhmat.set(GroupValue::Asiointikieli(Asiointikieli::new(*k, Some(date))));
             }
         }
-        EventKind::TurvakieltoStart { paattymispaiva } => {
+        EventKind::TurvakieltoStart { turva_loppu_pv } => {
             if p.has_turvakielto() {
                 return not_applicable("a turvakielto is already in force");
             }
-            p.tietoryhmat.set(GroupValue::Turvakielto(Turvakielto { paattymispaiva: *paattymispaiva }));
+            p.tietoryhmat.set(GroupValue::Turvakielto(Turvakielto::until(*turva_loppu_pv)));
         }
-        EventKind::TurvakieltoExtension { paattymispaiva } => {
+        EventKind::TurvakieltoExtension { turva_loppu_pv } => {
             if !p.has_turvakielto() {
                 return not_applicable("no turvakielto is in force to extend");
             }
-            p.tietoryhmat.set(GroupValue::Turvakielto(Turvakielto { paattymispaiva: *paattymispaiva }));
+            p.tietoryhmat.set(GroupValue::Turvakielto(Turvakielto::until(*turva_loppu_pv)));
         }
         EventKind::TurvakieltoEnd => {
-            if p.tietoryhmat.remove(GroupName::Turvakielto).is_none() {
+            if p.tietoryhmat.remove(GroupName::Turvakielto).is_empty() {
                 return not_applicable("no turvakielto is in force to end");
             }
         }
@@ -285,7 +281,7 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
             p.tietoryhmat.set(GroupValue::Edunvalvonta(edunvalvonta.clone()));
         }
         EventKind::GuardianshipEnd => {
-            if p.tietoryhmat.remove(GroupName::Edunvalvonta).is_none() {
+            if p.tietoryhmat.remove(GroupName::Edunvalvonta).is_empty() {
                 return not_applicable("no guardianship to end");
             }
         }
@@ -297,14 +293,16 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
                 return not_applicable("the new hetu must differ from every hetu the person has had");
             }
             let mut earlier = match p.group(GroupName::HenkilotunnusKorjaus) {
-                Some(GroupValue::HenkilotunnusKorjaus(k)) => k.aiemmat_henkilotunnukset.clone(),
+                Some(GroupValue::HenkilotunnusKorjaus(k)) => k.edelliset_henkilotunnukset.clone(),
                 _ => Vec::new(),
             };
             earlier.push(p.henkilotunnus);
             p.henkilotunnus = *uusi_henkilotunnus;
             p.tietoryhmat.set(GroupValue::HenkilotunnusKorjaus(HetuKorjaus {
-                voimassaoleva_henkilotunnus: *uusi_henkilotunnus,
-                aiemmat_henkilotunnukset: earlier,
+                aktiivinen_henkilotunnus: *uusi_henkilotunnus,
+                edelliset_henkilotunnukset: earlier,
+                muutettu_henkilotunnus: *uusi_henkilotunnus,
+                voimassaolo: Voimassaolo::Aktiivi,
             }));
         }
     }

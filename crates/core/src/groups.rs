@@ -1,6 +1,15 @@
 //! Data groups (tietoryhmät): the unit in which VTJ data is disclosed.
 //!
-//! Group names and JSON field names are the wire vocabulary and stay Finnish.
+//! Group names, field names and value shapes are DVV's, as VTJ-muutosrajapinta
+//! writes them (`../shared/conformance/muutosrajapinta/`): a group is a JSON
+//! object `{"tietoryhma": NAME, ...fields}`, dates are `{"arvo", "tarkkuus"}`
+//! objects, street and post-office names `{"fi", "sv"}`, codes strings. The
+//! same serde is the store's, so there is one shape of a group everywhere.
+//! Where DVV's material shows no group (the guardianship groups and contact
+//! addresses), the shape is this project's, in DVV's style.
+//!
+//! A group may occur several times in one person (NIMENMUUTOS, one per
+//! name): each occurrence is an instance, a [`GroupValue`].
 
 use std::fmt;
 
@@ -82,6 +91,40 @@ impl GroupName {
         Self::CENSORED_UNDER_TURVAKIELTO.contains(&self)
     }
 
+    /// The fields DVV lists in `turvakiellonAlaisetKentat` of a censored
+    /// instance: every value field of the group, whether or not the person
+    /// has it (as in the captured answer, so the list reveals nothing).
+    pub fn censored_fields(self) -> &'static [&'static str] {
+        match self {
+            GroupName::VakinainenKotimainenOsoite | GroupName::TilapainenKotimainenOsoite => &[
+                "katunimi",
+                "katunumero",
+                "huoneistokirjain",
+                "huoneistonumero",
+                "jakokirjain",
+                "postinumero",
+                "postitoimipaikka",
+                "rakennustunnus",
+                "osoitenumero",
+                "kuntakoodi",
+            ],
+            GroupName::KotimainenPostiosoite => &["postiosoite", "postinumero", "postitoimipaikka"],
+            GroupName::VakinainenUlkomainenOsoite | GroupName::TilapainenUlkomainenOsoite => {
+                &["lahiosoite", "paikkakunta", "valtiokoodi", "valtionimi"]
+            }
+            GroupName::UlkomainenPostiosoite => {
+                &["postiosoite", "postiosoiteLisarivi", "postitoimipaikka", "valtiokoodi", "valtionimi"]
+            }
+            GroupName::Kotikunta => &["kuntakoodi", "kuntaanMuuttopv"],
+            _ => &[],
+        }
+    }
+
+    /// Whether the group may occur several times in one person.
+    pub fn is_repeated(self) -> bool {
+        matches!(self, GroupName::Nimenmuutos)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             GroupName::HenkilotunnusKorjaus => "HENKILOTUNNUS_KORJAUS",
@@ -118,142 +161,309 @@ impl fmt::Display for GroupName {
     }
 }
 
-/// A language: an ISO 639-1 code, or `98` ("other") with a free-text name.
+/// A name in Finnish and, where there is one, Swedish.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "KieliWire", into = "KieliWire")]
-pub enum Kieli {
-    Iso(String),
-    Other(String),
+#[serde(deny_unknown_fields)]
+pub struct Localized {
+    pub fi: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sv: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
+impl Localized {
+    pub fn fi(s: impl Into<String>) -> Localized {
+        Localized { fi: s.into(), sv: None }
+    }
+}
+
+/// Whether a record (a hetu, a citizenship) is the one in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Voimassaolo {
+    Aktiivi,
+    Passiivi,
+}
+
+/// HENKILOTUNNUS_KORJAUS: the person's hetus after a correction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HetuKorjaus {
+    pub aktiivinen_henkilotunnus: Hetu,
+    /// Earlier hetus of the same person, oldest first.
+    pub edelliset_henkilotunnukset: Vec<Hetu>,
+    /// The hetu this correction is about (the new one, in force).
+    pub muutettu_henkilotunnus: Hetu,
+    pub voimassaolo: Voimassaolo,
+}
+
+/// HENKILON_NIMI. The `UTF8` fields carry the name where it has letters
+/// outside ISO-8859-1; DVV writes them alongside the plain ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Nimi {
+    pub etunimi: String,
+    pub sukunimi: String,
+    #[serde(rename = "etunimiUTF8", default, skip_serializing_if = "Option::is_none")]
+    pub etunimi_utf8: Option<String>,
+    #[serde(rename = "sukunimiUTF8", default, skip_serializing_if = "Option::is_none")]
+    pub sukunimi_utf8: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alkupv: Option<VtjDate>,
+}
+
+impl Nimi {
+    /// A name whose UTF-8 forms are the same text (every name of ours).
+    pub fn new(etunimi: &str, sukunimi: &str, alkupv: Option<VtjDate>) -> Nimi {
+        Nimi {
+            etunimi: etunimi.into(),
+            sukunimi: sukunimi.into(),
+            etunimi_utf8: Some(etunimi.into()),
+            sukunimi_utf8: Some(sukunimi.into()),
+            alkupv,
+        }
+    }
+}
+
+/// The kinds of name in NIMENMUUTOS this project writes (DVV has more:
+/// `NYKYINEN_KUTSUMANIMI`, `VIIMEKSI_NAIMATTOMANA_OLLESSA_OLLUT_SUKUNIMI` ...).
+pub const EDELLINEN_SUKUNIMI: &str = "EDELLINEN_SUKUNIMI";
+pub const EDELLINEN_ETUNIMI: &str = "EDELLINEN_ETUNIMI";
+
+/// One instance of NIMENMUUTOS: one name the person has or had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Nimenmuutos {
+    pub nimilaji: String,
+    pub nimi: String,
+    #[serde(rename = "nimiUTF8", default, skip_serializing_if = "Option::is_none")]
+    pub nimi_utf8: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alkupv: Option<VtjDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loppupv: Option<VtjDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sukupuoli {
+    pub sukupuoli: Sex,
+}
+
+/// AIDINKIELI: an ISO 639-1 code (`98` with `nimi` for a language without
+/// one), its ISO 639-2 code and the language's name where VTJ gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, try_from = "KieliWire")]
+pub struct Kieli {
+    pub kielikoodi: String,
+    #[serde(rename = "kielikoodiISO6392", default, skip_serializing_if = "Option::is_none")]
+    pub kielikoodi_iso6392: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nimi: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alkupv: Option<VtjDate>,
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct KieliWire {
     kielikoodi: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kieli_selite: Option<String>,
+    #[serde(rename = "kielikoodiISO6392", default)]
+    kielikoodi_iso6392: Option<String>,
+    #[serde(default)]
+    nimi: Option<String>,
+    #[serde(default)]
+    alkupv: Option<VtjDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum KieliError {
     #[error("language code {0:?} is neither ISO 639-1 (two lower-case letters) nor 98")]
     Code(String),
-    #[error("language code 98 needs the language's name in kieliSelite")]
+    #[error("language code 98 needs the language's name in nimi")]
     MissingName,
 }
 
 impl TryFrom<KieliWire> for Kieli {
     type Error = KieliError;
     fn try_from(w: KieliWire) -> Result<Self, Self::Error> {
-        match w.kielikoodi.as_str() {
-            "98" => w.kieli_selite.filter(|s| !s.trim().is_empty()).map(Kieli::Other).ok_or(KieliError::MissingName),
-            c if c.len() == 2 && c.bytes().all(|b| b.is_ascii_lowercase()) => Ok(Kieli::Iso(w.kielikoodi)),
-            _ => Err(KieliError::Code(w.kielikoodi)),
+        let k = Kieli {
+            kielikoodi: w.kielikoodi,
+            kielikoodi_iso6392: w.kielikoodi_iso6392,
+            nimi: w.nimi,
+            alkupv: w.alkupv,
+        };
+        match k.kielikoodi.as_str() {
+            "98" if k.nimi.as_deref().is_none_or(|n| n.trim().is_empty()) => Err(KieliError::MissingName),
+            "98" => Ok(k),
+            c if c.len() == 2 && c.bytes().all(|b| b.is_ascii_lowercase()) => Ok(k),
+            _ => Err(KieliError::Code(k.kielikoodi)),
         }
     }
 }
 
-impl From<Kieli> for KieliWire {
-    fn from(k: Kieli) -> Self {
-        match k {
-            Kieli::Iso(c) => KieliWire { kielikoodi: c, kieli_selite: None },
-            Kieli::Other(name) => KieliWire { kielikoodi: "98".into(), kieli_selite: Some(name) },
+impl Kieli {
+    /// A language by its ISO 639-1 code, with the ISO 639-2 code where known.
+    pub fn iso(code: &str) -> Kieli {
+        Kieli {
+            kielikoodi: code.into(),
+            kielikoodi_iso6392: iso639_2(code).map(str::to_string),
+            nimi: None,
+            alkupv: None,
         }
     }
+
+    /// A language without an ISO 639-1 code (`98`), by name.
+    pub fn other(name: &str) -> Kieli {
+        Kieli { kielikoodi: "98".into(), kielikoodi_iso6392: Some("mis".into()), nimi: Some(name.into()), alkupv: None }
+    }
+}
+
+/// ISO 639-2 (bibliographic) of the ISO 639-1 codes common in Finland.
+pub fn iso639_2(code: &str) -> Option<&'static str> {
+    const TABLE: &[(&str, &str)] = &[
+        ("fi", "fin"),
+        ("sv", "swe"),
+        ("se", "sme"),
+        ("ru", "rus"),
+        ("et", "est"),
+        ("ar", "ara"),
+        ("en", "eng"),
+        ("so", "som"),
+        ("fa", "per"),
+        ("zh", "chi"),
+        ("ku", "kur"),
+        ("uk", "ukr"),
+        ("de", "ger"),
+        ("fr", "fre"),
+        ("es", "spa"),
+        ("vi", "vie"),
+        ("th", "tha"),
+        ("tr", "tur"),
+        ("pl", "pol"),
+        ("sq", "alb"),
+        ("no", "nor"),
+        ("da", "dan"),
+        ("is", "ice"),
+        ("it", "ita"),
+        ("pt", "por"),
+        ("hu", "hun"),
+        ("ro", "rum"),
+        ("bg", "bul"),
+        ("lt", "lit"),
+        ("lv", "lav"),
+        ("ne", "nep"),
+        ("hi", "hin"),
+        ("bn", "ben"),
+        ("ur", "urd"),
+        ("tl", "tgl"),
+        ("ti", "tir"),
+        ("am", "amh"),
+        ("sw", "swa"),
+        ("ps", "pus"),
+    ];
+    TABLE.iter().find(|(c, _)| *c == code).map(|(_, t)| *t)
 }
 
 /// The language of dealings with authorities: Finnish or Swedish only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Asiointikieli {
+pub enum AsiointikieliKoodi {
     #[serde(rename = "fi")]
     Fi,
     #[serde(rename = "sv")]
     Sv,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct HetuKorjaus {
-    pub voimassaoleva_henkilotunnus: Hetu,
-    /// Earlier hetus of the same person, oldest first.
-    pub aiemmat_henkilotunnukset: Vec<Hetu>,
+impl AsiointikieliKoodi {
+    pub fn iso639_2(self) -> &'static str {
+        match self {
+            AsiointikieliKoodi::Fi => "fin",
+            AsiointikieliKoodi::Sv => "swe",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Nimi {
-    pub sukunimi: String,
-    pub etunimet: String,
+pub struct Asiointikieli {
+    pub kielikoodi: AsiointikieliKoodi,
+    #[serde(rename = "kielikoodiISO6392", default, skip_serializing_if = "Option::is_none")]
+    pub kielikoodi_iso6392: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kutsumanimi: Option<String>,
-    pub alkupaiva: VtjDate,
+    pub alkupv: Option<VtjDate>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Nimilaji {
-    Sukunimi,
-    Etunimet,
+impl Asiointikieli {
+    pub fn new(k: AsiointikieliKoodi, alkupv: Option<VtjDate>) -> Asiointikieli {
+        Asiointikieli { kielikoodi: k, kielikoodi_iso6392: Some(k.iso639_2().into()), alkupv }
+    }
 }
 
+/// One citizenship; the group lists them all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AiempiNimi {
-    pub nimilaji: Nimilaji,
-    pub nimi: String,
-    pub alkupaiva: VtjDate,
-    pub loppupaiva: VtjDate,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Nimenmuutos {
-    /// Former names, oldest first.
-    pub aiemmat_nimet: Vec<AiempiNimi>,
+pub struct KansalaisuusRivi {
+    /// ISO 3166-1 numeric, e.g. `246` Finland; `998` stateless.
+    pub kansalaisuuskoodi: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kansalaisuusnimi: Option<String>,
+    pub voimassaolo: Voimassaolo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saamispv: Option<VtjDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Kansalaisuus {
-    /// ISO 3166-1 numeric country codes, e.g. `246` Finland.
-    pub valtiot: Vec<String>,
+    pub henkilon_kansalaisuudet: Vec<KansalaisuusRivi>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Kuolinpaiva {
-    pub kuolinpaiva: VtjDate,
+    pub kuollut: bool,
+    pub kuolinpv: VtjDate,
 }
 
+/// TURVAKIELTO. The group's presence is what puts a person under
+/// protection (fail closed); `turvaLoppuPv` is the registered end date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Turvakielto {
-    /// `99990000` for a turvakielto in force until further notice.
-    pub paattymispaiva: VtjDate,
+    pub turvakielto_aktiivinen: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turva_loppu_pv: Option<VtjDate>,
 }
 
+impl Turvakielto {
+    pub fn until(end: VtjDate) -> Turvakielto {
+        Turvakielto { turvakielto_aktiivinen: true, turva_loppu_pv: Some(end) }
+    }
+}
+
+/// A guardian (edunvalvoja) or attorney: a person, or an office without a hetu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Edunvalvoja {
-    /// Absent for a public guardian office or a guardian without a Finnish hetu.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub henkilotunnus: Option<Hetu>,
     pub nimi: String,
 }
 
+/// EDUNVALVONTA (this project's shape: DVV's material shows none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Edunvalvonta {
-    pub alkupaiva: VtjDate,
+    pub alkupv: VtjDate,
     /// Whether the person's capacity to act has been restricted.
     pub toimintakelpoisuus_rajoitettu: bool,
     pub edunvalvojat: Vec<Edunvalvoja>,
 }
 
+/// EDUNVALVONTAVALTUUTUS (this project's shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Edunvalvontavaltuutus {
-    pub vahvistamispaiva: VtjDate,
+    pub vahvistamispv: VtjDate,
     pub valtuutetut: Vec<Edunvalvoja>,
 }
 
@@ -261,74 +471,82 @@ pub struct Edunvalvontavaltuutus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KotimainenOsoite {
-    pub katunimi_fi: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub katunimi_sv: Option<String>,
+    pub katunimi: Localized,
     pub katunumero: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub huoneistokirjain: Option<String>,
+    /// Three digits, `"028"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub huoneistonumero: Option<u16>,
+    pub huoneistonumero: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jakokirjain: Option<String>,
     pub postinumero: String,
-    pub postitoimipaikka_fi: String,
+    pub postitoimipaikka: Localized,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postitoimipaikka_sv: Option<String>,
-    pub alkupaiva: VtjDate,
+    pub rakennustunnus: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loppupaiva: Option<VtjDate>,
+    pub osoitenumero: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kuntakoodi: Option<KuntaCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alkupv: Option<VtjDate>,
 }
 
-/// A postal or contact address in Finland: free-form first line.
+/// A postal address in Finland (KOTIMAINEN_POSTIOSOITE), and the contact
+/// address of a protected person (KOTIMAINEN_YHTEYSOSOITE, this project's
+/// shape for it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Postiosoite {
-    pub postiosoite_fi: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postiosoite_sv: Option<String>,
+    pub postiosoite: Localized,
     pub postinumero: String,
-    pub postitoimipaikka_fi: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postitoimipaikka_sv: Option<String>,
-    pub alkupaiva: VtjDate,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loppupaiva: Option<VtjDate>,
+    pub postitoimipaikka: Localized,
 }
 
+/// A permanent or temporary street address abroad.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UlkomainenOsoite {
-    pub katuosoite: String,
+    pub lahiosoite: String,
     pub paikkakunta: String,
     /// ISO 3166-1 numeric country code.
     pub valtiokoodi: String,
-    pub alkupaiva: VtjDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loppupaiva: Option<VtjDate>,
+    pub alkupv: Option<VtjDate>,
+}
+
+/// A postal address abroad (ULKOMAINEN_POSTIOSOITE), and a protected
+/// person's contact address abroad (ULKOMAINEN_YHTEYSOSOITE, this
+/// project's shape for it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UlkomainenPostiosoite {
+    pub postiosoite: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postiosoite_lisarivi: Option<String>,
+    pub postitoimipaikka: String,
+    pub valtiokoodi: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Kotikunta {
     pub kuntakoodi: KuntaCode,
-    pub alkupaiva: VtjDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kuntaan_muuttopv: Option<VtjDate>,
 }
 
+/// One instance of a data group. On the wire and in the store:
+/// `{"tietoryhma": NAME, ...the value's fields}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SukupuoliArvo {
-    pub sukupuoli: Sex,
-}
-
-/// The value of one data group. On the wire: `{"tietoryhma": NAME, "arvo": {...}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "tietoryhma", content = "arvo", rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(tag = "tietoryhma", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum GroupValue {
     HenkilotunnusKorjaus(HetuKorjaus),
     HenkilonNimi(Nimi),
     Nimenmuutos(Nimenmuutos),
-    Sukupuoli(SukupuoliArvo),
+    Sukupuoli(Sukupuoli),
     Aidinkieli(Kieli),
-    Asiointikieli(AsiointikieliArvo),
+    Asiointikieli(Asiointikieli),
     Kansalaisuus(Kansalaisuus),
     Kuolinpaiva(Kuolinpaiva),
     Turvakielto(Turvakielto),
@@ -339,16 +557,10 @@ pub enum GroupValue {
     KotimainenPostiosoite(Postiosoite),
     VakinainenUlkomainenOsoite(UlkomainenOsoite),
     TilapainenUlkomainenOsoite(UlkomainenOsoite),
-    UlkomainenPostiosoite(UlkomainenOsoite),
+    UlkomainenPostiosoite(UlkomainenPostiosoite),
     KotimainenYhteysosoite(Postiosoite),
-    UlkomainenYhteysosoite(UlkomainenOsoite),
+    UlkomainenYhteysosoite(UlkomainenPostiosoite),
     Kotikunta(Kotikunta),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AsiointikieliArvo {
-    pub kielikoodi: Asiointikieli,
 }
 
 impl GroupValue {
@@ -393,25 +605,40 @@ mod tests {
     }
 
     #[test]
-    fn group_value_wire_shape() {
+    fn group_value_is_dvvs_flat_object() {
         let v = GroupValue::Kotikunta(Kotikunta {
             kuntakoodi: KuntaCode::parse("091").unwrap(),
-            alkupaiva: VtjDate::parse("20200100").unwrap(),
+            kuntaan_muuttopv: Some(VtjDate::parse("20200100").unwrap()),
         });
         let json = serde_json::to_string(&v).unwrap();
-        assert_eq!(json, r#"{"tietoryhma":"KOTIKUNTA","arvo":{"kuntakoodi":"091","alkupaiva":"20200100"}}"#);
+        assert_eq!(
+            json,
+            r#"{"tietoryhma":"KOTIKUNTA","kuntakoodi":"091","kuntaanMuuttopv":{"arvo":"2020-01-01","tarkkuus":"KUUKAUSI"}}"#
+        );
         assert_eq!(serde_json::from_str::<GroupValue>(&json).unwrap(), v);
         assert_eq!(v.name(), GroupName::Kotikunta);
+        let nimi = r#"{"tietoryhma":"HENKILON_NIMI","etunimi":"Malla","sukunimi":"Heikkinen","etunimiUTF8":"Malla","sukunimiUTF8":"Heikkinen"}"#;
+        let parsed: GroupValue = serde_json::from_str(nimi).unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), nimi);
     }
 
     #[test]
     fn unknown_fields_and_bad_languages_rejected() {
-        let extra = r#"{"tietoryhma":"KOTIKUNTA","arvo":{"kuntakoodi":"091","alkupaiva":"20200100","x":1}}"#;
+        let extra = r#"{"tietoryhma":"KOTIKUNTA","kuntakoodi":"091","x":1}"#;
         assert!(serde_json::from_str::<GroupValue>(extra).is_err());
-        let other: Kieli = serde_json::from_str(r#"{"kielikoodi":"98","kieliSelite":"tuntematon kieli"}"#).unwrap();
-        assert_eq!(other, Kieli::Other("tuntematon kieli".into()));
+        let other: Kieli = serde_json::from_str(r#"{"kielikoodi":"98","nimi":"tuntematon kieli"}"#).unwrap();
+        assert_eq!(other.nimi.as_deref(), Some("tuntematon kieli"));
         assert!(serde_json::from_str::<Kieli>(r#"{"kielikoodi":"98"}"#).is_err());
         assert!(serde_json::from_str::<Kieli>(r#"{"kielikoodi":"FI"}"#).is_err());
         assert!(serde_json::from_str::<Kieli>(r#"{"kielikoodi":"fin"}"#).is_err());
+        let se = r#"{"kielikoodi":"se","kielikoodiISO6392":"mis","nimi":"saame"}"#;
+        assert_eq!(serde_json::to_string(&serde_json::from_str::<Kieli>(se).unwrap()).unwrap(), se);
+    }
+
+    #[test]
+    fn every_censorable_group_lists_its_fields() {
+        for g in GroupName::ALL {
+            assert_eq!(g.is_censored_under_turvakielto(), !g.censored_fields().is_empty(), "{g}");
+        }
     }
 }

@@ -14,11 +14,12 @@ use time::{Date, Month};
 const CHECK_CHARS: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
 
 /// Sex as encoded in the individual number: odd for men, even for women.
+/// On the wire DVV's `MIES` / `NAINEN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Sex {
-    #[serde(rename = "1")]
+    #[serde(rename = "MIES")]
     Male,
-    #[serde(rename = "2")]
+    #[serde(rename = "NAINEN")]
     Female,
 }
 

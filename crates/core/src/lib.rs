@@ -23,4 +23,4 @@ pub use hetu::{Hetu, HetuError, Sex};
 pub use kunta::KuntaCode;
 pub use permit::{Permit, Product, Scope, Subject, TurvakieltoRule};
 pub use person::{Person, PersonId};
-pub use render::{event_label, render, render_full, ChangeKind, Disclosure, GroupChange};
+pub use render::{event_label, render, render_full, ChangeKind, Disclosure, GroupChange, Instance, InstanceKind};

@@ -21,28 +21,57 @@ impl fmt::Display for PersonId {
     }
 }
 
-/// The person's data groups keyed by name. The key always equals the
-/// value's own name: `set` derives it, so the two cannot disagree.
+/// The person's data groups: per name, its instances in order (one for
+/// most groups, several for a repeated one such as NIMENMUUTOS). Every
+/// instance is of the group it is filed under, and no name has an empty
+/// list: the methods keep both so.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Groups(BTreeMap<GroupName, GroupValue>);
+pub struct Groups(BTreeMap<GroupName, Vec<GroupValue>>);
 
 impl Groups {
+    /// The first (for most groups: the only) instance.
     pub fn get(&self, name: GroupName) -> Option<&GroupValue> {
-        self.0.get(&name)
+        self.0.get(&name).and_then(|v| v.first())
     }
 
+    /// Every instance of the group; empty if the person has none.
+    pub fn instances(&self, name: GroupName) -> &[GroupValue] {
+        self.0.get(&name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Makes `value` the group's one instance.
     pub fn set(&mut self, value: GroupValue) {
-        self.0.insert(value.name(), value);
+        self.0.insert(value.name(), vec![value]);
     }
 
-    pub fn remove(&mut self, name: GroupName) -> Option<GroupValue> {
-        self.0.remove(&name)
+    /// Replaces every instance of `name`; an empty list removes the group.
+    /// Instances of another group are refused (returns false, changes nothing).
+    pub fn set_all(&mut self, name: GroupName, values: Vec<GroupValue>) -> bool {
+        if values.iter().any(|v| v.name() != name) {
+            return false;
+        }
+        if values.is_empty() {
+            self.0.remove(&name);
+        } else {
+            self.0.insert(name, values);
+        }
+        true
     }
 
+    pub fn remove(&mut self, name: GroupName) -> Vec<GroupValue> {
+        self.0.remove(&name).unwrap_or_default()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = GroupName> + '_ {
+        self.0.keys().copied()
+    }
+
+    /// Every instance, group by group.
     pub fn iter(&self) -> impl Iterator<Item = &GroupValue> {
-        self.0.values()
+        self.0.values().flatten()
     }
 
+    /// How many groups (not instances) the person has.
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -52,31 +81,36 @@ impl Groups {
     }
 }
 
-impl FromIterator<GroupValue> for Groups {
-    fn from_iter<I: IntoIterator<Item = GroupValue>>(iter: I) -> Self {
-        let mut g = Groups::default();
-        for v in iter {
-            g.set(v);
+/// An instance given twice for a group that occurs once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the data group {0} appears twice")]
+pub struct GroupTwice(pub GroupName);
+
+impl Groups {
+    /// Instances in order into groups; a non-repeated group given twice is refused.
+    pub fn try_from_instances(values: impl IntoIterator<Item = GroupValue>) -> Result<Groups, GroupTwice> {
+        let mut map: BTreeMap<GroupName, Vec<GroupValue>> = BTreeMap::new();
+        for v in values {
+            let name = v.name();
+            let list = map.entry(name).or_default();
+            if !list.is_empty() && !name.is_repeated() {
+                return Err(GroupTwice(name));
+            }
+            list.push(v);
         }
-        g
+        Ok(Groups(map))
     }
 }
 
 impl Serialize for Groups {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.values())
+        s.collect_seq(self.iter())
     }
 }
 
 impl<'de> Deserialize<'de> for Groups {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let values = Vec::<GroupValue>::deserialize(d)?;
-        let n = values.len();
-        let groups: Groups = values.into_iter().collect();
-        if groups.len() != n {
-            return Err(serde::de::Error::custom("a data group appears twice"));
-        }
-        Ok(groups)
+        Groups::try_from_instances(Vec::<GroupValue>::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -101,6 +135,10 @@ impl Person {
         self.tietoryhmat.get(name)
     }
 
+    pub fn instances(&self, name: GroupName) -> &[GroupValue] {
+        self.tietoryhmat.instances(name)
+    }
+
     pub fn kotikunta(&self) -> Option<KuntaCode> {
         match self.group(GroupName::Kotikunta) {
             Some(GroupValue::Kotikunta(k)) => Some(k.kuntakoodi),
@@ -123,7 +161,7 @@ impl Person {
     pub fn all_hetus(&self) -> Vec<Hetu> {
         let mut v = vec![self.henkilotunnus];
         if let Some(GroupValue::HenkilotunnusKorjaus(k)) = self.group(GroupName::HenkilotunnusKorjaus) {
-            v.extend(k.aiemmat_henkilotunnukset.iter().copied());
+            v.extend(k.edelliset_henkilotunnukset.iter().copied());
         }
         v
     }

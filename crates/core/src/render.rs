@@ -6,94 +6,85 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::event::EventKind;
-use crate::groups::{GroupName, GroupValue};
+use crate::groups::{GroupName, GroupValue, Kotikunta};
 use crate::permit::{Permit, Subject};
 use crate::person::Person;
 
 /// How one data group changed, as the recipient sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
     /// The recipient did not hold the group and now receives it (also when a
     /// turvakielto ends and a censored group is revealed again).
-    #[serde(rename = "LISATTY")]
     Added,
-    #[serde(rename = "MUUTETTU")]
     Changed,
-    #[serde(rename = "POISTETTU")]
+    /// The group is gone: delete what you hold of it (values or a censor marker).
     Removed,
     /// The group is now censored: delete what you hold. Carries no value.
-    #[serde(rename = "SENSUROITU")]
     Censored,
 }
 
-/// One group's change. On the wire `arvo` is the group's bare value (the
-/// group is named once, by `tietoryhma`), present exactly for LISATTY and
-/// MUUTETTU.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(into = "GroupChangeWire", try_from = "GroupChangeWire")]
+/// How one instance of an added or changed group stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceKind {
+    Added,
+    Changed,
+    /// Held before exactly so; sent along so that the group's instances are
+    /// complete (a repeated group's other names when one is added).
+    Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub muutos: InstanceKind,
+    pub arvo: GroupValue,
+}
+
+/// One group's change. For `Added` and `Changed`, `arvot` holds every
+/// instance the recipient holds of the group afterwards, in order; for
+/// `Removed` and `Censored` it is empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupChange {
     pub tietoryhma: GroupName,
     pub muutos: ChangeKind,
-    pub arvo: Option<GroupValue>,
+    pub arvot: Vec<Instance>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GroupChangeWire {
-    tietoryhma: GroupName,
-    muutos: ChangeKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    arvo: Option<serde_json::Value>,
-}
-
-impl From<GroupChange> for GroupChangeWire {
-    fn from(c: GroupChange) -> GroupChangeWire {
-        // GroupValue is tagged {"tietoryhma", "arvo"}; the wire keeps the inner value.
-        let arvo = c.arvo.and_then(|v| match serde_json::to_value(v) {
-            Ok(serde_json::Value::Object(mut m)) => m.remove("arvo"),
-            _ => None,
-        });
-        GroupChangeWire { tietoryhma: c.tietoryhma, muutos: c.muutos, arvo }
+impl GroupChange {
+    /// The group's values after the change (none for removed and censored).
+    pub fn values(&self) -> impl Iterator<Item = &GroupValue> {
+        self.arvot.iter().map(|i| &i.arvo)
     }
-}
 
-impl TryFrom<GroupChangeWire> for GroupChange {
-    type Error = String;
+    /// An added group: every instance new.
+    pub fn added(values: &[GroupValue]) -> Option<GroupChange> {
+        let first = values.first()?;
+        Some(GroupChange {
+            tietoryhma: first.name(),
+            muutos: ChangeKind::Added,
+            arvot: values.iter().map(|v| Instance { muutos: InstanceKind::Added, arvo: v.clone() }).collect(),
+        })
+    }
 
-    fn try_from(w: GroupChangeWire) -> Result<GroupChange, String> {
-        let needs_value = matches!(w.muutos, ChangeKind::Added | ChangeKind::Changed);
-        let arvo = match (w.arvo, needs_value) {
-            (Some(v), true) => Some(
-                serde_json::from_value(serde_json::json!({ "tietoryhma": w.tietoryhma, "arvo": v }))
-                    .map_err(|e| format!("{}: {e}", w.tietoryhma))?,
-            ),
-            (None, false) => None,
-            (None, true) => return Err(format!("{}: a {:?} change needs its arvo", w.tietoryhma, w.muutos)),
-            (Some(_), false) => return Err(format!("{}: a {:?} change carries no arvo", w.tietoryhma, w.muutos)),
-        };
-        Ok(GroupChange { tietoryhma: w.tietoryhma, muutos: w.muutos, arvo })
+    pub fn marker(g: GroupName, muutos: ChangeKind) -> GroupChange {
+        debug_assert!(matches!(muutos, ChangeKind::Removed | ChangeKind::Censored));
+        GroupChange { tietoryhma: g, muutos, arvot: Vec::new() }
     }
 }
 
 /// The outcome of one change for one recipient.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "laji", content = "muutokset", rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disclosure {
     /// Nothing: out of scope, inactive permit, or nothing visible changed.
-    #[serde(rename = "EI_MITAAN")]
     Nothing,
     /// The person enters the recipient's scope: every permitted group.
-    #[serde(rename = "UUSI_HENKILO")]
     Enter(Vec<GroupChange>),
-    #[serde(rename = "MUUTOS")]
     Change(Vec<GroupChange>),
-    /// The change that took the person out of scope; delivery ends after it.
-    #[serde(rename = "POISTUU_RAJAUKSESTA")]
+    /// The change that took the person out of scope; delivery ends after
+    /// it. It says at most the new home municipality's code: whatever else
+    /// the change brought is outside the permit (DESIGN.md rule 2).
     Leave(Vec<GroupChange>),
 }
 
@@ -109,7 +100,7 @@ impl Disclosure {
 /// What a recipient may hold of one group of one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visible<'a> {
-    Value(&'a GroupValue),
+    Values(&'a [GroupValue]),
     Censored,
 }
 
@@ -131,8 +122,11 @@ pub fn visible<'a>(permit: &Permit, subject: Subject<'a>) -> BTreeMap<GroupName,
         }
         if censoring && group.is_censored_under_turvakielto() {
             view.insert(group, Visible::Censored);
-        } else if let Some(v) = person.group(group) {
-            view.insert(group, Visible::Value(v));
+        } else {
+            let values = person.instances(group);
+            if !values.is_empty() {
+                view.insert(group, Visible::Values(values));
+            }
         }
     }
     view
@@ -147,17 +141,20 @@ pub fn render(permit: &Permit, before: Option<Subject<'_>>, after: Subject<'_>, 
     }
     let was_in = before.is_some_and(|b| permit.in_scope(b));
     let is_in = permit.in_scope(after);
-    let new_view = visible(permit, after);
     match (was_in, is_in) {
         (false, false) => Disclosure::Nothing,
-        (false, true) => Disclosure::Enter(full(&new_view)),
-        (true, still_in) => {
-            let old_view = before.map(|b| visible(permit, b)).unwrap_or_default();
-            let changes = diff(&old_view, &new_view);
-            match (still_in, changes.is_empty()) {
-                (true, true) => Disclosure::Nothing,
-                (true, false) => Disclosure::Change(changes),
-                (false, _) => Disclosure::Leave(changes),
+        (false, true) => Disclosure::Enter(full(&visible(permit, after))),
+        (true, false) => {
+            let old = before.map(|b| visible(permit, b)).unwrap_or_default();
+            Disclosure::Leave(leave_notice(&old, &visible(permit, after)))
+        }
+        (true, true) => {
+            let old = before.map(|b| visible(permit, b)).unwrap_or_default();
+            let changes = diff(&old, &visible(permit, after));
+            if changes.is_empty() {
+                Disclosure::Nothing
+            } else {
+                Disclosure::Change(changes)
             }
         }
     }
@@ -170,11 +167,31 @@ pub fn render_full(permit: &Permit, subject: Subject<'_>, today: Date) -> Option
 
 fn full(view: &BTreeMap<GroupName, Visible<'_>>) -> Vec<GroupChange> {
     view.iter()
-        .map(|(&g, v)| match v {
-            Visible::Value(v) => change(g, ChangeKind::Added, Some(v)),
-            Visible::Censored => change(g, ChangeKind::Censored, None),
+        .filter_map(|(&g, v)| match v {
+            Visible::Values(v) => GroupChange::added(v),
+            Visible::Censored => Some(GroupChange::marker(g, ChangeKind::Censored)),
         })
         .collect()
+}
+
+/// The leaving change: the new home municipality's code if the recipient
+/// may see it and it changed; no address, no date, nothing else.
+fn leave_notice(old: &BTreeMap<GroupName, Visible<'_>>, new: &BTreeMap<GroupName, Visible<'_>>) -> Vec<GroupChange> {
+    let code = |view: &BTreeMap<GroupName, Visible<'_>>| match view.get(&GroupName::Kotikunta) {
+        Some(Visible::Values([GroupValue::Kotikunta(k), ..])) => Some(k.kuntakoodi),
+        _ => None,
+    };
+    match code(new) {
+        Some(now) if code(old) != Some(now) => vec![GroupChange {
+            tietoryhma: GroupName::Kotikunta,
+            muutos: ChangeKind::Changed,
+            arvot: vec![Instance {
+                muutos: InstanceKind::Changed,
+                arvo: GroupValue::Kotikunta(Kotikunta { kuntakoodi: now, kuntaan_muuttopv: None }),
+            }],
+        }],
+        _ => Vec::new(),
+    }
 }
 
 fn diff(old: &BTreeMap<GroupName, Visible<'_>>, new: &BTreeMap<GroupName, Visible<'_>>) -> Vec<GroupChange> {
@@ -184,21 +201,34 @@ fn diff(old: &BTreeMap<GroupName, Visible<'_>>, new: &BTreeMap<GroupName, Visibl
     groups
         .into_iter()
         .filter_map(|g| match (old.get(&g), new.get(&g)) {
-            (None | Some(Visible::Censored), Some(Visible::Value(v))) => Some(change(g, ChangeKind::Added, Some(v))),
-            (Some(Visible::Value(a)), Some(Visible::Value(b))) if a != b => {
-                Some(change(g, ChangeKind::Changed, Some(b)))
+            (None | Some(Visible::Censored), Some(Visible::Values(v))) => GroupChange::added(v),
+            (Some(Visible::Values(a)), Some(Visible::Values(b))) if a != b => Some(changed(g, a, b)),
+            // A value or a censor marker the recipient holds goes.
+            (Some(_), None) => Some(GroupChange::marker(g, ChangeKind::Removed)),
+            (None | Some(Visible::Values(_)), Some(Visible::Censored)) => {
+                Some(GroupChange::marker(g, ChangeKind::Censored))
             }
-            (Some(Visible::Value(_)), None) => Some(change(g, ChangeKind::Removed, None)),
-            (None | Some(Visible::Value(_)), Some(Visible::Censored)) => Some(change(g, ChangeKind::Censored, None)),
-            // Unchanged, or censored before and either censored or empty now:
-            // the recipient holds nothing either way, so nothing is said.
+            // Unchanged, or censored before and after: nothing to say.
             _ => None,
         })
         .collect()
 }
 
-fn change(g: GroupName, kind: ChangeKind, value: Option<&GroupValue>) -> GroupChange {
-    GroupChange { tietoryhma: g, muutos: kind, arvo: value.cloned() }
+/// A group whose values differ: a single-instance group's new value, or
+/// every instance of a repeated group, each new one added and the others
+/// sent along unchanged.
+fn changed(g: GroupName, old: &[GroupValue], new: &[GroupValue]) -> GroupChange {
+    let arvot = if g.is_repeated() {
+        new.iter()
+            .map(|v| Instance {
+                muutos: if old.contains(v) { InstanceKind::Unchanged } else { InstanceKind::Added },
+                arvo: v.clone(),
+            })
+            .collect()
+    } else {
+        new.iter().map(|v| Instance { muutos: InstanceKind::Changed, arvo: v.clone() }).collect()
+    };
+    GroupChange { tietoryhma: g, muutos: ChangeKind::Changed, arvot }
 }
 
 /// The event name a recipient may see with a change. A recipient without
@@ -234,32 +264,33 @@ pub const NEUTRAL_EVENT: &str = "TIETOJEN_MUUTOS";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::groups::Kotikunta;
-    use crate::{KuntaCode, VtjDate};
+    use crate::groups::{Nimenmuutos, EDELLINEN_SUKUNIMI};
+
+    fn former(nimi: &str) -> GroupValue {
+        GroupValue::Nimenmuutos(Nimenmuutos {
+            nimilaji: EDELLINEN_SUKUNIMI.into(),
+            nimi: nimi.into(),
+            nimi_utf8: None,
+            alkupv: None,
+            loppupv: None,
+        })
+    }
 
     #[test]
-    fn group_change_wire_names_the_group_once_and_checks_arvo() {
-        let v = GroupValue::Kotikunta(Kotikunta {
-            kuntakoodi: KuntaCode::parse("091").unwrap(),
-            alkupaiva: VtjDate::Unknown,
-        });
-        let c = GroupChange { tietoryhma: GroupName::Kotikunta, muutos: ChangeKind::Changed, arvo: Some(v) };
-        let json = serde_json::to_string(&c).unwrap();
-        assert_eq!(
-            json,
-            r#"{"tietoryhma":"KOTIKUNTA","muutos":"MUUTETTU","arvo":{"kuntakoodi":"091","alkupaiva":"00000000"}}"#
-        );
-        assert_eq!(serde_json::from_str::<GroupChange>(&json).unwrap(), c);
+    fn a_repeated_group_sends_every_instance_marking_the_new() {
+        let old = [former("A")];
+        let new = [former("A"), former("B")];
+        let c = changed(GroupName::Nimenmuutos, &old, &new);
+        assert_eq!(c.muutos, ChangeKind::Changed);
+        let kinds: Vec<_> = c.arvot.iter().map(|i| i.muutos).collect();
+        assert_eq!(kinds, [InstanceKind::Unchanged, InstanceKind::Added]);
+    }
 
-        let censored = r#"{"tietoryhma":"KOTIKUNTA","muutos":"SENSUROITU"}"#;
-        assert_eq!(serde_json::from_str::<GroupChange>(censored).unwrap().arvo, None);
-        for bad in [
-            r#"{"tietoryhma":"KOTIKUNTA","muutos":"LISATTY"}"#,
-            r#"{"tietoryhma":"KOTIKUNTA","muutos":"SENSUROITU","arvo":{"kuntakoodi":"091","alkupaiva":"00000000"}}"#,
-            r#"{"tietoryhma":"KOTIKUNTA","muutos":"LISATTY","arvo":{"etunimet":"X"}}"#,
-            r#"{"tietoryhma":"KOTIKUNTA","muutos":"POISTETTU","extra":1}"#,
-        ] {
-            assert!(serde_json::from_str::<GroupChange>(bad).is_err(), "{bad}");
-        }
+    #[test]
+    fn a_revealed_group_without_value_removes_the_marker() {
+        let mut old = BTreeMap::new();
+        old.insert(GroupName::KotimainenPostiosoite, Visible::Censored);
+        let d = diff(&old, &BTreeMap::new());
+        assert_eq!(d, vec![GroupChange::marker(GroupName::KotimainenPostiosoite, ChangeKind::Removed)]);
     }
 }

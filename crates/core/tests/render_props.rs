@@ -17,44 +17,49 @@ fn day(n: u32) -> Date {
 fn kunta(i: u8) -> Kotikunta {
     Kotikunta {
         kuntakoodi: KuntaCode::parse(POOL[usize::from(i) % POOL.len()]).unwrap(),
-        alkupaiva: VtjDate::Year(2026),
+        kuntaan_muuttopv: Some(VtjDate::Year(2026)),
     }
 }
 
 fn osoite(i: u8) -> KotimainenOsoite {
     KotimainenOsoite {
-        katunimi_fi: format!("Testikatu {i}"),
-        katunimi_sv: i.is_multiple_of(2).then(|| format!("Testgatan {i}")),
+        katunimi: Localized { fi: format!("Testikatu {i}"), sv: i.is_multiple_of(2).then(|| format!("Testgatan {i}")) },
         katunumero: (i % 40 + 1).to_string(),
         huoneistokirjain: i.is_multiple_of(3).then(|| "B".to_string()),
-        huoneistonumero: i.is_multiple_of(4).then_some(u16::from(i)),
+        huoneistonumero: i.is_multiple_of(4).then(|| format!("{i:03}")),
+        jakokirjain: None,
         postinumero: format!("{:05}", u32::from(i) * 10),
-        postitoimipaikka_fi: "TESTILÄ".into(),
-        postitoimipaikka_sv: None,
-        alkupaiva: VtjDate::Year(2026),
-        loppupaiva: None,
+        postitoimipaikka: Localized::fi("TESTILÄ"),
+        rakennustunnus: None,
+        osoitenumero: Some(1),
+        kuntakoodi: None,
+        alkupv: Some(VtjDate::Year(2026)),
     }
 }
 
 fn posti(i: u8) -> Postiosoite {
     Postiosoite {
-        postiosoite_fi: format!("PL {i}"),
-        postiosoite_sv: None,
+        postiosoite: Localized::fi(format!("PL {i}")),
         postinumero: format!("{:05}", 100 + u32::from(i)),
-        postitoimipaikka_fi: "TESTILÄ".into(),
-        postitoimipaikka_sv: None,
-        alkupaiva: VtjDate::Year(2026),
-        loppupaiva: None,
+        postitoimipaikka: Localized::fi("TESTILÄ"),
     }
 }
 
 fn ulko(i: u8) -> UlkomainenOsoite {
     UlkomainenOsoite {
-        katuosoite: format!("Testvägen {i}"),
+        lahiosoite: format!("Testvägen {i}"),
         paikkakunta: "Teststad".into(),
         valtiokoodi: "752".into(),
-        alkupaiva: VtjDate::Year(2026),
-        loppupaiva: None,
+        alkupv: Some(VtjDate::Year(2026)),
+    }
+}
+
+fn ulkoposti(i: u8) -> UlkomainenPostiosoite {
+    UlkomainenPostiosoite {
+        postiosoite: format!("Box {i}"),
+        postiosoite_lisarivi: None,
+        postitoimipaikka: "Teststad".into(),
+        valtiokoodi: "752".into(),
     }
 }
 
@@ -66,14 +71,9 @@ fn birth(k: u8, a: u8) -> EventKind {
     EventKind::Birth {
         henkilotunnus: hetu(0),
         ryhmat: vec![
-            GroupValue::HenkilonNimi(Nimi {
-                sukunimi: "Testinen".into(),
-                etunimet: "Testi".into(),
-                kutsumanimi: None,
-                alkupaiva: VtjDate::Year(1980),
-            }),
-            GroupValue::Sukupuoli(SukupuoliArvo { sukupuoli: Sex::Male }),
-            GroupValue::Aidinkieli(Kieli::Iso("fi".into())),
+            GroupValue::HenkilonNimi(Nimi::new("Testi", "Testinen", Some(VtjDate::Year(1980)))),
+            GroupValue::Sukupuoli(Sukupuoli { sukupuoli: Sex::Male }),
+            GroupValue::Aidinkieli(Kieli::iso("fi")),
             GroupValue::Kotikunta(kunta(k)),
             GroupValue::VakinainenKotimainenOsoite(osoite(a)),
         ],
@@ -94,36 +94,31 @@ fn step(kind: u8, a: u8, b: u8) -> Step {
         1 | 2 => EventKind::MoveToMunicipality { osoite: osoite(a), kotikunta: kunta(b) },
         3 => EventKind::TemporaryAddress { osoite: opt(a).map(osoite) },
         4 => EventKind::PostalAddress { osoite: opt(a).map(posti) },
-        5 => EventKind::ForeignPostalAddress { osoite: opt(a).map(ulko) },
+        5 => EventKind::ForeignPostalAddress { osoite: opt(a).map(ulkoposti) },
         6 => EventKind::TemporaryForeignAddress { osoite: opt(a).map(ulko) },
-        7 => EventKind::MoveAbroad { osoite: ulko(a), alkupaiva: VtjDate::Year(2026) },
+        7 => EventKind::MoveAbroad { osoite: ulko(a), kuntaan_muuttopv: VtjDate::Year(2026) },
         8 => EventKind::ReturnFromAbroad { osoite: osoite(a), kotikunta: kunta(b) },
         9 => EventKind::NameChange {
-            nimi: Nimi {
-                sukunimi: format!("Testi{a}"),
-                etunimet: "Testi".into(),
-                kutsumanimi: None,
-                alkupaiva: VtjDate::Year(2026),
-            },
+            nimi: Nimi::new(
+                if b.is_multiple_of(2) { "Testi" } else { "Toinen" },
+                &format!("Testi{a}"),
+                Some(VtjDate::Year(2026)),
+            ),
         },
         10 => EventKind::LanguageChange {
-            aidinkieli: Some(if a.is_multiple_of(2) {
-                Kieli::Iso("sv".into())
-            } else {
-                Kieli::Other("testikieli".into())
-            }),
-            asiointikieli: Some(groups::Asiointikieli::Sv),
+            aidinkieli: Some(if a.is_multiple_of(2) { Kieli::iso("sv") } else { Kieli::other("testikieli") }),
+            asiointikieli: Some(AsiointikieliKoodi::Sv),
         },
         11 | 12 => EventKind::TurvakieltoStart {
-            paattymispaiva: if a.is_multiple_of(2) { VtjDate::Indefinite } else { VtjDate::Year(2030) },
+            turva_loppu_pv: if a.is_multiple_of(2) { VtjDate::Indefinite } else { VtjDate::Year(2030) },
         },
-        13 => EventKind::TurvakieltoExtension { paattymispaiva: VtjDate::Year(2035) },
+        13 => EventKind::TurvakieltoExtension { turva_loppu_pv: VtjDate::Year(2035) },
         14 | 15 => EventKind::TurvakieltoEnd,
         16 => EventKind::ContactAddress { osoite: opt(a).map(posti) },
-        17 => EventKind::ForeignContactAddress { osoite: opt(a).map(ulko) },
+        17 => EventKind::ForeignContactAddress { osoite: opt(a).map(ulkoposti) },
         18 => EventKind::GuardianshipStart {
             edunvalvonta: Edunvalvonta {
-                alkupaiva: VtjDate::Year(2026),
+                alkupv: VtjDate::Year(2026),
                 toimintakelpoisuus_rajoitettu: a.is_multiple_of(2),
                 edunvalvojat: vec![Edunvalvoja { henkilotunnus: Some(hetu(50)), nimi: "Valvoja Testi".into() }],
             },
@@ -176,8 +171,15 @@ fn arb_permit() -> impl Strategy<Value = Permit> {
     )
 }
 
+/// What a recipient holds of one group: its instances, or a censor marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HeldGroup {
+    Values(Vec<GroupValue>),
+    Marker,
+}
+
 /// The recipient's register of one person: what it holds per group.
-type Held = BTreeMap<GroupName, GroupValue>;
+type Held = BTreeMap<GroupName, HeldGroup>;
 
 fn apply_disclosure(held: &mut Option<Held>, d: &Disclosure) {
     let changes = match d {
@@ -196,13 +198,20 @@ fn apply_disclosure(held: &mut Option<Held>, d: &Disclosure) {
     for c in changes {
         match c.muutos {
             ChangeKind::Added | ChangeKind::Changed => {
-                let v = c.arvo.clone().expect("added and changed carry a value");
-                assert_eq!(v.name(), c.tietoryhma);
-                h.insert(c.tietoryhma, v);
+                assert!(!c.arvot.is_empty(), "added and changed carry their values");
+                assert!(c.values().all(|v| v.name() == c.tietoryhma));
+                if !c.tietoryhma.is_repeated() {
+                    assert_eq!(c.arvot.len(), 1, "{} occurs once", c.tietoryhma);
+                }
+                h.insert(c.tietoryhma, HeldGroup::Values(c.values().cloned().collect()));
             }
-            ChangeKind::Removed | ChangeKind::Censored => {
-                assert!(c.arvo.is_none(), "removal and censor markers carry no value");
+            ChangeKind::Removed => {
+                assert!(c.arvot.is_empty(), "a removal carries no value");
                 h.remove(&c.tietoryhma);
+            }
+            ChangeKind::Censored => {
+                assert!(c.arvot.is_empty(), "a censor marker carries no value");
+                h.insert(c.tietoryhma, HeldGroup::Marker);
             }
         }
     }
@@ -215,9 +224,9 @@ fn projection(permit: &Permit, s: Subject<'_>) -> Option<Held> {
     permit.in_scope(s).then(|| {
         visible(permit, s)
             .into_iter()
-            .filter_map(|(g, v)| match v {
-                Visible::Value(v) => Some((g, v.clone())),
-                Visible::Censored => None,
+            .map(|(g, v)| match v {
+                Visible::Values(v) => (g, HeldGroup::Values(v.to_vec())),
+                Visible::Censored => (g, HeldGroup::Marker),
             })
             .collect()
     })
@@ -234,9 +243,32 @@ fn assert_no_leak(permit: &Permit, after: &Person, d: &Disclosure) {
             "the fact of a turvakielto went to a permit without the right"
         );
         if after.has_turvakielto() && c.tietoryhma.is_censored_under_turvakielto() {
-            assert_eq!(c.muutos, ChangeKind::Censored, "{:?} sent under turvakielto", c.tietoryhma);
-            assert!(c.arvo.is_none());
+            assert!(
+                matches!(c.muutos, ChangeKind::Censored | ChangeKind::Removed),
+                "{:?} sent under turvakielto",
+                c.tietoryhma
+            );
+            assert!(c.arvot.is_empty());
         }
+    }
+}
+
+/// A person leaving the recipient's scope: the recipient learns at most the
+/// new home municipality's code, and only if it may see the home
+/// municipality at all; never an address or a date from after the move.
+fn assert_leave_says_no_more(permit: &Permit, before: &Person, after: &Person, d: &Disclosure) {
+    let Disclosure::Leave(changes) = d else { return };
+    assert!(changes.len() <= 1, "a leaving change carries {changes:?}");
+    for c in changes {
+        assert_eq!(c.tietoryhma, GroupName::Kotikunta, "{c:?} went with a leaving change");
+        assert!(permit.tuote.tietoryhmat.contains(&GroupName::Kotikunta));
+        assert!(!after.has_turvakielto() || permit.sees_turvakielto_data(), "a censored home municipality left");
+        let [Instance { arvo: GroupValue::Kotikunta(k), .. }] = c.arvot.as_slice() else {
+            panic!("a leaving change carries {c:?}")
+        };
+        assert_eq!(k.kuntaan_muuttopv, None, "the date of the move went with the leaving change");
+        assert_eq!(Some(k.kuntakoodi), after.kotikunta());
+        assert_ne!(Some(k.kuntakoodi), before.kotikunta());
     }
 }
 
@@ -278,6 +310,7 @@ proptest! {
             let now = Subject { person: &person, on_list };
             let d = render(&permit, Some(b), now, day(today));
             assert_no_leak(&permit, &person, &d);
+            assert_leave_says_no_more(&permit, &before, &person, &d);
             if let Step::Event(kind) = &s {
                 // The event name must not say what the censor markers hide.
                 let label = event_label(&permit, Some(&before), &person, kind);
@@ -305,8 +338,11 @@ proptest! {
                 && before.has_turvakielto() && !person.has_turvakielto()
             {
                 for g in GroupName::CENSORED_UNDER_TURVAKIELTO {
-                    if let (true, Some(v)) = (permit.tuote.tietoryhmat.contains(&g), person.group(g)) {
-                        let sent = d.changes().iter().any(|c| c.tietoryhma == g && c.muutos == ChangeKind::Added && c.arvo.as_ref() == Some(v));
+                    let values = person.instances(g);
+                    if permit.tuote.tietoryhmat.contains(&g) && !values.is_empty() {
+                        let sent = d.changes().iter().any(|c| {
+                            c.tietoryhma == g && c.muutos == ChangeKind::Added && c.values().eq(values.iter())
+                        });
                         prop_assert!(sent, "{:?} not revealed at turvakielto end", g);
                     }
                 }
@@ -324,7 +360,7 @@ proptest! {
         // empty change would be allowed, since its existence is a signal.
         let p0 = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(0, a) }).unwrap();
         let p1 = apply(Some(&p0), &Event { person: PersonId(1), rekisterointipaiva: day(1),
-            tapahtuma: EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite } }).unwrap();
+            tapahtuma: EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite } }).unwrap();
         let p2 = apply(Some(&p1), &Event { person: PersonId(1), rekisterointipaiva: day(2),
             tapahtuma: EventKind::MoveWithin { osoite: osoite(a.wrapping_add(1 + b % 200)) } }).unwrap();
         let d = render(&permit, Some(Subject { person: &p1, on_list: true }), Subject { person: &p2, on_list: true }, day(2));
@@ -371,7 +407,7 @@ fn turvakielto_start_sends_censor_markers_for_every_censorable_group() {
     let ev = Event {
         person: PersonId(1),
         rekisterointipaiva: day(1),
-        tapahtuma: EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite },
+        tapahtuma: EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite },
     };
     let p1 = apply(Some(&p0), &ev).unwrap();
     let d =
@@ -388,4 +424,34 @@ fn turvakielto_start_sends_censor_markers_for_every_censorable_group() {
     assert_eq!(d.changes().len(), 1);
     assert_eq!(d.changes()[0].tietoryhma, GroupName::Turvakielto);
     assert_eq!(d.changes()[0].muutos, ChangeKind::Added);
+}
+
+#[test]
+fn moving_out_of_the_area_discloses_only_the_new_municipality_code() {
+    let kunnat: BTreeSet<KuntaCode> = [KuntaCode::parse("091").unwrap()].into_iter().collect();
+    let permit = Permit {
+        tunnus: "L".into(),
+        luvansaaja: "R".into(),
+        kayttotarkoitus: "testi".into(),
+        tuote: Product::builtin("LAAJAT").unwrap(),
+        rajaus: Scope::Kuntarajaus { kunnat },
+        turvakielto: TurvakieltoRule::TiedotSensuroidaan,
+        voimassa_alkaen: day(0),
+        voimassa_asti: None,
+        peruttu: false,
+    };
+    let p0 = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(0, 0) }).unwrap();
+    let mv = EventKind::MoveToMunicipality { osoite: osoite(7), kotikunta: kunta(1) };
+    let p1 = apply(Some(&p0), &Event { person: PersonId(1), rekisterointipaiva: day(1), tapahtuma: mv }).unwrap();
+    let s = |p| Subject { person: p, on_list: false };
+    let d = render(&permit, Some(s(&p0)), s(&p1), day(1));
+    let expected =
+        GroupValue::Kotikunta(Kotikunta { kuntakoodi: KuntaCode::parse("049").unwrap(), kuntaan_muuttopv: None });
+    match &d {
+        Disclosure::Leave(c) => {
+            assert_eq!(c.len(), 1, "{c:?}");
+            assert_eq!(c[0].values().collect::<Vec<_>>(), [&expected]);
+        }
+        other => panic!("expected a leaving change, got {other:?}"),
+    }
 }

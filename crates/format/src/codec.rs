@@ -4,20 +4,22 @@
 //! fields) followed by the groups that belong to it: more of the same code
 //! for a list (earlier hetus, former names, citizenships), or qualifying
 //! groups with change type 0 for what the main group has no field for
-//! (a call name, a language's name, post-office names, a guardian).
+//! (a language's name, post-office names, an address's building and
+//! municipality, a guardian). What the file format cannot tell apart is
+//! said where it is written (an unknown date and no date are one).
 //!
 //! Censoring is in the values, as recipients of the real service see it: an
 //! address whose street field carries the turvakielto placeholder, a home
 //! municipality `000`. Nothing of the person is in a censored group.
 
 use thiserror::Error;
-use vtj_core::groups::AiempiNimi;
 use vtj_core::groups::{
-    Asiointikieli, AsiointikieliArvo, Edunvalvoja, Edunvalvonta, Edunvalvontavaltuutus, HetuKorjaus, Kansalaisuus,
-    Kieli, Kotikunta, KotimainenOsoite, Kuolinpaiva, Nimenmuutos, Nimi, Nimilaji, Postiosoite, SukupuoliArvo,
-    Turvakielto, UlkomainenOsoite,
+    Asiointikieli, AsiointikieliKoodi, Edunvalvoja, Edunvalvonta, Edunvalvontavaltuutus, HetuKorjaus, Kansalaisuus,
+    KansalaisuusRivi, Kieli, Kotikunta, KotimainenOsoite, Kuolinpaiva, Localized, Nimenmuutos, Nimi, Postiosoite,
+    Sukupuoli, Turvakielto, UlkomainenOsoite, UlkomainenPostiosoite, Voimassaolo, EDELLINEN_ETUNIMI,
+    EDELLINEN_SUKUNIMI,
 };
-use vtj_core::{ChangeKind, GroupChange, GroupName, GroupValue, Hetu, KuntaCode, Sex, VtjDate};
+use vtj_core::{ChangeKind, GroupChange, GroupName, GroupValue, Hetu, Instance, InstanceKind, KuntaCode, Sex, VtjDate};
 
 use crate::layout::{self, Kind};
 use crate::{latin1, RawGroup};
@@ -106,7 +108,6 @@ fn group_of_head(code: &[u8; 3]) -> Option<GroupName> {
 fn qualifies(code: &[u8; 3], g: GroupName) -> bool {
     use GroupName as G;
     match code {
-        b"423" => g == G::HenkilonNimi,
         b"452" => g == G::Aidinkieli,
         b"307" => g == G::Edunvalvonta,
         b"317" => g == G::Edunvalvontavaltuutus,
@@ -118,24 +119,38 @@ fn qualifies(code: &[u8; 3], g: GroupName) -> bool {
                 | G::KotimainenPostiosoite
                 | G::KotimainenYhteysosoite
         ),
+        b"912" => matches!(g, G::VakinainenKotimainenOsoite | G::TilapainenKotimainenOsoite),
         _ => false,
     }
 }
 
+/// Groups written as several main groups of the same code: a list inside
+/// one value (earlier hetus, citizenships) or a repeated group's instances.
 fn is_list(g: GroupName) -> bool {
     matches!(g, GroupName::HenkilotunnusKorjaus | GroupName::Nimenmuutos | GroupName::Kansalaisuus)
 }
 
-/// One group change as record groups.
+/// One group change as record groups. Every instance of an added or
+/// changed group is written with the group's change type.
 pub fn encode(c: &GroupChange) -> Result<Vec<RawGroup>, CodecError> {
     let code = head_code(c.tietoryhma);
-    match (c.muutos, &c.arvo) {
-        (ChangeKind::Removed, _) => Ok(vec![blank(code, b'4')?]),
-        (ChangeKind::Censored, _) => censored(c.tietoryhma).map(|g| vec![g]),
-        (ChangeKind::Added, Some(v)) => value(v, b'1'),
-        (ChangeKind::Changed, Some(v)) => value(v, b'3'),
-        (k, None) => Err(malformed(format!("{}: a {k:?} change without its value", c.tietoryhma))),
+    let ch = match c.muutos {
+        ChangeKind::Removed => return Ok(vec![blank(code, b'4')?]),
+        ChangeKind::Censored => return censored(c.tietoryhma).map(|g| vec![g]),
+        ChangeKind::Added => b'1',
+        ChangeKind::Changed => b'3',
+    };
+    if c.arvot.is_empty() {
+        return Err(malformed(format!("{}: a {:?} change without its value", c.tietoryhma, c.muutos)));
     }
+    let mut out = Vec::new();
+    for v in c.values() {
+        if v.name() != c.tietoryhma {
+            return Err(malformed(format!("{} filed under {}", v.name(), c.tietoryhma)));
+        }
+        out.extend(value(v, ch)?);
+    }
+    Ok(out)
 }
 
 fn censored(g: GroupName) -> Result<RawGroup, CodecError> {
@@ -145,20 +160,34 @@ fn censored(g: GroupName) -> Result<RawGroup, CodecError> {
             group(code, b'3', &[PLACEHOLDER_FI, PLACEHOLDER_SV, "", "", "", "", "", "", ""])
         }
         GroupName::KotimainenPostiosoite => group(code, b'3', &[PLACEHOLDER_FI, "", "", ""]),
-        GroupName::VakinainenUlkomainenOsoite
-        | GroupName::TilapainenUlkomainenOsoite
-        | GroupName::UlkomainenPostiosoite => group(code, b'3', &[PLACEHOLDER_FI, PLACEHOLDER_SV, "", "", ""]),
+        GroupName::VakinainenUlkomainenOsoite | GroupName::TilapainenUlkomainenOsoite => {
+            group(code, b'3', &[PLACEHOLDER_FI, PLACEHOLDER_SV, "", "", ""])
+        }
+        GroupName::UlkomainenPostiosoite => group(code, b'3', &[PLACEHOLDER_FI, PLACEHOLDER_SV, "", ""]),
         GroupName::Kotikunta => group(code, b'3', &["000", ""]),
         other => Err(malformed(format!("{other} is never censored"))),
     }
 }
 
-fn date(d: &VtjDate) -> String {
-    d.to_string()
+/// A date field; an unknown date and no date are both `00000000` in files
+/// (the reader gives no date).
+fn opt_date(d: &Option<VtjDate>) -> String {
+    d.as_ref().map(VtjDate::to_string).unwrap_or_default()
 }
 
-fn opt_date(d: &Option<VtjDate>) -> String {
-    d.as_ref().map(date).unwrap_or_default()
+fn nimilaji_code(laji: &str) -> Result<&'static str, CodecError> {
+    match laji {
+        EDELLINEN_SUKUNIMI => Ok("01"),
+        EDELLINEN_ETUNIMI => Ok("02"),
+        other => Err(malformed(format!("name kind {other:?} has no code this program writes"))),
+    }
+}
+
+fn voimassaolo_code(v: Voimassaolo) -> &'static str {
+    match v {
+        Voimassaolo::Aktiivi => "1",
+        Voimassaolo::Passiivi => "2",
+    }
 }
 
 fn value(v: &GroupValue, ch: u8) -> Result<Vec<RawGroup>, CodecError> {
@@ -166,50 +195,44 @@ fn value(v: &GroupValue, ch: u8) -> Result<Vec<RawGroup>, CodecError> {
     let one = |values: &[&str]| Ok(vec![group(code, ch, values)?]);
     match v {
         GroupValue::HenkilotunnusKorjaus(k) => {
-            let mut out = vec![group(code, ch, &[k.voimassaoleva_henkilotunnus.as_str(), "1"])?];
-            for h in &k.aiemmat_henkilotunnukset {
+            let mut out = vec![group(code, ch, &[k.aktiivinen_henkilotunnus.as_str(), "1"])?];
+            for h in &k.edelliset_henkilotunnukset {
                 out.push(group(code, ch, &[h.as_str(), "2"])?);
             }
             Ok(out)
         }
-        GroupValue::HenkilonNimi(n) => {
-            let mut out = vec![group(code, ch, &[&n.sukunimi, &n.etunimet, &date(&n.alkupaiva), ""])?];
-            if let Some(k) = &n.kutsumanimi {
-                out.push(group(b"423", b'0', &[k, "00", &date(&n.alkupaiva), "", ""])?);
-            }
-            Ok(out)
+        GroupValue::HenkilonNimi(n) => one(&[&n.sukunimi, &n.etunimi, &opt_date(&n.alkupv), ""]),
+        GroupValue::Nimenmuutos(n) => {
+            one(&[&n.nimi, nimilaji_code(&n.nimilaji)?, &opt_date(&n.alkupv), &opt_date(&n.loppupv), ""])
         }
-        GroupValue::Nimenmuutos(m) if m.aiemmat_nimet.is_empty() => one(&["", "00", "", "", ""]),
-        GroupValue::Nimenmuutos(m) => m
-            .aiemmat_nimet
-            .iter()
-            .map(|a| {
-                let laji = match a.nimilaji {
-                    Nimilaji::Sukunimi => "01",
-                    Nimilaji::Etunimet => "02",
-                };
-                group(code, ch, &[&a.nimi, laji, &date(&a.alkupaiva), &date(&a.loppupaiva), ""])
-            })
-            .collect(),
         GroupValue::Sukupuoli(s) => one(&[match s.sukupuoli {
             Sex::Male => "1",
             Sex::Female => "2",
         }]),
-        GroupValue::Aidinkieli(Kieli::Iso(c)) => one(&[c]),
-        GroupValue::Aidinkieli(Kieli::Other(name)) => {
-            Ok(vec![group(code, ch, &["98"])?, group(b"452", b'0', &[name])?])
+        GroupValue::Aidinkieli(k) if k.kielikoodi == "98" => {
+            Ok(vec![group(code, ch, &["98"])?, group(b"452", b'0', &[k.nimi.as_deref().unwrap_or("")])?])
         }
-        GroupValue::Asiointikieli(a) => one(&[match a.kielikoodi {
-            Asiointikieli::Fi => "fi",
-            Asiointikieli::Sv => "sv",
-        }]),
-        GroupValue::Kansalaisuus(k) if k.valtiot.is_empty() => one(&["", "", "", ""]),
-        GroupValue::Kansalaisuus(k) => k.valtiot.iter().map(|v| group(code, ch, &[v, "1", "", ""])).collect(),
-        GroupValue::Kuolinpaiva(k) => one(&[&date(&k.kuolinpaiva)]),
-        GroupValue::Turvakielto(t) => one(&[&date(&t.paattymispaiva)]),
+        GroupValue::Aidinkieli(k) => one(&[&k.kielikoodi]),
+        GroupValue::Asiointikieli(a) => one(&[
+            match a.kielikoodi {
+                AsiointikieliKoodi::Fi => "fi",
+                AsiointikieliKoodi::Sv => "sv",
+            },
+            &opt_date(&a.alkupv),
+        ]),
+        GroupValue::Kansalaisuus(k) if k.henkilon_kansalaisuudet.is_empty() => one(&["", "", "", ""]),
+        GroupValue::Kansalaisuus(k) => k
+            .henkilon_kansalaisuudet
+            .iter()
+            .map(|r| {
+                group(code, ch, &[&r.kansalaisuuskoodi, voimassaolo_code(r.voimassaolo), &opt_date(&r.saamispv), ""])
+            })
+            .collect(),
+        GroupValue::Kuolinpaiva(k) => one(&[&k.kuolinpv.to_string()]),
+        GroupValue::Turvakielto(t) => one(&[&opt_date(&t.turva_loppu_pv)]),
         GroupValue::Edunvalvonta(e) => {
             let rajoitus = if e.toimintakelpoisuus_rajoitettu { "1" } else { "0" };
-            let mut out = vec![group(code, ch, &[&date(&e.alkupaiva), "", rajoitus, "100"])?];
+            let mut out = vec![group(code, ch, &[&e.alkupv.to_string(), "", rajoitus, "100"])?];
             for g in &e.edunvalvojat {
                 out.push(group(b"307", b'0', &[hetu_or_blank(g), "", "", "", ""])?);
                 out.push(group(b"911", b'0', &[&g.nimi])?);
@@ -217,7 +240,7 @@ fn value(v: &GroupValue, ch: u8) -> Result<Vec<RawGroup>, CodecError> {
             Ok(out)
         }
         GroupValue::Edunvalvontavaltuutus(v) => {
-            let mut out = vec![group(code, ch, &[&date(&v.vahvistamispaiva), "", "100"])?];
+            let mut out = vec![group(code, ch, &[&v.vahvistamispv.to_string(), "", "100"])?];
             for g in &v.valtuutetut {
                 out.push(group(b"317", b'0', &[hetu_or_blank(g), "", ""])?);
                 out.push(group(b"911", b'0', &[&g.nimi])?);
@@ -225,45 +248,56 @@ fn value(v: &GroupValue, ch: u8) -> Result<Vec<RawGroup>, CodecError> {
             Ok(out)
         }
         GroupValue::VakinainenKotimainenOsoite(o) | GroupValue::TilapainenKotimainenOsoite(o) => {
-            let numero = o.huoneistonumero.map(|n| format!("{n:03}")).unwrap_or_default();
-            Ok(vec![
+            let mut out = vec![
                 group(
                     code,
                     ch,
                     &[
-                        &o.katunimi_fi,
-                        o.katunimi_sv.as_deref().unwrap_or(""),
+                        &o.katunimi.fi,
+                        o.katunimi.sv.as_deref().unwrap_or(""),
                         &o.katunumero,
                         o.huoneistokirjain.as_deref().unwrap_or(""),
-                        &numero,
-                        "",
+                        o.huoneistonumero.as_deref().unwrap_or(""),
+                        o.jakokirjain.as_deref().unwrap_or(""),
                         &o.postinumero,
-                        &date(&o.alkupaiva),
-                        &opt_date(&o.loppupaiva),
+                        &opt_date(&o.alkupv),
+                        "",
                     ],
                 )?,
-                group(b"910", b'0', &["", &o.postitoimipaikka_fi, o.postitoimipaikka_sv.as_deref().unwrap_or("")])?,
-            ])
+                group(b"910", b'0', &["", &o.postitoimipaikka.fi, o.postitoimipaikka.sv.as_deref().unwrap_or("")])?,
+            ];
+            if o.rakennustunnus.is_some() || o.osoitenumero.is_some() || o.kuntakoodi.is_some() {
+                out.push(group(
+                    b"912",
+                    b'0',
+                    &[
+                        o.rakennustunnus.as_deref().unwrap_or(""),
+                        &o.osoitenumero.map(|n| n.to_string()).unwrap_or_default(),
+                        &o.kuntakoodi.map(|k| k.to_string()).unwrap_or_default(),
+                    ],
+                )?);
+            }
+            Ok(out)
         }
         GroupValue::KotimainenPostiosoite(o) | GroupValue::KotimainenYhteysosoite(o) => Ok(vec![
-            group(code, ch, &[&o.postiosoite_fi, &o.postinumero, &date(&o.alkupaiva), &opt_date(&o.loppupaiva)])?,
+            group(code, ch, &[&o.postiosoite.fi, &o.postinumero, "", ""])?,
             group(
                 b"910",
                 b'0',
                 &[
-                    o.postiosoite_sv.as_deref().unwrap_or(""),
-                    &o.postitoimipaikka_fi,
-                    o.postitoimipaikka_sv.as_deref().unwrap_or(""),
+                    o.postiosoite.sv.as_deref().unwrap_or(""),
+                    &o.postitoimipaikka.fi,
+                    o.postitoimipaikka.sv.as_deref().unwrap_or(""),
                 ],
             )?,
         ]),
-        GroupValue::VakinainenUlkomainenOsoite(o)
-        | GroupValue::TilapainenUlkomainenOsoite(o)
-        | GroupValue::UlkomainenPostiosoite(o)
-        | GroupValue::UlkomainenYhteysosoite(o) => {
-            one(&[&o.katuosoite, &o.paikkakunta, &o.valtiokoodi, &date(&o.alkupaiva), &opt_date(&o.loppupaiva)])
+        GroupValue::VakinainenUlkomainenOsoite(o) | GroupValue::TilapainenUlkomainenOsoite(o) => {
+            one(&[&o.lahiosoite, &o.paikkakunta, &o.valtiokoodi, &opt_date(&o.alkupv), ""])
         }
-        GroupValue::Kotikunta(k) => one(&[&format!("{:03}", k.kuntakoodi.number()), &date(&k.alkupaiva)]),
+        GroupValue::UlkomainenPostiosoite(o) | GroupValue::UlkomainenYhteysosoite(o) => {
+            one(&[&o.postiosoite, o.postiosoite_lisarivi.as_deref().unwrap_or(""), &o.postitoimipaikka, &o.valtiokoodi])
+        }
+        GroupValue::Kotikunta(k) => one(&[&k.kuntakoodi.to_string(), &opt_date(&k.kuntaan_muuttopv)]),
     }
 }
 
@@ -337,6 +371,10 @@ fn opt(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
+fn localized(fi: &str, sv: &str) -> Localized {
+    Localized { fi: fi.to_string(), sv: opt(sv) }
+}
+
 fn hetu(s: &str) -> Result<Hetu, CodecError> {
     Hetu::parse(s).map_err(|e| malformed(format!("{s:?}: {e}")))
 }
@@ -350,17 +388,14 @@ fn is_censored(name: GroupName, head: &[String]) -> bool {
 
 fn decode_unit(u: &Unit) -> Result<GroupChange, CodecError> {
     let head = texts(u.groups[0])?;
-    let muutos = match u.groups[0].change {
-        b'1' => ChangeKind::Added,
-        b'3' | b'6' => ChangeKind::Changed,
-        b'4' => ChangeKind::Removed,
+    let (muutos, kind) = match u.groups[0].change {
+        b'1' => (ChangeKind::Added, InstanceKind::Added),
+        b'3' | b'6' => (ChangeKind::Changed, InstanceKind::Changed),
+        b'4' => return Ok(GroupChange::marker(u.name, ChangeKind::Removed)),
         c => return Err(malformed(format!("{}: change type {:?} on a main group", u.name, c as char))),
     };
-    if muutos == ChangeKind::Removed {
-        return Ok(GroupChange { tietoryhma: u.name, muutos, arvo: None });
-    }
     if is_censored(u.name, &head) {
-        return Ok(GroupChange { tietoryhma: u.name, muutos: ChangeKind::Censored, arvo: None });
+        return Ok(GroupChange::marker(u.name, ChangeKind::Censored));
     }
     let rest: Vec<Vec<String>> = u.groups[1..].iter().map(|g| texts(g)).collect::<Result<_, _>>()?;
     let qualifier = |code: &[u8; 3]| -> Result<Option<Vec<String>>, CodecError> {
@@ -371,148 +406,181 @@ fn decode_unit(u: &Unit) -> Result<GroupChange, CodecError> {
         }
         Ok(first)
     };
-    let arvo = match u.name {
+    let values: Vec<GroupValue> = match u.name {
         GroupName::HenkilotunnusKorjaus => {
-            let mut aiemmat = Vec::new();
-            let mut voimassa = None;
+            let mut edelliset = Vec::new();
+            let mut aktiivinen = None;
             for t in std::iter::once(&head).chain(&rest) {
                 match t[1].as_str() {
-                    "1" if voimassa.is_none() => voimassa = Some(hetu(&t[0])?),
-                    "2" => aiemmat.push(hetu(&t[0])?),
+                    "1" if aktiivinen.is_none() => aktiivinen = Some(hetu(&t[0])?),
+                    "2" => edelliset.push(hetu(&t[0])?),
                     other => return Err(malformed(format!("hetu correction status {other:?}"))),
                 }
             }
-            let voimassaoleva_henkilotunnus =
-                voimassa.ok_or_else(|| malformed("hetu correction without the active hetu"))?;
-            GroupValue::HenkilotunnusKorjaus(HetuKorjaus {
-                voimassaoleva_henkilotunnus,
-                aiemmat_henkilotunnukset: aiemmat,
+            let aktiivinen = aktiivinen.ok_or_else(|| malformed("hetu correction without the active hetu"))?;
+            vec![GroupValue::HenkilotunnusKorjaus(HetuKorjaus {
+                aktiivinen_henkilotunnus: aktiivinen,
+                edelliset_henkilotunnukset: edelliset,
+                muutettu_henkilotunnus: aktiivinen,
+                voimassaolo: Voimassaolo::Aktiivi,
+            })]
+        }
+        GroupName::HenkilonNimi => {
+            vec![GroupValue::HenkilonNimi(Nimi::new(&head[1], &head[0], opt_vdate(&head[2])?))]
+        }
+        GroupName::Nimenmuutos => std::iter::once(&head)
+            .chain(&rest)
+            .map(|t| {
+                let nimilaji = match t[1].as_str() {
+                    "01" => EDELLINEN_SUKUNIMI,
+                    "02" => EDELLINEN_ETUNIMI,
+                    other => return Err(malformed(format!("name kind {other:?} is not one this program writes"))),
+                };
+                Ok(GroupValue::Nimenmuutos(Nimenmuutos {
+                    nimilaji: nimilaji.to_string(),
+                    nimi: t[0].clone(),
+                    nimi_utf8: Some(t[0].clone()),
+                    alkupv: opt_vdate(&t[2])?,
+                    loppupv: opt_vdate(&t[3])?,
+                }))
             })
-        }
-        GroupName::HenkilonNimi => GroupValue::HenkilonNimi(Nimi {
-            sukunimi: head[0].clone(),
-            etunimet: head[1].clone(),
-            kutsumanimi: qualifier(b"423")?.map(|t| t[0].clone()),
-            alkupaiva: vdate(&head[2])?,
-        }),
-        GroupName::Nimenmuutos if head[1] == "00" && rest.is_empty() => {
-            GroupValue::Nimenmuutos(Nimenmuutos { aiemmat_nimet: Vec::new() })
-        }
-        GroupName::Nimenmuutos => {
-            let aiemmat_nimet = std::iter::once(&head)
-                .chain(&rest)
-                .map(|t| {
-                    let nimilaji = match t[1].as_str() {
-                        "01" => Nimilaji::Sukunimi,
-                        "02" => Nimilaji::Etunimet,
-                        other => return Err(malformed(format!("name kind {other:?} is not one this program writes"))),
-                    };
-                    Ok(AiempiNimi { nimilaji, nimi: t[0].clone(), alkupaiva: vdate(&t[2])?, loppupaiva: vdate(&t[3])? })
-                })
-                .collect::<Result<_, _>>()?;
-            GroupValue::Nimenmuutos(Nimenmuutos { aiemmat_nimet })
-        }
-        GroupName::Sukupuoli => GroupValue::Sukupuoli(SukupuoliArvo {
+            .collect::<Result<_, _>>()?,
+        GroupName::Sukupuoli => vec![GroupValue::Sukupuoli(Sukupuoli {
             sukupuoli: match head[0].as_str() {
                 "1" => Sex::Male,
                 "2" => Sex::Female,
                 other => return Err(malformed(format!("sex code {other:?}"))),
             },
-        }),
-        GroupName::Aidinkieli => GroupValue::Aidinkieli(match (head[0].as_str(), qualifier(b"452")?) {
-            ("98", Some(t)) => Kieli::Other(t[0].clone()),
+        })],
+        GroupName::Aidinkieli => vec![GroupValue::Aidinkieli(match (head[0].as_str(), qualifier(b"452")?) {
+            ("98", Some(t)) => Kieli::other(&t[0]),
             ("98", None) => return Err(malformed("language 98 without its name (group 452)")),
-            (c, _) => Kieli::Iso(c.to_string()),
-        }),
-        GroupName::Asiointikieli => GroupValue::Asiointikieli(AsiointikieliArvo {
-            kielikoodi: match head[0].as_str() {
-                "fi" => Asiointikieli::Fi,
-                "sv" => Asiointikieli::Sv,
+            (c, _) => Kieli::iso(c),
+        })],
+        GroupName::Asiointikieli => vec![GroupValue::Asiointikieli(Asiointikieli::new(
+            match head[0].as_str() {
+                "fi" => AsiointikieliKoodi::Fi,
+                "sv" => AsiointikieliKoodi::Sv,
                 other => return Err(malformed(format!("asiointikieli {other:?}"))),
             },
-        }),
+            opt_vdate(&head[1])?,
+        ))],
         GroupName::Kansalaisuus if head[0].is_empty() && rest.is_empty() => {
-            GroupValue::Kansalaisuus(Kansalaisuus { valtiot: Vec::new() })
+            vec![GroupValue::Kansalaisuus(Kansalaisuus { henkilon_kansalaisuudet: Vec::new() })]
         }
-        GroupName::Kansalaisuus => GroupValue::Kansalaisuus(Kansalaisuus {
-            valtiot: std::iter::once(&head).chain(&rest).map(|t| t[0].clone()).collect(),
-        }),
-        GroupName::Kuolinpaiva => GroupValue::Kuolinpaiva(Kuolinpaiva { kuolinpaiva: vdate(&head[0])? }),
-        GroupName::Turvakielto => GroupValue::Turvakielto(Turvakielto { paattymispaiva: vdate(&head[0])? }),
-        GroupName::Edunvalvonta => GroupValue::Edunvalvonta(Edunvalvonta {
-            alkupaiva: vdate(&head[0])?,
+        GroupName::Kansalaisuus => {
+            let rivit = std::iter::once(&head)
+                .chain(&rest)
+                .map(|t| {
+                    Ok(KansalaisuusRivi {
+                        kansalaisuuskoodi: t[0].clone(),
+                        kansalaisuusnimi: None,
+                        voimassaolo: match t[1].as_str() {
+                            "1" => Voimassaolo::Aktiivi,
+                            "2" => Voimassaolo::Passiivi,
+                            other => return Err(malformed(format!("citizenship status {other:?}"))),
+                        },
+                        saamispv: opt_vdate(&t[2])?,
+                    })
+                })
+                .collect::<Result<_, CodecError>>()?;
+            vec![GroupValue::Kansalaisuus(Kansalaisuus { henkilon_kansalaisuudet: rivit })]
+        }
+        GroupName::Kuolinpaiva => {
+            vec![GroupValue::Kuolinpaiva(Kuolinpaiva { kuollut: true, kuolinpv: vdate(&head[0])? })]
+        }
+        GroupName::Turvakielto => vec![GroupValue::Turvakielto(Turvakielto {
+            turvakielto_aktiivinen: true,
+            turva_loppu_pv: opt_vdate(&head[0])?,
+        })],
+        GroupName::Edunvalvonta => vec![GroupValue::Edunvalvonta(Edunvalvonta {
+            alkupv: vdate(&head[0])?,
             toimintakelpoisuus_rajoitettu: head[2] == "1",
             edunvalvojat: persons(u, &rest, b"307")?,
-        }),
-        GroupName::Edunvalvontavaltuutus => GroupValue::Edunvalvontavaltuutus(Edunvalvontavaltuutus {
-            vahvistamispaiva: vdate(&head[0])?,
+        })],
+        GroupName::Edunvalvontavaltuutus => vec![GroupValue::Edunvalvontavaltuutus(Edunvalvontavaltuutus {
+            vahvistamispv: vdate(&head[0])?,
             valtuutetut: persons(u, &rest, b"317")?,
-        }),
+        })],
         GroupName::VakinainenKotimainenOsoite | GroupName::TilapainenKotimainenOsoite => {
             let extra = qualifier(b"910")?.ok_or_else(|| malformed(format!("{}: no group 910", u.name)))?;
-            let huoneistonumero = match head[4].as_str() {
+            let place = qualifier(b"912")?.unwrap_or_else(|| vec![String::new(); 3]);
+            let osoitenumero = match place[1].as_str() {
                 "" => None,
-                n => Some(n.parse().map_err(|_| malformed(format!("huoneistonumero {n:?}")))?),
+                n => Some(n.parse().map_err(|_| malformed(format!("osoitenumero {n:?}")))?),
+            };
+            let kuntakoodi = match place[2].as_str() {
+                "" => None,
+                k => Some(KuntaCode::parse(k).map_err(|e| malformed(e.to_string()))?),
             };
             let o = KotimainenOsoite {
-                katunimi_fi: head[0].clone(),
-                katunimi_sv: opt(&head[1]),
+                katunimi: localized(&head[0], &head[1]),
                 katunumero: head[2].clone(),
                 huoneistokirjain: opt(&head[3]),
-                huoneistonumero,
+                huoneistonumero: opt(&head[4]),
+                jakokirjain: opt(&head[5]),
                 postinumero: head[6].clone(),
-                postitoimipaikka_fi: extra[1].clone(),
-                postitoimipaikka_sv: opt(&extra[2]),
-                alkupaiva: vdate(&head[7])?,
-                loppupaiva: opt_vdate(&head[8])?,
+                postitoimipaikka: localized(&extra[1], &extra[2]),
+                rakennustunnus: opt(&place[0]),
+                osoitenumero,
+                kuntakoodi,
+                alkupv: opt_vdate(&head[7])?,
             };
-            if u.name == GroupName::VakinainenKotimainenOsoite {
+            vec![if u.name == GroupName::VakinainenKotimainenOsoite {
                 GroupValue::VakinainenKotimainenOsoite(o)
             } else {
                 GroupValue::TilapainenKotimainenOsoite(o)
-            }
+            }]
         }
         GroupName::KotimainenPostiosoite | GroupName::KotimainenYhteysosoite => {
             let extra = qualifier(b"910")?.ok_or_else(|| malformed(format!("{}: no group 910", u.name)))?;
             let o = Postiosoite {
-                postiosoite_fi: head[0].clone(),
-                postiosoite_sv: opt(&extra[0]),
+                postiosoite: localized(&head[0], &extra[0]),
                 postinumero: head[1].clone(),
-                postitoimipaikka_fi: extra[1].clone(),
-                postitoimipaikka_sv: opt(&extra[2]),
-                alkupaiva: vdate(&head[2])?,
-                loppupaiva: opt_vdate(&head[3])?,
+                postitoimipaikka: localized(&extra[1], &extra[2]),
             };
-            if u.name == GroupName::KotimainenPostiosoite {
+            vec![if u.name == GroupName::KotimainenPostiosoite {
                 GroupValue::KotimainenPostiosoite(o)
             } else {
                 GroupValue::KotimainenYhteysosoite(o)
-            }
+            }]
         }
-        GroupName::VakinainenUlkomainenOsoite
-        | GroupName::TilapainenUlkomainenOsoite
-        | GroupName::UlkomainenPostiosoite
-        | GroupName::UlkomainenYhteysosoite => {
+        GroupName::VakinainenUlkomainenOsoite | GroupName::TilapainenUlkomainenOsoite => {
             let o = UlkomainenOsoite {
-                katuosoite: head[0].clone(),
+                lahiosoite: head[0].clone(),
                 paikkakunta: head[1].clone(),
                 valtiokoodi: head[2].clone(),
-                alkupaiva: vdate(&head[3])?,
-                loppupaiva: opt_vdate(&head[4])?,
+                alkupv: opt_vdate(&head[3])?,
             };
-            match u.name {
-                GroupName::VakinainenUlkomainenOsoite => GroupValue::VakinainenUlkomainenOsoite(o),
-                GroupName::TilapainenUlkomainenOsoite => GroupValue::TilapainenUlkomainenOsoite(o),
-                GroupName::UlkomainenPostiosoite => GroupValue::UlkomainenPostiosoite(o),
-                _ => GroupValue::UlkomainenYhteysosoite(o),
-            }
+            vec![if u.name == GroupName::VakinainenUlkomainenOsoite {
+                GroupValue::VakinainenUlkomainenOsoite(o)
+            } else {
+                GroupValue::TilapainenUlkomainenOsoite(o)
+            }]
         }
-        GroupName::Kotikunta => GroupValue::Kotikunta(Kotikunta {
+        GroupName::UlkomainenPostiosoite | GroupName::UlkomainenYhteysosoite => {
+            let o = UlkomainenPostiosoite {
+                postiosoite: head[0].clone(),
+                postiosoite_lisarivi: opt(&head[1]),
+                postitoimipaikka: head[2].clone(),
+                valtiokoodi: head[3].clone(),
+            };
+            vec![if u.name == GroupName::UlkomainenPostiosoite {
+                GroupValue::UlkomainenPostiosoite(o)
+            } else {
+                GroupValue::UlkomainenYhteysosoite(o)
+            }]
+        }
+        GroupName::Kotikunta => vec![GroupValue::Kotikunta(Kotikunta {
             kuntakoodi: KuntaCode::parse(&head[0]).map_err(|e| malformed(e.to_string()))?,
-            alkupaiva: vdate(&head[1])?,
-        }),
+            kuntaan_muuttopv: opt_vdate(&head[1])?,
+        })],
     };
-    Ok(GroupChange { tietoryhma: u.name, muutos, arvo: Some(arvo) })
+    Ok(GroupChange {
+        tietoryhma: u.name,
+        muutos,
+        arvot: values.into_iter().map(|arvo| Instance { muutos: kind, arvo }).collect(),
+    })
 }
 
 /// Guardians or attorneys: each an identity group followed by its 911 name.

@@ -5,7 +5,7 @@
 //! no public description names them. Codes 9xx are this project's own, for
 //! data our model carries that the public samples do not show (asiointikieli,
 //! foreign postal and contact addresses, post-office names, guardians'
-//! names). A reader of real files never meets them; a real recipient system
+//! names, an address's building and municipality). A reader of real files never meets them; a real recipient system
 //! reading our files sees them as unknown codes.
 
 use std::collections::BTreeMap;
@@ -41,6 +41,7 @@ use Kind::{Date as D, Digits as N, Hetu as H, Text as T};
 
 const HETU_KORJAUS: &[Field] = &[f("henkilotunnus", 11, H), f("tila", 1, N)];
 const KIELI: &[Field] = &[f("kielikoodi", 2, T)];
+const ASIOINTIKIELI: &[Field] = &[f("kielikoodi", 2, T), f("alkupaiva", 8, D)];
 const SUKUPUOLI: &[Field] = &[f("sukupuoli", 1, N)];
 const NIMI: &[Field] = &[f("sukunimi", 100, T), f("etunimet", 100, T), f("alkupaiva", 8, D), f("lisatieto", 1, T)];
 const NIMI_LAJEITTAIN: &[Field] =
@@ -68,6 +69,9 @@ const ULKOMAINEN_OSOITE: &[Field] = &[
     f("alkupaiva", 8, D),
     f("loppupaiva", 8, D),
 ];
+const ULKOMAINEN_POSTIOSOITE: &[Field] =
+    &[f("postiosoite", 80, T), f("lisarivi", 80, T), f("postitoimipaikka", 80, T), f("valtiokoodi", 3, N)];
+const ASUINPAIKKA: &[Field] = &[f("rakennustunnus", 10, T), f("osoitenumero", 3, N), f("kuntakoodi", 3, N)];
 const KOTIKUNTA: &[Field] = &[f("kuntakoodi", 3, N), f("alkupaiva", 8, D)];
 const SUKULAINEN: &[Field] = &[
     f("henkilotunnus", 11, H),
@@ -97,7 +101,8 @@ const POSTITOIMIPAIKKA: &[Field] =
 pub fn fields(code: &[u8; 3]) -> Option<&'static [Field]> {
     Some(match code {
         b"001" => HETU_KORJAUS,
-        b"002" | b"901" => KIELI,
+        b"002" => KIELI,
+        b"901" => ASIOINTIKIELI,
         b"003" => SUKUPUOLI,
         b"004" => NIMI,
         b"005" | b"423" => NIMI_LAJEITTAIN,
@@ -106,7 +111,8 @@ pub fn fields(code: &[u8; 3]) -> Option<&'static [Field]> {
         b"013" | b"015" => PAIVA,
         b"101" | b"102" => KOTIMAINEN_OSOITE,
         b"103" | b"903" => POSTIOSOITE,
-        b"104" | b"105" | b"906" | b"907" => ULKOMAINEN_OSOITE,
+        b"104" | b"105" => ULKOMAINEN_OSOITE,
+        b"906" | b"907" => ULKOMAINEN_POSTIOSOITE,
         b"204" => KOTIKUNTA,
         b"305" => SUKULAINEN,
         b"306" => EDUNVALVONTA,
@@ -120,6 +126,7 @@ pub fn fields(code: &[u8; 3]) -> Option<&'static [Field]> {
         b"452" => KIELI_SELITE,
         b"910" => POSTITOIMIPAIKKA,
         b"911" => HENKILON_NIMI_OMA,
+        b"912" => ASUINPAIKKA,
         _ => return None,
     })
 }

@@ -11,8 +11,9 @@
 //! kept as bytes, so an unknown group code is never dropped.
 //!
 //! Above it: [`layout`] (each group code's fixed-width fields), [`codec`]
-//! (a data group's change as record groups) and [`delivery`] (this
-//! service's `.PTT`/`.MTT` files, streamed record by record).
+//! (a data group's change as record groups), [`delivery`] (this
+//! service's `.PTT`/`.MTT` files, streamed record by record) and
+//! [`manifest`] (the directory's list of deliveries).
 
 use std::fmt;
 
@@ -23,6 +24,7 @@ pub mod delivery;
 pub mod htt;
 pub mod latin1;
 pub mod layout;
+pub mod manifest;
 
 /// The identification part's length in bytes.
 pub const ID_LEN: usize = 26;

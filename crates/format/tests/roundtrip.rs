@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use time::{Date, Month};
 use vtj_core::groups::*;
 use vtj_core::kunta::kunnat;
-use vtj_core::{ChangeKind, GroupChange, GroupName, GroupValue, Hetu, Sex, VtjDate};
+use vtj_core::{ChangeKind, GroupChange, GroupName, GroupValue, Hetu, Instance, InstanceKind, Sex, VtjDate};
 use vtj_format::delivery::{encode_item, DeliveryKind, DeliveryReader, DeliveryWriter, Header, Item, Role};
 
 fn text(max: usize) -> impl Strategy<Value = String> {
@@ -53,89 +53,112 @@ fn person() -> impl Strategy<Value = Edunvalvoja> {
     (prop::option::of(hetu()), text(100)).prop_map(|(henkilotunnus, nimi)| Edunvalvoja { henkilotunnus, nimi })
 }
 
+fn localized(max: usize) -> impl Strategy<Value = Localized> {
+    (text(max), opt_text(max)).prop_map(|(fi, sv)| Localized { fi, sv })
+}
+
 fn kotimainen() -> impl Strategy<Value = KotimainenOsoite> {
     (
-        (text(100), opt_text(100), text(7), prop::option::of("[A-Z]"), prop::option::of(0u16..1000)),
-        (digits(5), text(50), opt_text(50), vdate(), end_date()),
+        (localized(100), text(7), prop::option::of("[A-Z]"), prop::option::of(digits(3)), prop::option::of("[a-z]")),
+        (digits(5), localized(50), prop::option::of("9[0-9]{8}[A-Z]"), prop::option::of(1u32..1000)),
+        (prop::option::of(0..kunnat().len()), end_date()),
     )
-        .prop_map(|((fi, sv, nro, kirjain, numero), (postinumero, tp_fi, tp_sv, alku, loppu))| KotimainenOsoite {
-            katunimi_fi: fi,
-            katunimi_sv: sv,
-            katunumero: nro,
-            huoneistokirjain: kirjain,
-            huoneistonumero: numero,
-            postinumero,
-            postitoimipaikka_fi: tp_fi,
-            postitoimipaikka_sv: tp_sv,
-            alkupaiva: alku,
-            loppupaiva: loppu,
-        })
+        .prop_map(
+            |((katunimi, nro, kirjain, numero, jako), (postinumero, tp, rakennus, osoitenumero), (kunta, alku))| {
+                KotimainenOsoite {
+                    katunimi,
+                    katunumero: nro,
+                    huoneistokirjain: kirjain,
+                    huoneistonumero: numero,
+                    jakokirjain: jako,
+                    postinumero,
+                    postitoimipaikka: tp,
+                    rakennustunnus: rakennus,
+                    osoitenumero,
+                    kuntakoodi: kunta.map(|i| kunnat()[i].code),
+                    alkupv: alku,
+                }
+            },
+        )
 }
 
 fn posti() -> impl Strategy<Value = Postiosoite> {
-    (text(100), opt_text(100), digits(5), text(50), opt_text(50), vdate(), end_date()).prop_map(
-        |(fi, sv, postinumero, tp_fi, tp_sv, alku, loppu)| Postiosoite {
-            postiosoite_fi: fi,
-            postiosoite_sv: sv,
-            postinumero,
-            postitoimipaikka_fi: tp_fi,
-            postitoimipaikka_sv: tp_sv,
-            alkupaiva: alku,
-            loppupaiva: loppu,
-        },
-    )
-}
-
-fn ulkomainen() -> impl Strategy<Value = UlkomainenOsoite> {
-    (text(80), text(80), digits(3), vdate(), end_date()).prop_map(|(k, p, v, alku, loppu)| UlkomainenOsoite {
-        katuosoite: k,
-        paikkakunta: p,
-        valtiokoodi: v,
-        alkupaiva: alku,
-        loppupaiva: loppu,
+    (localized(100), digits(5), localized(50)).prop_map(|(postiosoite, postinumero, postitoimipaikka)| Postiosoite {
+        postiosoite,
+        postinumero,
+        postitoimipaikka,
     })
 }
 
-fn value() -> impl Strategy<Value = GroupValue> {
-    let kunta = (0..kunnat().len(), vdate())
-        .prop_map(|(i, alkupaiva)| GroupValue::Kotikunta(Kotikunta { kuntakoodi: kunnat()[i].code, alkupaiva }));
-    prop_oneof![
+fn ulkomainen() -> impl Strategy<Value = UlkomainenOsoite> {
+    (text(80), text(80), digits(3), end_date()).prop_map(|(l, p, v, alku)| UlkomainenOsoite {
+        lahiosoite: l,
+        paikkakunta: p,
+        valtiokoodi: v,
+        alkupv: alku,
+    })
+}
+
+fn ulkoposti() -> impl Strategy<Value = UlkomainenPostiosoite> {
+    (text(80), opt_text(80), text(80), digits(3)).prop_map(|(o, l, p, v)| UlkomainenPostiosoite {
+        postiosoite: o,
+        postiosoite_lisarivi: l,
+        postitoimipaikka: p,
+        valtiokoodi: v,
+    })
+}
+
+fn nimenmuutos() -> impl Strategy<Value = GroupValue> {
+    (any::<bool>(), text(100), end_date(), end_date()).prop_map(|(s, nimi, alkupv, loppupv)| {
+        GroupValue::Nimenmuutos(Nimenmuutos {
+            nimilaji: if s { EDELLINEN_SUKUNIMI } else { EDELLINEN_ETUNIMI }.to_string(),
+            nimi_utf8: Some(nimi.clone()),
+            nimi,
+            alkupv,
+            loppupv,
+        })
+    })
+}
+
+/// A group's instances: several for a repeated group, one otherwise.
+fn values() -> impl Strategy<Value = Vec<GroupValue>> {
+    let kunta = (0..kunnat().len(), end_date()).prop_map(|(i, kuntaan_muuttopv)| {
+        GroupValue::Kotikunta(Kotikunta { kuntakoodi: kunnat()[i].code, kuntaan_muuttopv })
+    });
+    let kansalaisuus = (digits(3), any::<bool>(), end_date()).prop_map(|(k, aktiivi, saamispv)| KansalaisuusRivi {
+        kansalaisuuskoodi: k,
+        kansalaisuusnimi: None,
+        voimassaolo: if aktiivi { Voimassaolo::Aktiivi } else { Voimassaolo::Passiivi },
+        saamispv,
+    });
+    let one = prop_oneof![
         (hetu(), prop::collection::vec(hetu(), 0..3)).prop_map(|(v, a)| GroupValue::HenkilotunnusKorjaus(
-            HetuKorjaus { voimassaoleva_henkilotunnus: v, aiemmat_henkilotunnukset: a }
+            HetuKorjaus {
+                aktiivinen_henkilotunnus: v,
+                edelliset_henkilotunnukset: a,
+                muutettu_henkilotunnus: v,
+                voimassaolo: Voimassaolo::Aktiivi
+            }
         )),
-        (text(100), text(100), opt_text(100), vdate()).prop_map(|(s, e, k, a)| GroupValue::HenkilonNimi(Nimi {
-            sukunimi: s,
-            etunimet: e,
-            kutsumanimi: k,
-            alkupaiva: a
-        })),
-        prop::collection::vec((any::<bool>(), text(100), vdate(), vdate()), 0..4).prop_map(|names| {
-            GroupValue::Nimenmuutos(Nimenmuutos {
-                aiemmat_nimet: names
-                    .into_iter()
-                    .map(|(s, nimi, alkupaiva, loppupaiva)| AiempiNimi {
-                        nimilaji: if s { Nimilaji::Sukunimi } else { Nimilaji::Etunimet },
-                        nimi,
-                        alkupaiva,
-                        loppupaiva,
-                    })
-                    .collect(),
-            })
-        }),
+        (text(100), text(100), end_date()).prop_map(|(s, e, a)| GroupValue::HenkilonNimi(Nimi::new(&e, &s, a))),
         any::<bool>()
-            .prop_map(|m| GroupValue::Sukupuoli(SukupuoliArvo { sukupuoli: if m { Sex::Male } else { Sex::Female } })),
-        prop_oneof!["[a-z]{2}".prop_map(Kieli::Iso), text(30).prop_map(Kieli::Other)].prop_map(GroupValue::Aidinkieli),
-        any::<bool>().prop_map(|f| GroupValue::Asiointikieli(AsiointikieliArvo {
-            kielikoodi: if f { Asiointikieli::Fi } else { Asiointikieli::Sv }
-        })),
-        prop::collection::vec(digits(3), 0..3).prop_map(|valtiot| GroupValue::Kansalaisuus(Kansalaisuus { valtiot })),
-        vdate().prop_map(|d| GroupValue::Kuolinpaiva(Kuolinpaiva { kuolinpaiva: d })),
-        vdate().prop_map(|d| GroupValue::Turvakielto(Turvakielto { paattymispaiva: d })),
+            .prop_map(|m| GroupValue::Sukupuoli(Sukupuoli { sukupuoli: if m { Sex::Male } else { Sex::Female } })),
+        prop_oneof!["[a-z]{2}".prop_map(|c| Kieli::iso(&c)), text(30).prop_map(|n| Kieli::other(&n))]
+            .prop_map(GroupValue::Aidinkieli),
+        (any::<bool>(), end_date()).prop_map(|(f, a)| GroupValue::Asiointikieli(Asiointikieli::new(
+            if f { AsiointikieliKoodi::Fi } else { AsiointikieliKoodi::Sv },
+            a
+        ))),
+        prop::collection::vec(kansalaisuus, 0..3)
+            .prop_map(|k| GroupValue::Kansalaisuus(Kansalaisuus { henkilon_kansalaisuudet: k })),
+        vdate().prop_map(|d| GroupValue::Kuolinpaiva(Kuolinpaiva { kuollut: true, kuolinpv: d })),
+        end_date()
+            .prop_map(|d| GroupValue::Turvakielto(Turvakielto { turvakielto_aktiivinen: true, turva_loppu_pv: d })),
         (vdate(), any::<bool>(), prop::collection::vec(person(), 0..3)).prop_map(|(a, r, e)| {
-            GroupValue::Edunvalvonta(Edunvalvonta { alkupaiva: a, toimintakelpoisuus_rajoitettu: r, edunvalvojat: e })
+            GroupValue::Edunvalvonta(Edunvalvonta { alkupv: a, toimintakelpoisuus_rajoitettu: r, edunvalvojat: e })
         }),
         (vdate(), prop::collection::vec(person(), 0..3)).prop_map(|(v, p)| GroupValue::Edunvalvontavaltuutus(
-            Edunvalvontavaltuutus { vahvistamispaiva: v, valtuutetut: p }
+            Edunvalvontavaltuutus { vahvistamispv: v, valtuutetut: p }
         )),
         kotimainen().prop_map(GroupValue::VakinainenKotimainenOsoite),
         kotimainen().prop_map(GroupValue::TilapainenKotimainenOsoite),
@@ -143,23 +166,26 @@ fn value() -> impl Strategy<Value = GroupValue> {
         posti().prop_map(GroupValue::KotimainenYhteysosoite),
         ulkomainen().prop_map(GroupValue::VakinainenUlkomainenOsoite),
         ulkomainen().prop_map(GroupValue::TilapainenUlkomainenOsoite),
-        ulkomainen().prop_map(GroupValue::UlkomainenPostiosoite),
-        ulkomainen().prop_map(GroupValue::UlkomainenYhteysosoite),
+        ulkoposti().prop_map(GroupValue::UlkomainenPostiosoite),
+        ulkoposti().prop_map(GroupValue::UlkomainenYhteysosoite),
         kunta,
-    ]
+    ];
+    prop_oneof![one.prop_map(|v| vec![v]), prop::collection::vec(nimenmuutos(), 1..4)]
 }
 
 fn change() -> impl Strategy<Value = GroupChange> {
-    (value(), 0u8..4).prop_map(|(v, k)| {
-        let tietoryhma = v.name();
+    (values(), 0u8..4).prop_map(|(v, k)| {
+        let tietoryhma = v[0].name();
+        let with = |muutos, kind| GroupChange {
+            tietoryhma,
+            muutos,
+            arvot: v.iter().map(|arvo| Instance { muutos: kind, arvo: arvo.clone() }).collect(),
+        };
         match k {
-            0 => GroupChange { tietoryhma, muutos: ChangeKind::Added, arvo: Some(v) },
-            1 => GroupChange { tietoryhma, muutos: ChangeKind::Changed, arvo: Some(v) },
-            2 => GroupChange { tietoryhma, muutos: ChangeKind::Removed, arvo: None },
-            _ if tietoryhma.is_censored_under_turvakielto() => {
-                GroupChange { tietoryhma, muutos: ChangeKind::Censored, arvo: None }
-            }
-            _ => GroupChange { tietoryhma, muutos: ChangeKind::Changed, arvo: Some(v) },
+            0 => with(ChangeKind::Added, InstanceKind::Added),
+            2 => GroupChange::marker(tietoryhma, ChangeKind::Removed),
+            3 if tietoryhma.is_censored_under_turvakielto() => GroupChange::marker(tietoryhma, ChangeKind::Censored),
+            _ => with(ChangeKind::Changed, InstanceKind::Changed),
         }
     })
 }
@@ -252,7 +278,7 @@ fn censored_groups_carry_the_placeholder_and_nothing_of_the_person() {
         role: Role::Change,
         groups: GroupName::CENSORED_UNDER_TURVAKIELTO
             .iter()
-            .map(|&g| GroupChange { tietoryhma: g, muutos: ChangeKind::Censored, arvo: None })
+            .map(|&g| GroupChange::marker(g, ChangeKind::Censored))
             .collect(),
     };
     let line = vtj_format::latin1::decode(&encode_item(&it, 10_000).unwrap()[0]);
@@ -269,16 +295,13 @@ fn what_cannot_be_written_is_refused_with_where() {
         event: "NIMENMUUTOS".into(),
         registered: Date::from_calendar_date(2026, Month::March, 1).unwrap(),
         role: Role::Change,
-        groups: vec![GroupChange { tietoryhma: v.name(), muutos: ChangeKind::Changed, arvo: Some(v) }],
+        groups: vec![GroupChange {
+            tietoryhma: v.name(),
+            muutos: ChangeKind::Changed,
+            arvot: vec![Instance { muutos: InstanceKind::Changed, arvo: v }],
+        }],
     };
-    let nimi = |s: &str| {
-        GroupValue::HenkilonNimi(Nimi {
-            sukunimi: s.into(),
-            etunimet: "Testi".into(),
-            kutsumanimi: None,
-            alkupaiva: VtjDate::Unknown,
-        })
-    };
+    let nimi = |s: &str| GroupValue::HenkilonNimi(Nimi::new("Testi", s, None));
     let e = encode_item(&base(nimi("Šimková")), 2000).unwrap_err().to_string();
     assert!(e.contains("010181-900C") && e.contains("sukunimi") && e.contains("character 1"), "{e}");
     let e = encode_item(&base(nimi(&"A".repeat(101))), 2000).unwrap_err().to_string();

@@ -112,19 +112,25 @@ fn person(rng: &mut Rng, kunnat: &Municipalities, hetus: &mut HetuAllocator, id:
     let born = hetu.birth_date();
     let adult = (today - born).whole_days() >= 18 * 365;
     let kieli = make::aidinkieli(rng);
-    let swedish = kieli == Kieli::Iso("sv".into());
+    let swedish = make::is_swedish(&kieli);
     let since = |rng: &mut Rng| born.max(today - time::Duration::days(rng.below(3650) as i64 + 1));
     let mut g: Vec<GroupValue> = vec![
         GroupValue::HenkilonNimi(make::nimi(rng, sex, swedish, VtjDate::Full(born))),
-        GroupValue::Sukupuoli(SukupuoliArvo { sukupuoli: sex }),
-        GroupValue::Asiointikieli(AsiointikieliArvo {
-            kielikoodi: if swedish { Asiointikieli::Sv } else { Asiointikieli::Fi },
-        }),
+        GroupValue::Sukupuoli(Sukupuoli { sukupuoli: sex }),
+        GroupValue::Asiointikieli(Asiointikieli::new(
+            if swedish { AsiointikieliKoodi::Sv } else { AsiointikieliKoodi::Fi },
+            None,
+        )),
         GroupValue::Kansalaisuus(Kansalaisuus {
-            valtiot: vec![if matches!(&kieli, Kieli::Iso(c) if c == "fi" || c == "sv") || rng.chance(0.4) {
-                "246".into()
-            } else {
-                rng.pick(&["643", "233", "368", "706", "156", "804"]).to_string()
+            henkilon_kansalaisuudet: vec![KansalaisuusRivi {
+                kansalaisuuskoodi: if ["fi", "sv"].contains(&kieli.kielikoodi.as_str()) || rng.chance(0.4) {
+                    "246".into()
+                } else {
+                    rng.pick(&["643", "233", "368", "706", "156", "804"]).to_string()
+                },
+                kansalaisuusnimi: None,
+                voimassaolo: Voimassaolo::Aktiivi,
+                saamispv: None,
             }],
         }),
         GroupValue::Aidinkieli(kieli),
@@ -132,7 +138,7 @@ fn person(rng: &mut Rng, kunnat: &Municipalities, hetus: &mut HetuAllocator, id:
     let moved = since(rng);
     if rng.chance(0.012) {
         g.push(GroupValue::Kotikunta(make::kotikunta(KuntaCode::ABROAD, moved)));
-        g.push(GroupValue::VakinainenUlkomainenOsoite(make::ulkomainen_osoite(rng, moved)));
+        g.push(GroupValue::VakinainenUlkomainenOsoite(make::ulkomainen_osoite(rng, Some(moved))));
     } else {
         let k = kunnat.pick(rng);
         g.push(GroupValue::Kotikunta(make::kotikunta(k, moved)));
@@ -140,35 +146,24 @@ fn person(rng: &mut Rng, kunnat: &Municipalities, hetus: &mut HetuAllocator, id:
         if rng.chance(0.01) {
             g.push(GroupValue::TilapainenKotimainenOsoite({
                 let k = kunnat.pick(rng);
-                make::temporary_osoite(rng, k, today)
+                make::kotimainen_osoite(rng, k, today)
             }));
         }
         if rng.chance(0.04) {
-            g.push(GroupValue::KotimainenPostiosoite({
-                let d = since(rng);
-                make::postiosoite(rng, k, d)
-            }));
+            g.push(GroupValue::KotimainenPostiosoite(make::postiosoite(rng, k)));
         }
         if rng.chance(0.003) {
-            g.push(GroupValue::UlkomainenPostiosoite({
-                let d = since(rng);
-                make::ulkomainen_osoite(rng, d)
-            }));
+            g.push(GroupValue::UlkomainenPostiosoite(make::ulkomainen_postiosoite(rng)));
         }
     }
     if rng.chance(0.0035) {
-        g.push(GroupValue::Turvakielto(Turvakielto {
-            paattymispaiva: {
-                let d = since(rng);
-                make::turvakielto_end(rng, d)
-            },
-        }));
+        g.push(GroupValue::Turvakielto(Turvakielto::until({
+            let d = since(rng);
+            make::turvakielto_end(rng, d)
+        })));
         if rng.chance(0.5) {
             let k = kunnat.pick(rng);
-            g.push(GroupValue::KotimainenYhteysosoite({
-                let d = since(rng);
-                make::postiosoite(rng, k, d)
-            }));
+            g.push(GroupValue::KotimainenYhteysosoite(make::postiosoite(rng, k)));
         }
     }
     if adult && rng.chance(0.008) {
@@ -179,7 +174,7 @@ fn person(rng: &mut Rng, kunnat: &Municipalities, hetus: &mut HetuAllocator, id:
     }
     if adult && (today - born).whole_days() > 65 * 365 && rng.chance(0.01) {
         g.push(GroupValue::Edunvalvontavaltuutus(Edunvalvontavaltuutus {
-            vahvistamispaiva: {
+            vahvistamispv: {
                 let d = since(rng);
                 VtjDate::Full(d)
             },
@@ -197,14 +192,14 @@ pub fn guardian(rng: &mut Rng) -> Edunvalvoja {
     // Guardians are named but not linked to synthetic persons' hetus, so a
     // guardian never needs to exist in the population.
     let sex = if rng.chance(0.5) { Sex::Male } else { Sex::Female };
-    let (first, _) = make::given_names(rng, sex, false);
+    let first = make::given_names(rng, sex, false);
     Edunvalvoja { henkilotunnus: None, nimi: format!("{} {}", make::surname(rng, false), first) }
 }
 
 pub fn guardianship(rng: &mut Rng, since: Date) -> Edunvalvonta {
     let public = rng.chance(0.6);
     Edunvalvonta {
-        alkupaiva: VtjDate::Full(since),
+        alkupv: VtjDate::Full(since),
         toimintakelpoisuus_rajoitettu: rng.chance(0.1),
         edunvalvojat: vec![if public {
             Edunvalvoja { henkilotunnus: None, nimi: "Yleinen edunvalvonta".into() }

@@ -7,7 +7,7 @@ use vtj_core::{KuntaCode, Sex, VtjDate};
 use crate::names::*;
 use crate::rng::Rng;
 
-pub fn given_names(rng: &mut Rng, sex: Sex, swedish: bool) -> (String, String) {
+pub fn given_names(rng: &mut Rng, sex: Sex, swedish: bool) -> String {
     let pool = match (sex, swedish) {
         (Sex::Male, false) => MALE_FI,
         (Sex::Female, false) => FEMALE_FI,
@@ -22,8 +22,7 @@ pub fn given_names(rng: &mut Rng, sex: Sex, swedish: bool) -> (String, String) {
             names.push(n);
         }
     }
-    let call = names[0].to_string();
-    (names.join(" "), call)
+    names.join(" ")
 }
 
 pub fn surname(rng: &mut Rng, swedish: bool) -> String {
@@ -31,8 +30,8 @@ pub fn surname(rng: &mut Rng, swedish: bool) -> String {
 }
 
 pub fn nimi(rng: &mut Rng, sex: Sex, swedish: bool, since: VtjDate) -> Nimi {
-    let (etunimet, call) = given_names(rng, sex, swedish);
-    Nimi { sukunimi: surname(rng, swedish), etunimet, kutsumanimi: Some(call), alkupaiva: since }
+    let etunimet = given_names(rng, sex, swedish);
+    Nimi::new(&etunimet, &surname(rng, swedish), Some(since))
 }
 
 fn postal_code(rng: &mut Rng, kunta: KuntaCode) -> String {
@@ -47,45 +46,52 @@ fn town(kunta: KuntaCode) -> String {
 pub fn kotimainen_osoite(rng: &mut Rng, kunta: KuntaCode, since: Date) -> KotimainenOsoite {
     let (street, street_sv) = *rng.pick(STREETS);
     let flat = rng.chance(0.55);
+    let katunimi = Localized { fi: street.to_string(), sv: street_sv.filter(|_| rng.chance(0.2)).map(str::to_string) };
+    let katunumero = (1 + rng.below(80)).to_string();
+    let huoneistokirjain = flat.then(|| ["A", "B", "C", "D"][rng.below(4) as usize].to_string());
+    let huoneistonumero = flat.then(|| format!("{:03}", 1 + rng.below(60)));
     KotimainenOsoite {
-        katunimi_fi: street.to_string(),
-        katunimi_sv: street_sv.filter(|_| rng.chance(0.2)).map(str::to_string),
-        katunumero: (1 + rng.below(80)).to_string(),
-        huoneistokirjain: flat.then(|| ["A", "B", "C", "D"][rng.below(4) as usize].to_string()),
-        huoneistonumero: flat.then(|| 1 + rng.below(60) as u16),
+        katunimi,
+        katunumero,
+        huoneistokirjain,
+        huoneistonumero,
+        jakokirjain: None,
         postinumero: postal_code(rng, kunta),
-        postitoimipaikka_fi: town(kunta),
-        postitoimipaikka_sv: None,
-        alkupaiva: VtjDate::Full(since),
-        loppupaiva: None,
+        postitoimipaikka: Localized::fi(town(kunta)),
+        rakennustunnus: None,
+        osoitenumero: Some(1),
+        kuntakoodi: kunta.is_municipality().then_some(kunta),
+        alkupv: Some(VtjDate::Full(since)),
     }
 }
 
-pub fn temporary_osoite(rng: &mut Rng, kunta: KuntaCode, since: Date) -> KotimainenOsoite {
-    let until = since + time::Duration::days(30 + rng.below(300) as i64);
-    KotimainenOsoite { loppupaiva: Some(VtjDate::Full(until)), ..kotimainen_osoite(rng, kunta, since) }
-}
-
-pub fn postiosoite(rng: &mut Rng, kunta: KuntaCode, since: Date) -> Postiosoite {
+pub fn postiosoite(rng: &mut Rng, kunta: KuntaCode) -> Postiosoite {
     Postiosoite {
-        postiosoite_fi: format!("PL {}", 1 + rng.below(999)),
-        postiosoite_sv: None,
+        postiosoite: Localized::fi(format!("PL {}", 1 + rng.below(999))),
         postinumero: postal_code(rng, kunta),
-        postitoimipaikka_fi: town(kunta),
-        postitoimipaikka_sv: None,
-        alkupaiva: VtjDate::Full(since),
-        loppupaiva: None,
+        postitoimipaikka: Localized::fi(town(kunta)),
     }
 }
 
-pub fn ulkomainen_osoite(rng: &mut Rng, since: Date) -> UlkomainenOsoite {
+/// A street address abroad; `since` for a permanent one (DVV gives the
+/// temporary one no date).
+pub fn ulkomainen_osoite(rng: &mut Rng, since: Option<Date>) -> UlkomainenOsoite {
     let (country, place) = *rng.pick(FOREIGN_PLACES);
     UlkomainenOsoite {
-        katuosoite: format!("Example Street {}", 1 + rng.below(200)),
+        lahiosoite: format!("Example Street {}", 1 + rng.below(200)),
         paikkakunta: place.to_string(),
         valtiokoodi: country.to_string(),
-        alkupaiva: VtjDate::Full(since),
-        loppupaiva: None,
+        alkupv: since.map(VtjDate::Full),
+    }
+}
+
+pub fn ulkomainen_postiosoite(rng: &mut Rng) -> UlkomainenPostiosoite {
+    let (country, place) = *rng.pick(FOREIGN_PLACES);
+    UlkomainenPostiosoite {
+        postiosoite: format!("P.O. Box {}", 1 + rng.below(900)),
+        postiosoite_lisarivi: None,
+        postitoimipaikka: place.to_string(),
+        valtiokoodi: country.to_string(),
     }
 }
 
@@ -93,23 +99,27 @@ pub fn ulkomainen_osoite(rng: &mut Rng, since: Date) -> UlkomainenOsoite {
 pub fn aidinkieli(rng: &mut Rng) -> Kieli {
     let x = rng.below(1000);
     if x < 860 {
-        return Kieli::Iso("fi".into());
+        return Kieli::iso("fi");
     }
     if x < 912 {
-        return Kieli::Iso("sv".into());
+        return Kieli::iso("sv");
     }
     let mut acc = 912;
     for (code, share) in OTHER_LANGUAGES {
         acc += share;
         if x < acc {
-            return Kieli::Iso((*code).into());
+            return Kieli::iso(code);
         }
     }
-    Kieli::Other("muu kieli".into())
+    Kieli::other("muu kieli")
+}
+
+pub fn is_swedish(k: &Kieli) -> bool {
+    k.kielikoodi == "sv"
 }
 
 pub fn kotikunta(code: KuntaCode, since: Date) -> Kotikunta {
-    Kotikunta { kuntakoodi: code, alkupaiva: VtjDate::Full(since) }
+    Kotikunta { kuntakoodi: code, kuntaan_muuttopv: Some(VtjDate::Full(since)) }
 }
 
 pub fn turvakielto_end(rng: &mut Rng, today: Date) -> VtjDate {

@@ -245,7 +245,7 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
         let r = &mut self.rng;
         let tapahtuma = match kind {
             Kind::Birth => unreachable!("handled above"),
-            Kind::Death => EventKind::Death { kuolinpaiva: VtjDate::Full(today) },
+            Kind::Death => EventKind::Death { kuolinpv: VtjDate::Full(today) },
             Kind::MoveWithin => EventKind::MoveWithin { osoite: make::kotimainen_osoite(r, kunta, today) },
             Kind::MoveBetween | Kind::Return => {
                 let target = self.destination(kunta);
@@ -257,50 +257,52 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                     EventKind::MoveToMunicipality { osoite, kotikunta }
                 }
             }
-            Kind::MoveAbroad => {
-                EventKind::MoveAbroad { osoite: make::ulkomainen_osoite(r, today), alkupaiva: VtjDate::Full(today) }
-            }
+            Kind::MoveAbroad => EventKind::MoveAbroad {
+                osoite: make::ulkomainen_osoite(r, Some(today)),
+                kuntaan_muuttopv: VtjDate::Full(today),
+            },
             Kind::NameChange => {
                 let Some(GroupValue::HenkilonNimi(old)) = p.group(GroupName::HenkilonNimi) else { return Ok(()) };
-                let swedish = p.group(GroupName::Aidinkieli) == Some(&GroupValue::Aidinkieli(Kieli::Iso("sv".into())));
+                let swedish =
+                    matches!(p.group(GroupName::Aidinkieli), Some(GroupValue::Aidinkieli(k)) if make::is_swedish(k));
                 let mut sukunimi = make::surname(r, swedish);
                 if sukunimi == old.sukunimi {
                     sukunimi = make::surname(r, !swedish);
                 }
-                EventKind::NameChange { nimi: Nimi { sukunimi, alkupaiva: VtjDate::Full(today), ..old.clone() } }
+                EventKind::NameChange { nimi: Nimi::new(&old.etunimi, &sukunimi, Some(VtjDate::Full(today))) }
             }
             Kind::Language => {
                 let now_sv = matches!(
                     p.group(GroupName::Asiointikieli),
-                    Some(GroupValue::Asiointikieli(AsiointikieliArvo { kielikoodi: Asiointikieli::Sv }))
+                    Some(GroupValue::Asiointikieli(a)) if a.kielikoodi == AsiointikieliKoodi::Sv
                 );
-                let asiointikieli = Some(if now_sv { Asiointikieli::Fi } else { Asiointikieli::Sv });
+                let asiointikieli = Some(if now_sv { AsiointikieliKoodi::Fi } else { AsiointikieliKoodi::Sv });
                 EventKind::LanguageChange { aidinkieli: None, asiointikieli }
             }
-            Kind::TurvakieltoStart => EventKind::TurvakieltoStart { paattymispaiva: make::turvakielto_end(r, today) },
+            Kind::TurvakieltoStart => EventKind::TurvakieltoStart { turva_loppu_pv: make::turvakielto_end(r, today) },
             Kind::TurvakieltoExtension => {
-                EventKind::TurvakieltoExtension { paattymispaiva: make::turvakielto_end(r, today) }
+                EventKind::TurvakieltoExtension { turva_loppu_pv: make::turvakielto_end(r, today) }
             }
             Kind::TurvakieltoEnd => EventKind::TurvakieltoEnd,
             Kind::Contact => {
                 let set = p.group(GroupName::KotimainenYhteysosoite).is_none() || r.chance(0.5);
                 let k = self.kunnat.pick(r);
-                EventKind::ContactAddress { osoite: set.then(|| make::postiosoite(r, k, today)) }
+                EventKind::ContactAddress { osoite: set.then(|| make::postiosoite(r, k)) }
             }
             Kind::Temporary => {
                 let set = p.group(GroupName::TilapainenKotimainenOsoite).is_none();
                 let k = self.kunnat.pick(r);
-                EventKind::TemporaryAddress { osoite: set.then(|| make::temporary_osoite(r, k, today)) }
+                EventKind::TemporaryAddress { osoite: set.then(|| make::kotimainen_osoite(r, k, today)) }
             }
             Kind::Postal => {
                 let set = p.group(GroupName::KotimainenPostiosoite).is_none();
-                EventKind::PostalAddress { osoite: set.then(|| make::postiosoite(r, kunta, today)) }
+                EventKind::PostalAddress { osoite: set.then(|| make::postiosoite(r, kunta)) }
             }
             Kind::GuardianshipStart => EventKind::GuardianshipStart { edunvalvonta: guardianship(r, today) },
             Kind::GuardianshipEnd => EventKind::GuardianshipEnd,
             Kind::PowerOfAttorney => EventKind::PowerOfAttorneyConfirmed {
                 valtuutus: Edunvalvontavaltuutus {
-                    vahvistamispaiva: VtjDate::Full(today),
+                    vahvistamispv: VtjDate::Full(today),
                     valtuutetut: vec![guardian(r)],
                 },
             },
@@ -342,23 +344,18 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
         self.next_id += 1;
         let kieli = match parent.group(GroupName::Aidinkieli) {
             Some(GroupValue::Aidinkieli(k)) => k.clone(),
-            _ => Kieli::Iso("fi".into()),
+            _ => Kieli::iso("fi"),
         };
-        let swedish = kieli == Kieli::Iso("sv".into());
-        let (etunimet, call) = make::given_names(&mut self.rng, sex, swedish);
+        let swedish = make::is_swedish(&kieli);
+        let etunimet = make::given_names(&mut self.rng, sex, swedish);
         let sukunimi = match parent.group(GroupName::HenkilonNimi) {
             Some(GroupValue::HenkilonNimi(n)) => n.sukunimi.clone(),
             _ => make::surname(&mut self.rng, swedish),
         };
         let kunta = parent.kotikunta().unwrap_or(KuntaCode::UNKNOWN);
         let mut ryhmat = vec![
-            GroupValue::HenkilonNimi(Nimi {
-                sukunimi,
-                etunimet,
-                kutsumanimi: Some(call),
-                alkupaiva: VtjDate::Full(today),
-            }),
-            GroupValue::Sukupuoli(SukupuoliArvo { sukupuoli: sex }),
+            GroupValue::HenkilonNimi(Nimi::new(&etunimet, &sukunimi, Some(VtjDate::Full(today)))),
+            GroupValue::Sukupuoli(Sukupuoli { sukupuoli: sex }),
             GroupValue::Aidinkieli(kieli),
             GroupValue::Kotikunta(make::kotikunta(kunta, today)),
         ];

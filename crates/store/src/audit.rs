@@ -20,12 +20,24 @@ pub struct AuditRecord {
     /// UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ`: sorts as text.
     pub at: String,
     pub recipient: Option<String>,
+    /// The user account that signed in (each belongs to one permit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     pub permit: Option<String>,
     pub purpose: Option<String>,
-    /// What was done, e.g. `GET /api/v1/tietoluvat/{tunnus}/muutokset`.
+    /// What was done, e.g. `POST /api/v1/muutokset`.
     pub action: String,
     /// `X-Road-Client` as sent: recorded, never trusted.
     pub xroad_client: Option<String>,
+    /// The hetus a request asked for by name (`/perustiedot`: at most 1000).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asked: Vec<String>,
+    /// A hetu list sent to follow changes (`/muutokset`): the recipient's
+    /// customer list, the same call after call, so it is recorded by count
+    /// and digest; whose data went out is in `hetus`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_list: Option<ListDigest>,
+    /// Whose data went out.
     pub hetus: Vec<String>,
     pub groups: Vec<String>,
     /// Person records returned (initial data, single queries, changes).
@@ -34,6 +46,26 @@ pub struct AuditRecord {
     pub status: u16,
     /// The stable error code of a refused request.
     pub code: Option<String>,
+}
+
+/// A list by its length and the SHA-256 of its items sorted, one per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListDigest {
+    pub count: u64,
+    pub sha256: String,
+}
+
+impl ListDigest {
+    pub fn of(items: &[String]) -> ListDigest {
+        let mut sorted: Vec<&str> = items.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        let mut h = Sha256::new();
+        for i in sorted {
+            h.update(i.as_bytes());
+            h.update(b"\n");
+        }
+        ListDigest { count: items.len() as u64, sha256: hex(&h.finalize()) }
+    }
 }
 
 impl AuditRecord {

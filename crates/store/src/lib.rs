@@ -14,13 +14,13 @@ use time::Date;
 use vtj_core::{Event, EventError, Hetu, KuntaCode, Permit, Person, PersonId};
 
 pub mod audit;
-mod migrations;
+pub mod migrations;
 mod postgres;
 mod sqlite;
 mod sqlite_access;
 pub mod testsuite;
 
-pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainPoint, ChainReport};
+pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainPoint, ChainReport, ListDigest};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -72,8 +72,17 @@ pub enum StoreError {
     Refused(String),
     #[error("unknown recipient {0:?}")]
     UnknownRecipient(String),
+    #[error("a user named {0:?} exists already (names are never reused, not even after revocation)")]
+    UserExists(String),
+    #[error("unknown or revoked user {0:?}")]
+    UnknownUser(String),
     #[error("the audit log's chain is broken: {0}")]
     AuditBroken(#[from] ChainBreak),
+}
+
+/// A hetu read back from the database: valid, or the row is corrupt.
+pub(crate) fn stored_hetu(s: &str) -> Result<Hetu, StoreError> {
+    Hetu::parse(s).map_err(|e| StoreError::Corrupt(format!("hetu {s:?}: {e}")))
 }
 
 /// The server's own words where there are some ("db error" says nothing).
@@ -130,6 +139,10 @@ pub trait Store {
 
     /// Whether any person holds this hetu now or held it before a correction.
     fn hetu_exists(&self, hetu: Hetu) -> Result<bool, StoreError>;
+
+    /// The persons these hetus (active or corrected) belong to; a hetu
+    /// nobody has is absent from the map.
+    fn person_ids(&self, hetus: &[Hetu]) -> Result<std::collections::HashMap<Hetu, PersonId>, StoreError>;
 
     /// Persons with id greater than `after`, in id order, at most `limit`.
     fn persons(&self, filter: PersonFilter<'_>, after: PersonId, limit: usize) -> Result<Vec<Person>, StoreError>;
@@ -194,17 +207,35 @@ pub struct Recipient {
     pub nimi: String,
 }
 
-/// Recipients and their credentials. Only a credential's hash is stored.
+/// A user account of the REST interface, as DVV has them: it belongs to
+/// exactly one permit, and signs in with HTTP Basic (or a client
+/// certificate registered for it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiUser {
+    pub name: String,
+    pub permit: String,
+    /// The password's memory-hard hash (PHC string); the password is never stored.
+    pub password_hash: String,
+    pub revoked: bool,
+}
+
+/// Recipients, users and their client certificates. Only hashes of
+/// credentials are stored.
 pub trait Access {
     fn put_recipient(&mut self, r: &Recipient) -> Result<(), StoreError>;
     fn recipient(&self, tunnus: &str) -> Result<Option<Recipient>, StoreError>;
     fn recipients(&self) -> Result<Vec<Recipient>, StoreError>;
-    /// Records a credential (a token's or a client certificate's SHA-256).
-    fn add_credential(&mut self, recipient: &str, hash: &str, label: &str) -> Result<(), StoreError>;
-    /// The recipient a credential belongs to, unless it is unknown or revoked.
-    fn credential_owner(&self, hash: &str) -> Result<Option<String>, StoreError>;
-    /// Revokes every credential of a recipient; returns how many were live.
-    fn revoke_credentials(&mut self, recipient: &str) -> Result<usize, StoreError>;
+    /// Creates a user of an existing permit; a name is never reused.
+    fn add_user(&mut self, user: &ApiUser) -> Result<(), StoreError>;
+    /// A user, revoked or not.
+    fn user(&self, name: &str) -> Result<Option<ApiUser>, StoreError>;
+    fn users(&self) -> Result<Vec<ApiUser>, StoreError>;
+    /// Ends a user and its certificates; whether it was live.
+    fn revoke_user(&mut self, name: &str) -> Result<bool, StoreError>;
+    /// Registers a client certificate (its SHA-256) for a live user.
+    fn add_user_cert(&mut self, user: &str, hash: &str) -> Result<(), StoreError>;
+    /// The live user a certificate belongs to.
+    fn cert_user(&self, hash: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// The append-only, hash-chained audit log.

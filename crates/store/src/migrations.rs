@@ -79,6 +79,25 @@ pub const SQLITE: &[&str] = &[
         WHEN OLD.at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-5 years')
         BEGIN SELECT RAISE(ABORT, 'audit entries are kept five years'); END;
     "#,
+    // 3: DVV's interface. Users, each bound to one permit, replace the
+    // recipients' bearer tokens; client certificates belong to a user.
+    // (Person data changed shape too: see `FORMAT_CHANGED_AT`.)
+    r#"
+    DROP TABLE credential;
+    CREATE TABLE api_user (
+        name          TEXT PRIMARY KEY,
+        permit        TEXT NOT NULL REFERENCES permit(tunnus),
+        password_hash TEXT NOT NULL,
+        revoked       INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX api_user_permit ON api_user(permit);
+    CREATE TABLE user_cert (
+        hash      TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES api_user(name),
+        revoked   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX user_cert_user ON user_cert(user_name);
+    "#,
 ];
 
 /// The same schema on PostgreSQL. Step n here is step n of `SQLITE`.
@@ -151,4 +170,32 @@ pub const POSTGRES: &[&str] = &[
     CREATE TRIGGER audit_log_guard BEFORE UPDATE OR DELETE ON audit_log
         FOR EACH ROW EXECUTE FUNCTION audit_log_guard();
     "#,
+    // 3: users and their certificates (see SQLITE step 3).
+    r#"
+    DROP TABLE credential;
+    CREATE TABLE api_user (
+        name          TEXT PRIMARY KEY,
+        permit        TEXT NOT NULL REFERENCES permit(tunnus),
+        password_hash TEXT NOT NULL,
+        revoked       BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX api_user_permit ON api_user(permit);
+    CREATE TABLE user_cert (
+        hash      TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES api_user(name),
+        revoked   BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX user_cert_user ON user_cert(user_name);
+    "#,
 ];
+
+/// The step from which persons and events are stored in DVV's group shapes.
+/// A database that holds data from before it cannot be read by this
+/// program; migrating it is refused rather than guessed at.
+pub const FORMAT_CHANGED_AT: usize = 3;
+
+pub const OLD_FORMAT: &str = "this database holds persons in the data-group shapes of an earlier version of vtj \
+     (before DVV's interface); it cannot be read by this one. Create it anew with `vtj generate`";
+
+/// The check run before step `FORMAT_CHANGED_AT`: does the database hold persons or events?
+pub const HOLDS_DATA: &str = "SELECT EXISTS (SELECT 1 FROM person) OR EXISTS (SELECT 1 FROM change_log)";

@@ -17,7 +17,9 @@ use vtj_core::date::ymd;
 use vtj_core::{Event, Hetu, Permit, Person, PersonId};
 
 use crate::audit::{chain_hash, AuditEntry, AuditRecord, ChainPoint};
-use crate::{migrations, Access, AuditLog, Cursor, LogEntry, LogSummary, PersonFilter, Recipient, Store, StoreError};
+use crate::{
+    migrations, Access, ApiUser, AuditLog, Cursor, LogEntry, LogSummary, PersonFilter, Recipient, Store, StoreError,
+};
 
 const LOG_LOCK: i64 = 0x0076_746a_5f6c_6f67; // "vtj_log" in ASCII
 const AUDIT_LOCK: i64 = 0x0076_746a_5f61_7564; // "vtj_aud" in ASCII
@@ -51,6 +53,10 @@ impl PgStore {
             return Err(StoreError::SchemaTooNew { found, known });
         }
         for (i, step) in migrations::POSTGRES.iter().enumerate().skip(found as usize) {
+            if i + 1 == migrations::FORMAT_CHANGED_AT && found > 0 && tx.query_one(migrations::HOLDS_DATA, &[])?.get(0)
+            {
+                return Err(StoreError::Refused(migrations::OLD_FORMAT.into()));
+            }
             tx.batch_execute(step)?;
             tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&(i as i32 + 1)])?;
         }
@@ -278,6 +284,20 @@ impl Store for PgStore {
         self.with(|c| Ok(hetu_owner(c, hetu)?.is_some()))
     }
 
+    fn person_ids(&self, hetus: &[Hetu]) -> Result<std::collections::HashMap<Hetu, PersonId>, StoreError> {
+        // One round trip for the whole list, not one per hetu.
+        let texts: Vec<&str> = hetus.iter().map(Hetu::as_str).collect();
+        self.with(|c| {
+            let mut out = std::collections::HashMap::with_capacity(hetus.len());
+            for row in c.query("SELECT hetu, person_id FROM hetu WHERE hetu = ANY($1)", &[&texts])? {
+                let h: String = row.get(0);
+                let id: i64 = row.get(1);
+                out.insert(crate::stored_hetu(&h)?, PersonId(id as u64));
+            }
+            Ok(out)
+        })
+    }
+
     fn persons(&self, filter: PersonFilter<'_>, after: PersonId, limit: usize) -> Result<Vec<Person>, StoreError> {
         let (after, limit) = (after.0 as i64, limit as i64);
         self.with(|c| {
@@ -400,10 +420,7 @@ impl Store for PgStore {
             require_permit(c, permit)?;
             c.query("SELECT hetu FROM hetu_list WHERE permit = $1 ORDER BY hetu", &[&permit])?
                 .iter()
-                .map(|r| {
-                    let s: &str = r.get(0);
-                    Hetu::parse(s).map_err(|e| StoreError::Corrupt(format!("hetu {s:?}: {e}")))
-                })
+                .map(|r| crate::stored_hetu(r.get(0)))
                 .collect()
         })
     }
@@ -486,32 +503,63 @@ impl Access for PgStore {
         })
     }
 
-    fn add_credential(&mut self, recipient: &str, hash: &str, label: &str) -> Result<(), StoreError> {
-        if self.recipient(recipient)?.is_none() {
-            return Err(StoreError::UnknownRecipient(recipient.to_string()));
+    fn add_user(&mut self, u: &ApiUser) -> Result<(), StoreError> {
+        if self.permit(&u.permit)?.is_none() {
+            return Err(StoreError::UnknownPermit(u.permit.clone()));
         }
-        self.client_mut()?.execute(
-            "INSERT INTO credential (hash, recipient, label) VALUES ($1, $2, $3)",
-            &[&hash, &recipient, &label],
+        let c = self.client_mut()?;
+        if c.query_opt("SELECT 1 FROM api_user WHERE name = $1", &[&u.name])?.is_some() {
+            return Err(StoreError::UserExists(u.name.clone()));
+        }
+        c.execute(
+            "INSERT INTO api_user (name, permit, password_hash, revoked) VALUES ($1, $2, $3, $4)",
+            &[&u.name, &u.permit, &u.password_hash, &u.revoked],
         )?;
         Ok(())
     }
 
-    fn credential_owner(&self, hash: &str) -> Result<Option<String>, StoreError> {
+    fn user(&self, name: &str) -> Result<Option<ApiUser>, StoreError> {
         self.with(|c| {
-            Ok(c.query_opt("SELECT recipient FROM credential WHERE hash = $1 AND NOT revoked", &[&hash])?
-                .map(|r| r.get(0)))
+            Ok(c.query_opt("SELECT name, permit, password_hash, revoked FROM api_user WHERE name = $1", &[&name])?
+                .map(|r| ApiUser { name: r.get(0), permit: r.get(1), password_hash: r.get(2), revoked: r.get(3) }))
         })
     }
 
-    fn revoke_credentials(&mut self, recipient: &str) -> Result<usize, StoreError> {
-        if self.recipient(recipient)?.is_none() {
-            return Err(StoreError::UnknownRecipient(recipient.to_string()));
+    fn users(&self) -> Result<Vec<ApiUser>, StoreError> {
+        self.with(|c| {
+            Ok(c.query("SELECT name, permit, password_hash, revoked FROM api_user ORDER BY name", &[])?
+                .iter()
+                .map(|r| ApiUser { name: r.get(0), permit: r.get(1), password_hash: r.get(2), revoked: r.get(3) })
+                .collect())
+        })
+    }
+
+    fn revoke_user(&mut self, name: &str) -> Result<bool, StoreError> {
+        let mut tx = self.client_mut()?.transaction()?;
+        let n = tx.execute("UPDATE api_user SET revoked = TRUE WHERE name = $1 AND NOT revoked", &[&name])?;
+        tx.execute("UPDATE user_cert SET revoked = TRUE WHERE user_name = $1", &[&name])?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn add_user_cert(&mut self, user: &str, hash: &str) -> Result<(), StoreError> {
+        match self.user(user)? {
+            Some(u) if !u.revoked => {}
+            _ => return Err(StoreError::UnknownUser(user.to_string())),
         }
-        Ok(self
-            .client_mut()?
-            .execute("UPDATE credential SET revoked = TRUE WHERE recipient = $1 AND NOT revoked", &[&recipient])?
-            as usize)
+        self.client_mut()?.execute("INSERT INTO user_cert (hash, user_name) VALUES ($1, $2)", &[&hash, &user])?;
+        Ok(())
+    }
+
+    fn cert_user(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_opt(
+                "SELECT c.user_name FROM user_cert c JOIN api_user u ON u.name = c.user_name
+                 WHERE c.hash = $1 AND NOT c.revoked AND NOT u.revoked",
+                &[&hash],
+            )?
+            .map(|r| r.get(0)))
+        })
     }
 }
 

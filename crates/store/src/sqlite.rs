@@ -47,6 +47,12 @@ impl SqliteStore {
             return Err(StoreError::SchemaTooNew { found, known });
         }
         for (i, step) in migrations::SQLITE.iter().enumerate().skip(found as usize) {
+            if i + 1 == migrations::FORMAT_CHANGED_AT && found > 0 {
+                let holds: bool = self.conn.query_row(migrations::HOLDS_DATA, [], |r| r.get(0))?;
+                if holds {
+                    return Err(StoreError::Refused(migrations::OLD_FORMAT.into()));
+                }
+            }
             let tx = self.write_tx()?;
             tx.execute_batch(step)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
@@ -132,10 +138,6 @@ fn store_hetus(tx: &Transaction<'_>, before: Option<&Person>, after: &Person) ->
     claim_hetu(tx, after.hetu(), after.id, true)
 }
 
-fn parse_hetu(s: &str) -> Result<Hetu, StoreError> {
-    Hetu::parse(s).map_err(|e| StoreError::Corrupt(format!("hetu {s:?}: {e}")))
-}
-
 impl Store for SqliteStore {
     fn insert_population(&mut self, persons: &[Person]) -> Result<(), StoreError> {
         let tx = self.write_tx()?;
@@ -204,6 +206,16 @@ impl Store for SqliteStore {
 
     fn hetu_exists(&self, hetu: Hetu) -> Result<bool, StoreError> {
         Ok(hetu_owner(&self.conn, hetu)?.is_some())
+    }
+
+    fn person_ids(&self, hetus: &[Hetu]) -> Result<std::collections::HashMap<Hetu, PersonId>, StoreError> {
+        let mut out = std::collections::HashMap::with_capacity(hetus.len());
+        for &h in hetus {
+            if let Some(id) = hetu_owner(&self.conn, h)? {
+                out.insert(h, id);
+            }
+        }
+        Ok(out)
     }
 
     fn persons(&self, filter: PersonFilter<'_>, after: PersonId, limit: usize) -> Result<Vec<Person>, StoreError> {
@@ -333,7 +345,7 @@ impl Store for SqliteStore {
         require_permit(&self.conn, permit)?;
         let mut stmt = self.conn.prepare_cached("SELECT hetu FROM hetu_list WHERE permit = ?1 ORDER BY hetu")?;
         let rows: Vec<String> = stmt.query_map([permit], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        rows.iter().map(|s| parse_hetu(s)).collect()
+        rows.iter().map(|s| crate::stored_hetu(s)).collect()
     }
 
     fn on_hetu_list(&self, permit: &str, person: PersonId) -> Result<bool, StoreError> {

@@ -1,9 +1,13 @@
-//! Recipients, credentials and the audit log on SQLite.
+//! Recipients, users and their certificates, and the audit log on SQLite.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::audit::{chain_hash, AuditEntry, AuditRecord, ChainPoint};
-use crate::{Access, AuditLog, Recipient, SqliteStore, StoreError};
+use crate::{Access, ApiUser, AuditLog, Recipient, SqliteStore, Store, StoreError};
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiUser> {
+    Ok(ApiUser { name: r.get(0)?, permit: r.get(1)?, password_hash: r.get(2)?, revoked: r.get(3)? })
+}
 
 const HEAD: &str = "audit.head";
 const ANCHOR: &str = "audit.anchor";
@@ -50,30 +54,63 @@ impl Access for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn add_credential(&mut self, recipient: &str, hash: &str, label: &str) -> Result<(), StoreError> {
-        if self.recipient(recipient)?.is_none() {
-            return Err(StoreError::UnknownRecipient(recipient.to_string()));
+    fn add_user(&mut self, u: &ApiUser) -> Result<(), StoreError> {
+        if self.permit(&u.permit)?.is_none() {
+            return Err(StoreError::UnknownPermit(u.permit.clone()));
         }
-        self.conn.execute(
-            "INSERT INTO credential (hash, recipient, label) VALUES (?1, ?2, ?3)",
-            params![hash, recipient, label],
+        let tx = self.write_tx()?;
+        let exists = tx.query_row("SELECT 1 FROM api_user WHERE name = ?1", [&u.name], |_| Ok(())).optional()?;
+        if exists.is_some() {
+            return Err(StoreError::UserExists(u.name.clone()));
+        }
+        tx.execute(
+            "INSERT INTO api_user (name, permit, password_hash, revoked) VALUES (?1, ?2, ?3, ?4)",
+            params![u.name, u.permit, u.password_hash, u.revoked],
         )?;
+        tx.commit()?;
         Ok(())
     }
 
-    fn credential_owner(&self, hash: &str) -> Result<Option<String>, StoreError> {
+    fn user(&self, name: &str) -> Result<Option<ApiUser>, StoreError> {
         Ok(self
             .conn
-            .prepare_cached("SELECT recipient FROM credential WHERE hash = ?1 AND NOT revoked")?
-            .query_row([hash], |r| r.get(0))
+            .prepare_cached("SELECT name, permit, password_hash, revoked FROM api_user WHERE name = ?1")?
+            .query_row([name], user_row)
             .optional()?)
     }
 
-    fn revoke_credentials(&mut self, recipient: &str) -> Result<usize, StoreError> {
-        if self.recipient(recipient)?.is_none() {
-            return Err(StoreError::UnknownRecipient(recipient.to_string()));
+    fn users(&self) -> Result<Vec<ApiUser>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT name, permit, password_hash, revoked FROM api_user ORDER BY name")?;
+        let rows = stmt.query_map([], user_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke_user(&mut self, name: &str) -> Result<bool, StoreError> {
+        let tx = self.write_tx()?;
+        let n = tx.execute("UPDATE api_user SET revoked = 1 WHERE name = ?1 AND NOT revoked", [name])?;
+        tx.execute("UPDATE user_cert SET revoked = 1 WHERE user_name = ?1", [name])?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn add_user_cert(&mut self, user: &str, hash: &str) -> Result<(), StoreError> {
+        match self.user(user)? {
+            Some(u) if !u.revoked => {}
+            _ => return Err(StoreError::UnknownUser(user.to_string())),
         }
-        Ok(self.conn.execute("UPDATE credential SET revoked = 1 WHERE recipient = ?1 AND NOT revoked", [recipient])?)
+        self.conn.execute("INSERT INTO user_cert (hash, user_name) VALUES (?1, ?2)", params![hash, user])?;
+        Ok(())
+    }
+
+    fn cert_user(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT c.user_name FROM user_cert c JOIN api_user u ON u.name = c.user_name
+                 WHERE c.hash = ?1 AND NOT c.revoked AND NOT u.revoked",
+            )?
+            .query_row([hash], |r| r.get(0))
+            .optional()?)
     }
 }
 

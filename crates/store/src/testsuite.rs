@@ -4,11 +4,11 @@
 use std::collections::BTreeSet;
 
 use time::{Date, Month};
-use vtj_core::groups::{Kotikunta, Nimi, SukupuoliArvo};
+use vtj_core::groups::{Kotikunta, Nimi, Sukupuoli};
 use vtj_core::permit::{Product, Scope, TurvakieltoRule};
 use vtj_core::{Event, EventKind, GroupValue, Hetu, KuntaCode, Permit, Person, PersonId, Sex, VtjDate};
 
-use crate::{Access, AuditLog, AuditRecord, Cursor, PersonFilter, Recipient, Store, StoreError};
+use crate::{Access, ApiUser, AuditLog, AuditRecord, Cursor, PersonFilter, Recipient, Store, StoreError};
 
 pub fn day(n: i64) -> Date {
     Date::from_calendar_date(2026, Month::January, 1).expect("valid") + time::Duration::days(n)
@@ -27,16 +27,11 @@ pub fn birth(id: u64, hetu: Hetu, kunta: &str, date: i64) -> Event {
         tapahtuma: EventKind::Birth {
             henkilotunnus: hetu,
             ryhmat: vec![
-                GroupValue::HenkilonNimi(Nimi {
-                    sukunimi: "Testinen".into(),
-                    etunimet: format!("Testi{id}"),
-                    kutsumanimi: None,
-                    alkupaiva: VtjDate::Full(day(date)),
-                }),
-                GroupValue::Sukupuoli(SukupuoliArvo { sukupuoli: Sex::Female }),
+                GroupValue::HenkilonNimi(Nimi::new(&format!("Testi{id}"), "Testinen", Some(VtjDate::Full(day(date))))),
+                GroupValue::Sukupuoli(Sukupuoli { sukupuoli: Sex::Female }),
                 GroupValue::Kotikunta(Kotikunta {
                     kuntakoodi: KuntaCode::parse(kunta).expect("known code"),
-                    alkupaiva: VtjDate::Full(day(date)),
+                    kuntaan_muuttopv: Some(VtjDate::Full(day(date))),
                 }),
             ],
         },
@@ -62,7 +57,7 @@ fn permit(tunnus: &str) -> Permit {
 }
 
 pub fn run_all<S: Store + Access + AuditLog>(fresh: impl Fn() -> S) {
-    recipients_and_credentials(&mut fresh());
+    recipients_users_and_certificates(&mut fresh());
     audit_chain_appends_verifies_and_prunes(&mut fresh());
     cursors_increase_and_pages_see_each_change_once(&mut fresh());
     failed_batch_commits_nothing(&mut fresh());
@@ -95,7 +90,7 @@ pub fn cursors_increase_and_pages_see_each_change_once<S: Store>(s: &mut S) {
     all.extend(
         s.append(
             &(1..=10)
-                .map(|i| event(i, 30, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite }))
+                .map(|i| event(i, 30, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite }))
                 .collect::<Vec<_>>(),
         )
         .unwrap(),
@@ -121,7 +116,7 @@ pub fn failed_batch_commits_nothing<S: Store>(s: &mut S) {
     let before_cursor = s.last_cursor().unwrap();
     let before_person = s.person(PersonId(1)).unwrap();
     let batch = [
-        event(1, 1, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite }),
+        event(1, 1, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite }),
         birth(2, test_hetu(2), "049", 1),
         // Ending a turvakielto twice: the second is invalid.
         event(1, 1, EventKind::TurvakieltoEnd),
@@ -142,7 +137,7 @@ pub fn failed_batch_commits_nothing<S: Store>(s: &mut S) {
 
 pub fn log_keeps_both_sides_of_each_change<S: Store>(s: &mut S) {
     s.append(&[birth(1, test_hetu(1), "091", 0)]).unwrap();
-    s.append(&[event(1, 1, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite })]).unwrap();
+    s.append(&[event(1, 1, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite })]).unwrap();
     let log = s.changes_since(Cursor(0), 10).unwrap();
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].before, None);
@@ -159,6 +154,8 @@ pub fn hetu_correction_keeps_old_hetu_findable<S: Store>(s: &mut S) {
     assert_eq!(p.hetu(), new);
     assert_eq!(s.person_by_hetu(old).unwrap().map(|p| p.id), Some(PersonId(1)));
     assert_eq!(p.all_hetus(), vec![new, old]);
+    let ids = s.person_ids(&[old, new, test_hetu(77)]).unwrap();
+    assert_eq!((ids.get(&old), ids.get(&new), ids.len()), (Some(&PersonId(1)), Some(&PersonId(1)), 2));
 }
 
 pub fn hetu_cannot_belong_to_two_persons<S: Store>(s: &mut S) {
@@ -234,7 +231,7 @@ pub fn persons_filtered_and_paged<S: Store>(s: &mut S) {
     assert!(s.persons(PersonFilter::Kunnat(&BTreeSet::new()), PersonId(0), 10).unwrap().is_empty());
     assert!(s.persons(PersonFilter::Turvakielto, PersonId(0), 10).unwrap().is_empty());
     for id in [2, 5] {
-        s.append(&[event(id, 1, EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite })]).unwrap();
+        s.append(&[event(id, 1, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite })]).unwrap();
     }
     assert_eq!(ids(s.persons(PersonFilter::Turvakielto, PersonId(0), 10).unwrap()), vec![2, 5]);
     assert_eq!(ids(s.persons(PersonFilter::Turvakielto, PersonId(2), 10).unwrap()), vec![5]);
@@ -256,23 +253,43 @@ pub fn permits_and_meta<S: Store>(s: &mut S) {
     assert_eq!(s.meta("x").unwrap().as_deref(), Some("2"));
 }
 
-pub fn recipients_and_credentials<S: Access>(s: &mut S) {
+pub fn recipients_users_and_certificates<S: Store + Access>(s: &mut S) {
     let r = Recipient { tunnus: "0201256-6".into(), nimi: "Testikunta".into() };
-    assert!(matches!(s.add_credential(&r.tunnus, "h1", "x"), Err(StoreError::UnknownRecipient(_))));
     s.put_recipient(&r).unwrap();
     s.put_recipient(&Recipient { tunnus: "B".into(), nimi: "Toinen".into() }).unwrap();
     assert_eq!(s.recipient(&r.tunnus).unwrap(), Some(r.clone()));
     assert_eq!(s.recipients().unwrap().len(), 2);
-    s.add_credential(&r.tunnus, "h1", "first").unwrap();
-    s.add_credential(&r.tunnus, "h2", "second").unwrap();
-    s.add_credential("B", "h3", "b").unwrap();
-    assert!(s.add_credential("B", "h1", "dup").is_err(), "a credential hash belongs to one recipient");
-    assert_eq!(s.credential_owner("h1").unwrap().as_deref(), Some(r.tunnus.as_str()));
-    assert_eq!(s.credential_owner("nope").unwrap(), None);
-    assert_eq!(s.revoke_credentials(&r.tunnus).unwrap(), 2);
-    assert_eq!(s.credential_owner("h1").unwrap(), None);
-    assert_eq!(s.credential_owner("h2").unwrap(), None);
-    assert_eq!(s.credential_owner("h3").unwrap().as_deref(), Some("B"));
+    let user = |name: &str, permit: &str| ApiUser {
+        name: name.into(),
+        permit: permit.into(),
+        password_hash: format!("$argon2id$test${name}"),
+        revoked: false,
+    };
+    assert!(matches!(s.add_user(&user("u1", "L1")), Err(StoreError::UnknownPermit(_))));
+    s.put_permit(&permit("L1")).unwrap();
+    s.put_permit(&permit("L2")).unwrap();
+    s.add_user(&user("u1", "L1")).unwrap();
+    s.add_user(&user("u2", "L1")).unwrap();
+    s.add_user(&user("u3", "L2")).unwrap();
+    assert!(matches!(s.add_user(&user("u1", "L2")), Err(StoreError::UserExists(_))));
+    assert_eq!(s.user("u1").unwrap(), Some(user("u1", "L1")));
+    assert_eq!(s.user("nobody").unwrap(), None);
+    assert_eq!(s.users().unwrap().len(), 3);
+
+    s.add_user_cert("u1", "h1").unwrap();
+    s.add_user_cert("u3", "h3").unwrap();
+    assert!(s.add_user_cert("u2", "h1").is_err(), "a certificate belongs to one user");
+    assert!(matches!(s.add_user_cert("nobody", "h9"), Err(StoreError::UnknownUser(_))));
+    assert_eq!(s.cert_user("h1").unwrap().as_deref(), Some("u1"));
+    assert_eq!(s.cert_user("nope").unwrap(), None);
+
+    assert!(s.revoke_user("u1").unwrap());
+    assert!(!s.revoke_user("u1").unwrap(), "revoking twice changes nothing");
+    assert!(s.user("u1").unwrap().unwrap().revoked);
+    assert_eq!(s.cert_user("h1").unwrap(), None, "a revoked user's certificates go with it");
+    assert_eq!(s.cert_user("h3").unwrap().as_deref(), Some("u3"));
+    assert!(matches!(s.add_user(&user("u1", "L1")), Err(StoreError::UserExists(_))), "names are never reused");
+    assert!(matches!(s.add_user_cert("u1", "h5"), Err(StoreError::UnknownUser(_))));
 }
 
 pub fn audit_record(at: &str, n: usize) -> AuditRecord {

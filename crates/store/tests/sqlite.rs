@@ -28,7 +28,7 @@ fn data_survives_reopen_and_migrations_are_idempotent() {
         s.append(&[birth(1, test_hetu(1), "091", 0)]).unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    assert_eq!(s.schema_version().unwrap(), vtj_store::migrations::SQLITE.len() as i64);
     assert_eq!(s.last_cursor().unwrap(), Cursor(1));
     assert_eq!(s.person_by_hetu(test_hetu(1)).unwrap().unwrap().id.0, 1);
 }
@@ -53,6 +53,35 @@ fn newer_schema_is_refused() {
     Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
     let err = SqliteStore::open(&path).err().expect("refused");
     assert!(err.to_string().contains("newer"), "{err}");
+}
+
+/// A database from before DVV's group shapes holds persons this program
+/// cannot read: opening it is refused with what to do, not misread.
+#[test]
+fn a_database_in_the_old_data_format_is_refused() {
+    use vtj_store::migrations::{FORMAT_CHANGED_AT, SQLITE};
+    let dir = tempfile::tempdir().unwrap();
+    let old = |name: &str, with_person: bool| {
+        let path = dir.path().join(name);
+        let raw = Connection::open(&path).unwrap();
+        for step in &SQLITE[..FORMAT_CHANGED_AT - 1] {
+            raw.execute_batch(step).unwrap();
+        }
+        raw.pragma_update(None, "user_version", (FORMAT_CHANGED_AT - 1) as i64).unwrap();
+        if with_person {
+            raw.execute(
+                "INSERT INTO person (id, hetu, kotikunta, turvakielto, data) VALUES (1, '010181-900C', 91, 0, '{}')",
+                [],
+            )
+            .unwrap();
+        }
+        path
+    };
+    let err = SqliteStore::open(&old("data.db", true)).err().expect("refused");
+    assert!(err.to_string().contains("vtj generate"), "{err}");
+    // An old database without persons (permits and recipients only) moves on.
+    let s = SqliteStore::open(&old("empty.db", false)).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SQLITE.len() as i64);
 }
 
 /// An attacker with raw database access: the triggers stop casual edits,

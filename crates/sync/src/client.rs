@@ -12,7 +12,8 @@ use reqwest::{Certificate, Identity, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use thiserror::Error;
-use vtj_api::wire::{self, Problem};
+use vtj_wire::paths::HEADER_XROAD_CLIENT;
+use vtj_wire::Problem;
 
 #[derive(Debug, Error)]
 pub enum ClientError {
@@ -36,11 +37,14 @@ impl ClientError {
 }
 
 /// How to reach the service and who we are.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ClientConfig {
+    /// The address the calls are under, e.g.
+    /// `https://api.hiekkalaatikko.muutostietopalvelu.dvv.fi/api/v1`.
     pub base_url: String,
-    pub permit: String,
-    pub token: Option<String>,
+    /// The user of the permit (HTTP Basic), with its password.
+    pub user: Option<String>,
+    pub password: Option<String>,
     /// PEM with the client certificate and its key, for mutual TLS.
     pub identity: Option<PathBuf>,
     /// PEM of a CA to trust besides the system's (a test or private CA).
@@ -48,6 +52,19 @@ pub struct ClientConfig {
     /// Sent as `X-Road-Client` when going through Suomi.fi-palveluväylä.
     pub xroad_client: Option<String>,
     pub retry: Retry,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    /// Never the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("user", &self.user)
+            .field("identity", &self.identity)
+            .field("ca_cert", &self.ca_cert)
+            .field("xroad_client", &self.xroad_client)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -93,26 +110,23 @@ impl Client {
         self.received.load(Ordering::Relaxed)
     }
 
-    pub fn permit(&self) -> &str {
-        &self.config.permit
-    }
-
-    /// `base_url` and permit: what a register is bound to.
+    /// The service's address and the user: what a register is bound to
+    /// (a user belongs to one permit).
     pub fn source(&self) -> String {
-        format!("{} {}", self.config.base_url.trim_end_matches('/'), self.config.permit)
+        let user = self.config.user.as_deref().unwrap_or("(certificate)");
+        format!("{} {user}", self.config.base_url.trim_end_matches('/'))
     }
 
-    fn url(&self, template: &str, query: &str) -> String {
-        let path = template.replace("{tunnus}", &self.config.permit);
-        format!("{}{path}{query}", self.config.base_url.trim_end_matches('/'))
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
     }
 
-    pub async fn get<T: DeserializeOwned>(&self, template: &str, query: &str) -> Result<T, ClientError> {
-        self.send::<T, ()>(Method::GET, &self.url(template, query), None).await
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send::<T, ()>(Method::GET, &self.url(path), None).await
     }
 
-    pub async fn post<T: DeserializeOwned, B: Serialize>(&self, template: &str, body: &B) -> Result<T, ClientError> {
-        self.send(Method::POST, &self.url(template, ""), Some(body)).await
+    pub async fn post<T: DeserializeOwned, B: Serialize>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        self.send(Method::POST, &self.url(path), Some(body)).await
     }
 
     async fn send<T: DeserializeOwned, B: Serialize>(
@@ -125,12 +139,12 @@ impl Client {
         let mut wait = retry.first;
         let mut last = String::new();
         for attempt in 1..=retry.attempts.max(1) {
-            let mut req = self.http.request(method.clone(), url);
-            if let Some(t) = &self.config.token {
-                req = req.bearer_auth(t);
+            let mut req = self.http.request(method.clone(), url).header(reqwest::header::ACCEPT, "application/json");
+            if let Some(u) = &self.config.user {
+                req = req.basic_auth(u, self.config.password.as_deref());
             }
             if let Some(x) = &self.config.xroad_client {
-                req = req.header(wire::HEADER_XROAD_CLIENT, x);
+                req = req.header(HEADER_XROAD_CLIENT, x);
             }
             if let Some(b) = body {
                 req = req.json(b);

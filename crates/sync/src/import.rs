@@ -14,12 +14,12 @@ use std::io::BufReader;
 use std::path::Path;
 
 use serde::Serialize;
-use vtj_api::deliver::{sha256_file, Manifest, ManifestEntry};
-use vtj_api::wire::{Change, ChangeLaji, PersonRecord};
-use vtj_core::date::ymd;
+use vtj_core::Disclosure;
 use vtj_format::delivery::{DeliveryKind, DeliveryReader, Item, Role};
+use vtj_format::manifest::{sha256_file, Manifest, ManifestEntry};
+use vtj_wire::{change_record, person_record};
 
-use crate::register::{FileBatch, Position, Register};
+use crate::register::{FileBatch, Mode, Position, Register};
 use crate::SyncError;
 
 /// Records applied per committed batch.
@@ -55,7 +55,7 @@ pub fn import_in_batches(reg: &mut Register, dir: &Path, batch: usize) -> Result
     let manifest = Manifest::load(dir)
         .map_err(|e| input(e.to_string()))?
         .ok_or_else(|| input(format!("{}: no manifest; is this a delivery directory?", dir.display())))?;
-    reg.bind(&source(&manifest))?;
+    reg.bind(&source(&manifest), Mode::Files)?;
     let mut report = ImportReport::default();
     // Older deliveries may have been cleared away; what is listed must be contiguous.
     for pair in manifest.deliveries.windows(2) {
@@ -137,26 +137,28 @@ fn apply_file(
         }
         batch.push(item);
         if batch.len() == size {
-            reg.import_batch(entry.seq, to_batch(initial, std::mem::take(&mut batch), h.to)?, n)?;
+            reg.import_batch(entry.seq, to_batch(initial, std::mem::take(&mut batch))?, n)?;
         }
     }
     // Only now is the file known to be whole (its trailer checked).
     if !batch.is_empty() {
-        reg.import_batch(entry.seq, to_batch(initial, batch, h.to)?, n)?;
+        reg.import_batch(entry.seq, to_batch(initial, batch)?, n)?;
     }
     for (code, k) in &reader.unknown {
         *unknown.entry(code.clone()).or_default() += k;
     }
-    reg.import_finish(entry.seq, h.to, initial)?;
+    reg.import_finish(entry.seq, h.to)?;
     Ok(n - skip.min(n))
 }
 
-fn to_batch(initial: bool, items: Vec<Item>, to: i64) -> Result<FileBatch, SyncError> {
+/// A file's records as the REST service would have sent them, so that the
+/// register applies both channels alike.
+fn to_batch(initial: bool, items: Vec<Item>) -> Result<FileBatch, SyncError> {
     if initial {
         let persons = items
             .into_iter()
             .map(|i| match i.role {
-                Role::Initial => Ok(PersonRecord { henkilotunnus: i.hetu.to_string(), tietoryhmat: i.groups }),
+                Role::Initial => Ok(person_record(i.hetu.as_str(), &i.groups)),
                 other => Err(input(format!("{}: a {other:?} record in an initial delivery", i.hetu))),
             })
             .collect::<Result<_, _>>()?;
@@ -164,21 +166,16 @@ fn to_batch(initial: bool, items: Vec<Item>, to: i64) -> Result<FileBatch, SyncE
     }
     let changes = items
         .into_iter()
-        .map(|i| {
-            let laji = match i.role {
-                Role::Change => ChangeLaji::Change,
-                Role::Enter => ChangeLaji::Enter,
-                Role::Leave => ChangeLaji::Leave,
-                Role::Initial => return Err(input(format!("{}: an initial record in a change delivery", i.hetu))),
+        .filter_map(|i| {
+            let d = match i.role {
+                Role::Change => Disclosure::Change(i.groups),
+                Role::Enter => Disclosure::Enter(i.groups),
+                Role::Leave => Disclosure::Leave(i.groups),
+                Role::Initial => {
+                    return Some(Err(input(format!("{}: an initial record in a change delivery", i.hetu))))
+                }
             };
-            Ok(Change {
-                kirjausavain: to,
-                henkilotunnus: i.hetu.to_string(),
-                tapahtuma: i.event,
-                rekisterointipaiva: ymd(i.registered),
-                laji,
-                tietoryhmat: i.groups,
-            })
+            change_record(i.hetu.as_str(), i.registered, &d).map(Ok)
         })
         .collect::<Result<_, _>>()?;
     Ok(FileBatch::Changes(changes))

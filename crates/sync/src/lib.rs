@@ -1,29 +1,43 @@
 //! The recipient's side of VTJ-muutosrajapinta: keep a local register
-//! current under one permit.
+//! current under one permit, against DVV or any service speaking its
+//! interface (this project's `vtj serve`, a county hub).
 //!
-//! `sync` walks the register's [`Position`]: a new register loads everyone
-//! in scope page by page (each page and the continuation commit together),
-//! then follows changes from the snapshot cursor (each page and the new
-//! cursor commit together) until the service says it is up to date. A run
+//! Two kinds of register, as DVV's permits come:
+//! - **an area** (a municipality-scoped permit): the first run takes the
+//!   cursor of today (`/kirjausavain/{date}`), loads the residents of the
+//!   area's municipalities page by page (`/perustiedot-vko`, each page and
+//!   where to continue committed together), then follows `/muutokset` from
+//!   the load's snapshot cursor until the service says it is up to date;
+//! - **a hetu list** kept here (a hetu-scoped permit): `list_add` fetches
+//!   newly listed persons from `/perustiedot` in batches of 1000 and puts
+//!   each hetu in a bucket for good; `sync` follows `/muutokset` bucket by
+//!   bucket, each bucket sending its hetus with its own cursor.
+//!
+//! Each page of changes and the cursor after it commit together, so a run
 //! killed at any point resumes where the last commit left it.
 //!
-//! - [`register`]: the local register (SQLite) and its look-up log.
+//! - [`register`]: the local register (SQLite or PostgreSQL) and its look-up log.
 //! - [`client`]: HTTP with credentials, retries and backoff.
 //! - [`import`]: the same register fed by Muutostietopalvelu delivery files.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use thiserror::Error;
-use vtj_api::wire::{self, ChangePage, CursorAt, HetuList, InitialPage, ListAdded, ListRemoved};
 use vtj_core::Hetu;
+use vtj_wire::paths::{self, MUUTOKSET, PERUSTIEDOT, PERUSTIEDOT_VKO};
+use vtj_wire::{
+    KirjausavainResponse, MuutoksetRequest, MuutoksetResponse, PerustiedotRequest, PerustiedotResponse,
+    PerustiedotVkoRequest, PerustiedotVkoResponse, PERUSTIEDOT_MAX,
+};
 
 pub mod client;
 pub mod import;
 pub mod register;
 
 pub use client::{Client, ClientConfig, ClientError, Retry};
-pub use register::{Counters, FileBatch, FileProgress, Position, Register, RegisterError};
+pub use register::{Bucket, Counters, FileBatch, FileProgress, Mode, Position, Register, RegisterError};
 
 #[derive(Debug, Error)]
 pub enum SyncError {
@@ -44,6 +58,7 @@ pub struct SyncReport {
     pub removed: u64,
     pub pages: u64,
     pub persons_held: u64,
+    /// An area's cursor; a hetu list's lowest bucket cursor.
     pub cursor: i64,
     pub seconds: f64,
     /// Response bodies received, in bytes.
@@ -57,89 +72,48 @@ pub enum Progress {
     Changes { applied: u64, cursor: i64 },
 }
 
-/// The most a hetu-list call carries; longer lists go in several calls.
-pub const LIST_BATCH: usize = 10_000;
+/// Hetus per `/muutokset` bucket by default: a body of about 700 kB, under
+/// the 1 MB a request body should stay within.
+pub const DEFAULT_BUCKET: u64 = 50_000;
 
+/// Today's date for `/kirjausavain/{date}`, in UTC as the service's clock.
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+async fn cursor_of_today(client: &Client) -> Result<i64, ClientError> {
+    Ok(client.get::<KirjausavainResponse>(&paths::kirjausavain(today())).await?.viimeisin_kirjausavain)
+}
+
+/// Keeps the register current. `area`: the municipalities of a
+/// municipality-scoped permit (needed the first time; a register
+/// remembers them); without it the register must already hold a hetu list.
 pub async fn sync(
     client: &Client,
     reg: &mut Register,
-    page: usize,
+    area: Option<BTreeSet<String>>,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    reg.bind(&client.source())?;
+    let mode = match (area, reg.mode()?) {
+        (Some(kunnat), _) => Mode::Area(kunnat),
+        (None, Some(m)) => m,
+        (None, None) => {
+            return Err(SyncError::Input(
+                "the register follows nothing yet: give the permit's municipalities for an area, \
+                 or list persons first (`vtj register add`)"
+                    .into(),
+            ))
+        }
+    };
+    reg.bind(&client.source(), mode.clone())?;
     let before = reg.counters()?;
     let bytes_before = client.bytes_received();
-    let mut pages = 0;
-    // The next page is asked for before this one is stored, so that the
-    // service builds it while the register writes: the two overlap instead
-    // of taking turns. What was fetched ahead and not stored is simply
-    // dropped, so a crash still resumes from the last committed page.
-    let mut ahead = Ahead::default();
-    loop {
-        match reg.position()? {
-            Position::New => match client.get::<InitialPage>(wire::PATH_INITIAL, &format!("?sivunKoko={page}")).await {
-                Ok(p) => {
-                    if let Some(t) = &p.jatkoavain {
-                        ahead.initial(client, initial_query(page, t));
-                    }
-                    reg.set_scope("kuntarajaus")?;
-                    reg.store_initial_page(&p.henkilot, p.kirjausavain, p.jatkoavain.as_deref())?;
-                    pages += 1;
-                    progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
-                }
-                Err(e) if e.code() == Some("VAARA_RAJAUSTYYPPI") => {
-                    // A hetu-list permit: the list is loaded by `list_add`;
-                    // follow changes from now on.
-                    let today = time::OffsetDateTime::now_utc().date();
-                    let at: CursorAt =
-                        client.get(wire::PATH_CURSOR_AT, &format!("?paiva={}", vtj_core::date::ymd(today))).await?;
-                    reg.set_scope("hetulista")?;
-                    reg.store_listed(&[], at.kirjausavain)?;
-                }
-                Err(e) => return Err(e.into()),
-            },
-            Position::Loading { jatkoavain, .. } => {
-                let q = initial_query(page, &jatkoavain);
-                let p: InitialPage = match ahead.take_initial(&q).await {
-                    Some(p) => p?,
-                    None => client.get(wire::PATH_INITIAL, &q).await?,
-                };
-                if let Some(t) = &p.jatkoavain {
-                    ahead.initial(client, initial_query(page, t));
-                }
-                reg.store_initial_page(&p.henkilot, p.kirjausavain, p.jatkoavain.as_deref())?;
-                pages += 1;
-                progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
-            }
-            Position::Following { cursor } => {
-                let q = changes_query(page, cursor);
-                let p: ChangePage = match ahead.take_changes(&q).await {
-                    Some(p) => p?,
-                    None => client.get(wire::PATH_CHANGES, &q).await?,
-                };
-                if p.viimeinen_kirjausavain < cursor {
-                    return Err(ClientError::Answer(format!(
-                        "the service went back from cursor {cursor} to {}",
-                        p.viimeinen_kirjausavain
-                    ))
-                    .into());
-                }
-                if !p.ajantasalla {
-                    ahead.changes(client, changes_query(page, p.viimeinen_kirjausavain));
-                }
-                reg.apply_page(&p.muutokset, p.viimeinen_kirjausavain)?;
-                pages += 1;
-                progress(Progress::Changes {
-                    applied: reg.counters()?.changes_applied,
-                    cursor: p.viimeinen_kirjausavain,
-                });
-                if p.ajantasalla {
-                    break;
-                }
-            }
-        }
-    }
+    let (pages, cursor) = match &mode {
+        Mode::Area(kunnat) => sync_area(client, reg, kunnat, progress).await?,
+        Mode::List => sync_list(client, reg, progress).await?,
+        Mode::Files => return Err(SyncError::Input("this register is fed by delivery files (`vtj import`)".into())),
+    };
     let after = reg.counters()?;
     Ok(SyncReport {
         persons_loaded: after.persons_loaded - before.persons_loaded,
@@ -148,76 +122,173 @@ pub async fn sync(
         removed: after.removed - before.removed,
         pages,
         persons_held: reg.held()?,
-        cursor: match reg.position()? {
-            Position::Following { cursor } => cursor,
-            _ => 0,
-        },
+        cursor,
         seconds: started.elapsed().as_secs_f64(),
         bytes: client.bytes_received() - bytes_before,
     })
 }
 
-fn initial_query(page: usize, jatkoavain: &str) -> String {
-    format!("?sivunKoko={page}&jatkoavain={jatkoavain}")
+async fn sync_area(
+    client: &Client,
+    reg: &mut Register,
+    kunnat: &BTreeSet<String>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<(u64, i64), SyncError> {
+    let kuntakoodit: Vec<String> = kunnat.iter().cloned().collect();
+    let vko = |jatkoavain: Option<String>| PerustiedotVkoRequest { kuntakoodit: kuntakoodit.clone(), jatkoavain };
+    let mut pages = 0;
+    // The next page is asked for before this one is stored, so that the
+    // service builds it while the register writes: the two overlap instead
+    // of taking turns. What was fetched ahead and not stored is dropped,
+    // so a crash still resumes from the last committed page.
+    let mut ahead = Ahead::default();
+    loop {
+        match reg.position()? {
+            Position::New => {
+                // Taken before the load: following from it can only repeat
+                // changes the pages already show, never miss one.
+                let start = cursor_of_today(client).await?;
+                let p: PerustiedotVkoResponse = client.post(PERUSTIEDOT_VKO, &vko(None)).await?;
+                let next = p.jatkoavain.clone().filter(|_| !p.ajan_tasalla);
+                if let Some(j) = &next {
+                    ahead.start(client, PERUSTIEDOT_VKO, vko(Some(j.clone())), format!("vko:{j}"));
+                }
+                reg.store_initial_page(&p.perustiedot, p.viimeisin_kirjausavain.unwrap_or(start), next.as_deref())?;
+                pages += 1;
+                progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
+            }
+            Position::Loading { snapshot, jatkoavain } => {
+                let p: PerustiedotVkoResponse = match ahead.take(&format!("vko:{jatkoavain}")).await {
+                    Some(p) => p?,
+                    None => client.post(PERUSTIEDOT_VKO, &vko(Some(jatkoavain.clone()))).await?,
+                };
+                let next = p.jatkoavain.clone().filter(|_| !p.ajan_tasalla);
+                if let Some(j) = &next {
+                    ahead.start(client, PERUSTIEDOT_VKO, vko(Some(j.clone())), format!("vko:{j}"));
+                }
+                reg.store_initial_page(&p.perustiedot, snapshot, next.as_deref())?;
+                pages += 1;
+                progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
+            }
+            Position::Following { cursor } => {
+                let (last, done) = follow(client, cursor, None, &mut ahead, |changes, last| {
+                    reg.apply_page(changes, last)?;
+                    pages += 1;
+                    progress(Progress::Changes { applied: reg.counters()?.changes_applied, cursor: last });
+                    Ok(())
+                })
+                .await?;
+                if done {
+                    return Ok((pages, last));
+                }
+            }
+        }
+    }
 }
 
-fn changes_query(page: usize, cursor: i64) -> String {
-    format!("?kirjausavain={cursor}&sivunKoko={page}")
+async fn sync_list(
+    client: &Client,
+    reg: &mut Register,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<(u64, i64), SyncError> {
+    let mut pages = 0;
+    let mut lowest: Option<i64> = None;
+    for bucket in reg.buckets()? {
+        let mut ahead = Ahead::default();
+        let mut cursor = bucket.cursor;
+        if !bucket.members.is_empty() {
+            loop {
+                let (last, done) = follow(client, cursor, Some(&bucket.members), &mut ahead, |changes, last| {
+                    reg.apply_bucket_page(bucket.id, changes, last)?;
+                    pages += 1;
+                    progress(Progress::Changes { applied: reg.counters()?.changes_applied, cursor: last });
+                    Ok(())
+                })
+                .await?;
+                cursor = last;
+                if done {
+                    break;
+                }
+            }
+        }
+        lowest = Some(lowest.map_or(cursor, |l| l.min(cursor)));
+    }
+    Ok((pages, lowest.unwrap_or(0)))
 }
 
-/// A page asked for ahead, with the query that asked for it; dropped
-/// unused, the request is cancelled.
-struct Pending<T> {
-    query: String,
-    fetch: tokio::task::JoinHandle<Result<T, ClientError>>,
+/// One page of `/muutokset` from `cursor` (with the page after it asked
+/// for ahead), given to `store`; returns the new cursor and whether the
+/// service said it is up to date.
+async fn follow(
+    client: &Client,
+    cursor: i64,
+    list: Option<&[String]>,
+    ahead: &mut Ahead,
+    mut store: impl FnMut(&[vtj_wire::ChangeRecord], i64) -> Result<(), RegisterError>,
+) -> Result<(i64, bool), SyncError> {
+    let request = |c: i64| MuutoksetRequest {
+        viimeisin_kirjausavain: c,
+        hetulista: list.map(<[String]>::to_vec),
+        tuotekoodi: None,
+    };
+    let key = format!("muutokset:{cursor}");
+    let p: MuutoksetResponse = match ahead.take(&key).await {
+        Some(p) => p?,
+        None => client.post(MUUTOKSET, &request(cursor)).await?,
+    };
+    if p.viimeisin_kirjausavain < cursor {
+        return Err(ClientError::Answer(format!(
+            "the service went back from kirjausavain {cursor} to {}",
+            p.viimeisin_kirjausavain
+        ))
+        .into());
+    }
+    if !p.ajan_tasalla {
+        let next = p.viimeisin_kirjausavain;
+        ahead.start(client, MUUTOKSET, request(next), format!("muutokset:{next}"));
+    }
+    store(&p.muutokset, p.viimeisin_kirjausavain)?;
+    Ok((p.viimeisin_kirjausavain, p.ajan_tasalla))
 }
 
-impl<T> Drop for Pending<T> {
+/// A page asked for ahead, with the key of what it asked; dropped unused,
+/// the request is cancelled.
+struct Pending {
+    key: String,
+    fetch: tokio::task::JoinHandle<Result<serde_json::Value, ClientError>>,
+}
+
+impl Drop for Pending {
     fn drop(&mut self) {
         self.fetch.abort();
     }
 }
 
-impl<T: serde::de::DeserializeOwned + Send + 'static> Pending<T> {
-    fn start(client: &Client, path: &'static str, query: String) -> Pending<T> {
-        let (c, q) = (client.clone(), query.clone());
-        Pending { query, fetch: tokio::spawn(async move { c.get(path, &q).await }) }
-    }
-
-    async fn answer(mut self) -> Result<T, ClientError> {
-        (&mut self.fetch).await.unwrap_or_else(|e| Err(ClientError::Answer(format!("fetching ahead failed: {e}"))))
-    }
-}
-
 /// At most one page asked for ahead.
 #[derive(Default)]
-enum Ahead {
-    #[default]
-    None,
-    Initial(Pending<InitialPage>),
-    Changes(Pending<ChangePage>),
-}
+struct Ahead(Option<Pending>);
 
 impl Ahead {
-    fn initial(&mut self, client: &Client, query: String) {
-        *self = Ahead::Initial(Pending::start(client, wire::PATH_INITIAL, query));
+    fn start<B: Serialize + Send + Sync + 'static>(
+        &mut self,
+        client: &Client,
+        path: &'static str,
+        body: B,
+        key: String,
+    ) {
+        let c = client.clone();
+        self.0 = Some(Pending { key, fetch: tokio::spawn(async move { c.post(path, &body).await }) });
     }
 
-    fn changes(&mut self, client: &Client, query: String) {
-        *self = Ahead::Changes(Pending::start(client, wire::PATH_CHANGES, query));
-    }
-
-    /// The page fetched ahead for exactly this query, if there is one.
-    async fn take_initial(&mut self, query: &str) -> Option<Result<InitialPage, ClientError>> {
-        match std::mem::take(self) {
-            Ahead::Initial(p) if p.query == query => Some(p.answer().await),
-            _ => None,
-        }
-    }
-
-    async fn take_changes(&mut self, query: &str) -> Option<Result<ChangePage, ClientError>> {
-        match std::mem::take(self) {
-            Ahead::Changes(p) if p.query == query => Some(p.answer().await),
+    /// The page fetched ahead under exactly this key, if there is one.
+    async fn take<T: serde::de::DeserializeOwned>(&mut self, key: &str) -> Option<Result<T, ClientError>> {
+        match self.0.take() {
+            Some(mut p) if p.key == key => {
+                let v = (&mut p.fetch)
+                    .await
+                    .unwrap_or_else(|e| Err(ClientError::Answer(format!("fetching ahead failed: {e}"))));
+                Some(v.and_then(|v| serde_json::from_value(v).map_err(|e| ClientError::Answer(e.to_string()))))
+            }
             _ => None,
         }
     }
@@ -240,45 +311,62 @@ pub fn parse_hetu_lines(text: &str) -> Result<Vec<String>, SyncError> {
     if bad.is_empty() {
         Ok(ok)
     } else {
-        Err(SyncError::Input(format!("{} bad hetus, nothing was sent:\n{}", bad.len(), bad.join("\n"))))
+        Err(SyncError::Input(format!("{} bad hetus, nothing was done:\n{}", bad.len(), bad.join("\n"))))
     }
 }
 
-/// Adds persons to a hetu-list permit and stores the data the service returns.
-pub async fn list_add(client: &Client, reg: &mut Register, hetus: &[String]) -> Result<usize, SyncError> {
-    reg.bind(&client.source())?;
-    let mut added = 0;
-    for chunk in hetus.chunks(LIST_BATCH) {
-        let r: ListAdded = client.post(wire::PATH_LIST_ADD, &HetuList { henkilotunnukset: chunk.to_vec() }).await?;
-        reg.set_scope("hetulista")?;
-        reg.store_listed(&r.henkilot, r.kirjausavain)?;
-        added += r.lisatty;
-    }
-    Ok(added)
+/// What a list addition did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Listed {
+    /// Hetus newly on the list.
+    pub listed: usize,
+    /// Of them, persons the service gave data of (the others are unknown to
+    /// it or outside the permit; they stay listed and are followed).
+    pub found: usize,
 }
 
-/// Ends customership: the service stops delivering, then the local data goes.
-/// Re-running after a crash between the two finishes the job.
-pub async fn list_remove(client: &Client, reg: &mut Register, hetus: &[String]) -> Result<usize, SyncError> {
-    reg.bind(&client.source())?;
-    for chunk in hetus.chunks(LIST_BATCH) {
-        let _: ListRemoved =
-            client.post(wire::PATH_LIST_REMOVE, &HetuList { henkilotunnukset: chunk.to_vec() }).await?;
+/// Lists persons of a hetu-scoped permit and stores their current data,
+/// fetched in batches of 1000; each batch and the persons' places in the
+/// buckets commit together.
+pub async fn list_add(client: &Client, reg: &mut Register, hetus: &[String], bucket: u64) -> Result<Listed, SyncError> {
+    reg.bind(&client.source(), Mode::List)?;
+    let known = reg.listed(hetus)?;
+    let mut new: Vec<String> = hetus.iter().filter(|h| !known.contains(*h)).cloned().collect();
+    new.sort();
+    new.dedup();
+    if new.is_empty() {
+        return Ok(Listed::default());
     }
+    // Taken before the persons are read: a bucket made now follows from here.
+    let start = cursor_of_today(client).await?;
+    let mut found = 0;
+    for chunk in new.chunks(PERUSTIEDOT_MAX) {
+        let p: PerustiedotResponse =
+            client.post(PERUSTIEDOT, &PerustiedotRequest { hetulista: chunk.to_vec(), tietoryhmat: None }).await?;
+        found += p.perustiedot.len();
+        reg.add_listed(chunk, &p.perustiedot, bucket, start)?;
+    }
+    Ok(Listed { listed: new.len(), found })
+}
+
+/// Ends customership: the persons leave the list (so their changes are no
+/// longer asked for) and their data is deleted. The service keeps no list
+/// to tell.
+pub fn list_remove(reg: &mut Register, hetus: &[String]) -> Result<usize, SyncError> {
     Ok(reg.remove(hetus)?)
 }
 
-/// Runs `sync` every `interval` until `stop` resolves; a failed run is
-/// reported and retried at the next tick.
+/// Runs `sync` every `interval`; a failed run is reported and retried at
+/// the next tick.
 pub async fn watch(
     client: &Client,
     reg: &mut Register,
-    page: usize,
+    area: Option<BTreeSet<String>>,
     interval: Duration,
     report: &mut dyn FnMut(Result<SyncReport, SyncError>),
 ) {
     loop {
-        report(sync(client, reg, page, &mut |_| {}).await);
+        report(sync(client, reg, area.clone(), &mut |_| {}).await);
         tokio::time::sleep(interval).await;
     }
 }

@@ -2,23 +2,15 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use proptest::prelude::*;
 use vtj_store::{PersonFilter, Store};
 use vtj_sync::{Client, ClientConfig, Register};
 use vtj_testkit::*;
 
 mod common;
-use common::client;
-
-fn assert_register_is_projection(h: &Harness, reg: &mut Register, permit: &str) {
-    let s = h.store();
-    let p = s.permit(permit).unwrap().unwrap();
-    let expected = vtj_api::service::projection(&s, &p, today()).unwrap();
-    let held = reg.snapshot().unwrap();
-    let differing: Vec<_> = expected.keys().chain(held.keys()).filter(|k| expected.get(*k) != held.get(*k)).collect();
-    assert!(differing.is_empty(), "{} persons differ, e.g. {:?}", differing.len(), differing.first());
-    assert!(!held.is_empty());
-}
+use common::{assert_register_is_projection, client};
 
 /// Some persons to list: every n-th living one, wherever they live.
 fn some_hetus(h: &Harness, n: usize) -> Vec<String> {
@@ -49,7 +41,7 @@ fn toggle_turvakielto(s: &mut vtj_store::SqliteStore, reg: &mut Register, seed: 
         let tapahtuma = if p.has_turvakielto() {
             EventKind::TurvakieltoEnd
         } else {
-            EventKind::TurvakieltoStart { paattymispaiva: VtjDate::Indefinite }
+            EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite }
         };
         s.append(&[Event { person: p.id, rekisterointipaiva: day, tapahtuma }]).unwrap();
     }
@@ -59,27 +51,40 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 6, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// For random histories: the register after sync equals the service's
-    /// projection of the permit, also when life goes on during the initial load.
+    /// projection of the permit, also when life goes on during the initial
+    /// load; a hetu list in buckets small enough that there are several.
     #[test]
     fn register_after_sync_equals_projection(
         seed in 0u64..10_000,
-        page in 1usize..400,
         days_during_load in 0usize..4,
         days_after in 1u32..5,
+        bucket in 5u64..200,
         hetu_list in any::<bool>(),
     ) {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            let h = start(Options { persons: 2_500, days: 1, seed, config: |c| c.rate_per_second = 1e6 }).await;
+            let h = start(Options {
+                persons: 2_500,
+                days: 1,
+                seed,
+                config: |c| {
+                    c.rate_per_second = 1e6;
+                    (c.limits.page, c.limits.vko_page) = (37, 53);
+                },
+            })
+            .await;
             let permit = if hetu_list { LIST } else { KS };
             let c = client(&h, permit);
             let mut reg = Register::open(&h.dir.path().join("reg.db")).unwrap();
+            let listed = if hetu_list { some_hetus(&h, 7) } else { Vec::new() };
+            let area = (!hetu_list).then(|| area_of(KS));
             if hetu_list {
-                vtj_sync::list_add(&c, &mut reg, &some_hetus(&h, 7)).await.unwrap();
+                vtj_sync::list_add(&c, &mut reg, &listed, bucket).await.unwrap();
+                assert!(reg.buckets().unwrap().len() as u64 >= listed.len() as u64 / bucket);
             }
             let mut writer = h.store();
             let mut left = days_during_load;
-            vtj_sync::sync(&c, &mut reg, page, &mut |_| {
+            vtj_sync::sync(&c, &mut reg, area, &mut |_| {
                 if left > 0 {
                     left -= 1;
                     simulate(&mut writer, 1);
@@ -89,26 +94,34 @@ proptest! {
             .unwrap();
             // The run was up to date when it read its last page; days
             // simulated after that read are the next run's work.
-            vtj_sync::sync(&c, &mut reg, page, &mut |_| {}).await.unwrap();
-            assert_register_is_projection(&h, &mut reg, permit);
+            vtj_sync::sync(&c, &mut reg, None, &mut |_| {}).await.unwrap();
+            assert_register_is_projection(&h, &mut reg, permit, &listed);
             simulate(&mut writer, days_after);
             toggle_turvakielto(&mut writer, &mut reg, seed);
-            vtj_sync::sync(&c, &mut reg, page, &mut |_| {}).await.unwrap();
-            assert_register_is_projection(&h, &mut reg, permit);
+            vtj_sync::sync(&c, &mut reg, None, &mut |_| {}).await.unwrap();
+            assert_register_is_projection(&h, &mut reg, permit, &listed);
         });
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_survives_service_restarts() {
-    let mut h =
-        start(Options { persons: 20_000, days: 2, config: |c| c.rate_per_second = 1e6, ..Options::default() }).await;
+    let mut h = start(Options {
+        persons: 20_000,
+        days: 2,
+        config: |c| {
+            c.rate_per_second = 1e6;
+            c.limits.vko_page = 5;
+        },
+        ..Options::default()
+    })
+    .await;
     let c = client(&h, KS);
     let path = h.dir.path().join("reg.db");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let sync = tokio::spawn(async move {
         let mut reg = Register::open(&path).unwrap();
-        vtj_sync::sync(&c, &mut reg, 5, &mut |p| {
+        vtj_sync::sync(&c, &mut reg, Some(area_of(KS)), &mut |p| {
             let _ = tx.send(p);
         })
         .await
@@ -123,12 +136,11 @@ async fn sync_survives_service_restarts() {
     }
     let (report, mut reg) = sync.await.unwrap().expect("the sync finished despite restarts");
     assert!(report.pages > 40);
-    assert_register_is_projection(&h, &mut reg, KS);
+    assert_register_is_projection(&h, &mut reg, KS, &[]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_over_tls_with_a_client_certificate() {
-    use vtj_store::Access;
     let h = start(Options::default()).await;
     let dir = h.dir.path();
     let ca = pki::Ca::new();
@@ -140,7 +152,7 @@ async fn sync_over_tls_with_a_client_certificate() {
     std::fs::write(dir.join("cli.pem"), &cli_cert).unwrap();
     std::fs::write(dir.join("identity.pem"), format!("{cli_cert}{cli_key}")).unwrap();
     let hash = vtj_api::tls::cert_file_hash(&dir.join("cli.pem")).unwrap();
-    h.store().add_credential("KSHVA", &hash, "client certificate").unwrap();
+    vtj_api::admin::add_user_cert(&mut h.store(), &user_of(KS), &hash).unwrap();
     let files = vtj_api::tls::TlsFiles {
         cert: dir.join("srv.pem"),
         key: dir.join("srv.key"),
@@ -152,18 +164,16 @@ async fn sync_over_tls_with_a_client_certificate() {
     tokio::spawn(vtj_api::tls::serve_tls(listener, h.app.clone(), tls, std::future::pending()));
 
     let c = Client::new(ClientConfig {
-        base_url: format!("https://127.0.0.1:{port}"),
-        permit: KS.into(),
-        token: None,
+        base_url: format!("https://127.0.0.1:{port}/api/v1"),
         identity: Some(dir.join("identity.pem")),
         ca_cert: Some(dir.join("ca.pem")),
         ..ClientConfig::default()
     })
     .unwrap();
     let mut reg = Register::open(&dir.join("reg.db")).unwrap();
-    let r = vtj_sync::sync(&c, &mut reg, 100, &mut |_| {}).await.unwrap();
+    let r = vtj_sync::sync(&c, &mut reg, Some(area_of(KS)), &mut |_| {}).await.unwrap();
     assert!(r.persons_loaded > 100);
-    assert_register_is_projection(&h, &mut reg, KS);
+    assert_register_is_projection(&h, &mut reg, KS, &[]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,11 +182,12 @@ async fn removing_a_customer_deletes_the_data_and_lookups_are_logged() {
     let c = client(&h, LIST);
     let mut reg = Register::open(&h.dir.path().join("reg.db")).unwrap();
     let hetus = some_hetus(&h, 50);
-    vtj_sync::list_add(&c, &mut reg, &hetus).await.unwrap();
+    vtj_sync::list_add(&c, &mut reg, &hetus, vtj_sync::DEFAULT_BUCKET).await.unwrap();
     assert!(reg.lookup(&hetus[0], "käsittelijä 1", "asiakkuuden hoito").unwrap().is_some());
-    vtj_sync::list_remove(&c, &mut reg, &hetus[..1]).await.unwrap();
+    vtj_sync::list_remove(&mut reg, &hetus[..1]).unwrap();
     assert!(reg.lookup(&hetus[0], "käsittelijä 1", "tarkistus").unwrap().is_none(), "data deleted");
-    assert!(!h.store().hetu_list(LIST).unwrap().iter().any(|x| x.as_str() == hetus[0]), "service list updated");
+    let members: Vec<String> = reg.buckets().unwrap().into_iter().flat_map(|b| b.members).collect();
+    assert!(!members.contains(&hetus[0]), "no longer followed");
     let exported = reg.export("ylläpito", "varmuuskopio").unwrap();
     assert_eq!(exported.len(), hetus.len() - 1);
     let log = reg.access_log().unwrap();
@@ -198,9 +209,12 @@ async fn removing_a_customer_deletes_the_data_and_lookups_are_logged() {
 async fn a_register_is_bound_to_one_service_and_permit() {
     let h = start(Options::default()).await;
     let mut reg = Register::open(&h.dir.path().join("reg.db")).unwrap();
-    vtj_sync::sync(&client(&h, KS), &mut reg, 1000, &mut |_| {}).await.unwrap();
-    let err = vtj_sync::sync(&client(&h, KS_TK), &mut reg, 1000, &mut |_| {}).await.unwrap_err();
+    vtj_sync::sync(&client(&h, KS), &mut reg, Some(area_of(KS)), &mut |_| {}).await.unwrap();
+    let err = vtj_sync::sync(&client(&h, KS_TK), &mut reg, None, &mut |_| {}).await.unwrap_err();
     assert!(err.to_string().contains("belongs to"), "{err}");
+    // Nor can a register of an area start following a list.
+    let err = vtj_sync::list_add(&client(&h, KS), &mut reg, &some_hetus(&h, 90), 10).await.unwrap_err();
+    assert!(err.to_string().contains("follows the residents"), "{err}");
 }
 
 /// A fresh PostgreSQL database for one test (PostgreSQL on 127.0.0.1:5432
@@ -230,17 +244,17 @@ async fn postgres_register_by_url() {
     let (url, name) = pg_database("model");
     let c = client(&h, KS);
     let mut reg = Register::connect(&url).unwrap();
-    vtj_sync::sync(&c, &mut reg, 97, &mut |_| {}).await.unwrap();
-    assert_register_is_projection(&h, &mut reg, KS);
+    vtj_sync::sync(&c, &mut reg, Some(area_of(KS)), &mut |_| {}).await.unwrap();
+    assert_register_is_projection(&h, &mut reg, KS, &[]);
     let mut writer = h.store();
     simulate(&mut writer, 4);
     toggle_turvakielto(&mut writer, &mut reg, 1);
     drop(reg);
     // A new connection resumes from the stored position.
     let mut reg = Register::connect(&url).unwrap();
-    let r = vtj_sync::sync(&c, &mut reg, 97, &mut |_| {}).await.unwrap();
+    let r = vtj_sync::sync(&c, &mut reg, None, &mut |_| {}).await.unwrap();
     assert!(r.changes_applied > 0 && r.censored > 0, "{r:?}");
-    assert_register_is_projection(&h, &mut reg, KS);
+    assert_register_is_projection(&h, &mut reg, KS, &[]);
 
     let some = reg.snapshot().unwrap().into_keys().next().unwrap();
     assert!(reg.lookup(&some, "käsittelijä", "asiakkuuden hoito").unwrap().is_some());
@@ -250,4 +264,72 @@ async fn postgres_register_by_url() {
     assert!(refused.to_string().contains("five years"), "{refused}");
     drop(reg);
     pg_admin(format!("DROP DATABASE {name} WITH (FORCE)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hetus_bucket_never_changes_and_each_bucket_has_its_cursor() {
+    let h = start(Options { config: |c| c.rate_per_second = 1e6, ..Options::default() }).await;
+    let c = client(&h, LIST);
+    let mut reg = Register::open(&h.dir.path().join("reg.db")).unwrap();
+    let all = some_hetus(&h, 20);
+    let (first, later) = all.split_at(35);
+    vtj_sync::list_add(&c, &mut reg, first, 10).await.unwrap();
+    let places = |reg: &mut Register| -> BTreeMap<String, i64> {
+        reg.buckets().unwrap().into_iter().flat_map(|b| b.members.into_iter().map(move |m| (m, b.id))).collect()
+    };
+    let before = places(&mut reg);
+    assert_eq!(reg.buckets().unwrap().iter().map(|b| b.members.len()).collect::<Vec<_>>(), [10, 10, 10, 5]);
+    // Leaving makes room; newcomers fill it; nobody moves.
+    vtj_sync::list_remove(&mut reg, &first[..3]).unwrap();
+    vtj_sync::list_add(&c, &mut reg, &later[..10], 10).await.unwrap();
+    let after = places(&mut reg);
+    for (hetu, bucket) in &before {
+        assert!(first[..3].contains(hetu) || after.get(hetu) == Some(bucket), "{hetu} moved");
+    }
+    assert_eq!(after.len(), 42);
+    // Following brings every bucket up to date, each by its own cursor.
+    let mut w = h.store();
+    simulate(&mut w, 3);
+    let r = vtj_sync::sync(&c, &mut reg, None, &mut |_| {}).await.unwrap();
+    let last = h.store().last_cursor().unwrap().0;
+    assert!(reg.buckets().unwrap().iter().all(|b| b.cursor == last), "every bucket followed to {last}");
+    assert_eq!(r.cursor, last);
+    let listed: Vec<String> = after.into_keys().collect();
+    assert_register_is_projection(&h, &mut reg, LIST, &listed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrected_hetu_stays_listed_in_its_bucket_under_the_new_hetu() {
+    use vtj_core::{Event, EventKind, Hetu};
+    let h = start(Options::default()).await;
+    let c = client(&h, LIST);
+    let mut reg = Register::open(&h.dir.path().join("reg.db")).unwrap();
+    let listed = some_hetus(&h, 60);
+    vtj_sync::list_add(&c, &mut reg, &listed, 10).await.unwrap();
+    let old = Hetu::parse(&listed[3]).unwrap();
+    let mut s = h.store();
+    let p = s.person_by_hetu(old).unwrap().unwrap();
+    let sign = old.as_str().as_bytes()[6] as char;
+    let new = (900..1000)
+        .rev()
+        .map(|n| Hetu::from_parts(old.birth_date(), sign, n).unwrap())
+        .find(|x| !s.hetu_exists(*x).unwrap())
+        .unwrap();
+    let rekisterointipaiva = time::OffsetDateTime::now_utc().date();
+    s.append(&[Event {
+        person: p.id,
+        rekisterointipaiva,
+        tapahtuma: EventKind::HetuCorrection { uusi_henkilotunnus: new },
+    }])
+    .unwrap();
+    let bucket_of = |reg: &mut Register, h: &str| {
+        reg.buckets().unwrap().into_iter().find(|b| b.members.iter().any(|m| m == h)).map(|b| b.id)
+    };
+    let was = bucket_of(&mut reg, old.as_str());
+    vtj_sync::sync(&c, &mut reg, None, &mut |_| {}).await.unwrap();
+    assert_eq!(bucket_of(&mut reg, new.as_str()), was, "the same bucket, under the new hetu");
+    assert_eq!(bucket_of(&mut reg, old.as_str()), None);
+    let found = reg.lookup(old.as_str(), "käsittelijä", "tarkistus").unwrap().expect("found by the old hetu");
+    assert_eq!(found.0, new.to_string());
+    assert_register_is_projection(&h, &mut reg, LIST, &listed);
 }

@@ -1,33 +1,37 @@
 //! A real server on loopback over a generated population, and a model of a
 //! recipient's register built only from what the server answers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 use time::{Date, Month, OffsetDateTime};
 use vtj_api::admin::{self, PermitSpec};
-use vtj_api::wire::{Change, ChangeLaji, ChangePage, InitialPage, PersonRecord};
 use vtj_api::{App, Config};
-use vtj_core::{ChangeKind, GroupChange, GroupName, GroupValue, Permit, Subject};
+use vtj_core::{Hetu, Permit, Subject};
 use vtj_sim::{GenerateConfig, SimulateConfig};
-use vtj_store::{PersonFilter, SqliteStore, Store};
+use vtj_store::{SqliteStore, Store};
+use vtj_wire::{person_record, ChangeRecord, Held, MuutoksetResponse, PerustiedotVkoResponse};
 
 pub const KS: &str = "KS";
 pub const KS_TK: &str = "KS_TK";
 pub const LIST: &str = "LISTA";
 pub const HEL: &str = "HEL";
 
+/// Every permit of the harness, each with a user named after it in lower case.
+pub const PERMITS: [&str; 4] = [KS, KS_TK, LIST, HEL];
+
 pub struct Harness {
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
+    /// `http://127.0.0.1:port`; the calls are under [`Harness::api`].
     pub base: String,
     pub http: reqwest::Client,
-    /// Tokens by recipient: KSHVA (KS, KS_TK), KUNTA (LISTA), HELSINKI (HEL).
-    pub tokens: BTreeMap<&'static str, String>,
+    /// (user, password) by permit.
+    pub users: BTreeMap<&'static str, (String, String)>,
     /// Days added to the real clock, to let permits expire.
     pub clock_days: Arc<AtomicI64>,
     pub app: Arc<App>,
@@ -52,10 +56,15 @@ impl Default for Options {
     }
 }
 
+/// The user name of a permit's user in the harness.
+pub fn user_of(permit: &str) -> String {
+    permit.to_lowercase()
+}
+
 pub async fn start(opts: Options) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("vtj.db");
-    let mut tokens = BTreeMap::new();
+    let mut users = BTreeMap::new();
     {
         let mut s = SqliteStore::open(&db).unwrap();
         vtj_sim::generate(
@@ -68,7 +77,6 @@ pub async fn start(opts: Options) -> Harness {
         for (r, nimi) in [("KSHVA", "Keski-Suomen hyvinvointialue"), ("KUNTA", "Testikunta"), ("HELSINKI", "Helsinki")]
         {
             admin::add_recipient(&mut s, r, nimi).unwrap();
-            tokens.insert(r, admin::issue_token(&mut s, r, "test").unwrap());
         }
         let base = PermitSpec {
             tunnus: String::new(),
@@ -108,6 +116,10 @@ pub async fn start(opts: Options) -> Harness {
             },
         )
         .unwrap();
+        for p in PERMITS {
+            let password = admin::add_user(&mut s, p, &user_of(p)).unwrap();
+            users.insert(p, (user_of(p), password));
+        }
     }
     let mut config = Config::new(db.to_string_lossy().into_owned());
     (opts.config)(&mut config);
@@ -122,7 +134,7 @@ pub async fn start(opts: Options) -> Harness {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = Some(spawn_server(listener, app.clone()));
-    Harness { dir, db, base, http: reqwest::Client::new(), tokens, clock_days, app, config: config_kept, shutdown }
+    Harness { dir, db, base, http: reqwest::Client::new(), users, clock_days, app, config: config_kept, shutdown }
 }
 
 fn spawn_server(listener: tokio::net::TcpListener, app: Arc<App>) -> tokio::sync::oneshot::Sender<()> {
@@ -137,13 +149,15 @@ pub fn simulate(s: &mut SqliteStore, days: u32) {
     vtj_sim::simulate(s, &SimulateConfig { days, intensity: 40.0 }, &mut |_| {}).unwrap();
 }
 
-/// The token that owns a permit.
-pub fn owner(permit: &str) -> &'static str {
-    match permit {
-        KS | KS_TK => "KSHVA",
-        LIST => "KUNTA",
-        _ => "HELSINKI",
-    }
+/// The municipalities of a wellbeing services county, as codes.
+pub fn county(region: &str) -> BTreeSet<String> {
+    vtj_core::kunta::region_kunnat(region).unwrap().iter().map(|k| k.to_string()).collect()
+}
+
+/// The municipalities of a harness permit's area (KS and KS_TK: Central
+/// Finland; HEL: Helsinki).
+pub fn area_of(permit: &str) -> BTreeSet<String> {
+    county(if permit == HEL { "HE" } else { "KS" })
 }
 
 impl Harness {
@@ -167,28 +181,32 @@ impl Harness {
         SqliteStore::open(&self.db).unwrap()
     }
 
+    /// The base address a client is given: `.../api/v1`.
+    pub fn api_base(&self) -> String {
+        format!("{}/api/v1", self.base)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    pub async fn get(&self, permit: &str, path: &str) -> (StatusCode, Vec<u8>) {
-        self.get_as(self.tokens[owner(permit)].as_str(), path).await
+    /// (user, password) of a permit's user.
+    pub fn user(&self, permit: &str) -> (&str, &str) {
+        let (u, p) = &self.users[permit];
+        (u, p)
     }
 
-    pub async fn get_as(&self, token: &str, path: &str) -> (StatusCode, Vec<u8>) {
-        let r = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
-        (r.status(), r.bytes().await.unwrap().to_vec())
+    /// A call under `/api/v1` as the permit's user.
+    pub async fn post(&self, permit: &str, call: &str, body: &Value) -> (StatusCode, Vec<u8>) {
+        let (u, p) = self.user(permit);
+        self.post_as(u, p, call, serde_json::to_vec(body).unwrap()).await
     }
 
-    pub async fn post(&self, permit: &str, path: &str, body: &Value) -> (StatusCode, Vec<u8>) {
-        self.post_raw(self.tokens[owner(permit)].as_str(), path, serde_json::to_vec(body).unwrap()).await
-    }
-
-    pub async fn post_raw(&self, token: &str, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    pub async fn post_as(&self, user: &str, password: &str, call: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
         let r = self
             .http
-            .post(self.url(path))
-            .bearer_auth(token)
+            .post(format!("{}{call}", self.api_base()))
+            .basic_auth(user, Some(password))
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -197,133 +215,124 @@ impl Harness {
         (r.status(), r.bytes().await.unwrap().to_vec())
     }
 
-    /// Every page of the initial load; `between` runs after each page, so
-    /// that tests can change the population while the load is under way.
-    pub async fn initial_load(&self, permit: &str, page: usize, mut between: impl FnMut()) -> (Register, i64) {
-        let mut reg = Register::default();
-        let mut path = format!("/api/v1/tietoluvat/{permit}/perustiedot?sivunKoko={page}");
+    pub async fn get(&self, permit: &str, call: &str) -> (StatusCode, Vec<u8>) {
+        let (u, p) = self.user(permit);
+        let r = self.http.get(format!("{}{call}", self.api_base())).basic_auth(u, Some(p)).send().await.unwrap();
+        (r.status(), r.bytes().await.unwrap().to_vec())
+    }
+
+    /// Every page of an area's initial load; `between` runs after each page,
+    /// so that tests can change the population while the load is under way.
+    pub async fn initial_load(&self, permit: &str, mut between: impl FnMut()) -> (Register, i64) {
+        let mut reg = Register::area(area_of(permit));
+        let kunnat: Vec<String> = area_of(permit).into_iter().collect();
+        let mut jatkoavain: Option<String> = None;
         loop {
-            let (status, body) = self.get(permit, &path).await;
-            assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-            let p: InitialPage = serde_json::from_slice(&body).unwrap();
-            for r in &p.henkilot {
-                reg.put(r);
+            let mut body = json!({ "kuntakoodit": kunnat });
+            if let Some(j) = &jatkoavain {
+                body["jatkoavain"] = json!(j);
+            }
+            let (status, bytes) = self.post(permit, "/perustiedot-vko", &body).await;
+            assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+            let p: PerustiedotVkoResponse = serde_json::from_slice(&bytes).unwrap();
+            for r in &p.perustiedot {
+                reg.persons.insert(r.henkilotunnus.clone(), Held::from_record(r));
             }
             between();
+            assert_eq!(p.ajan_tasalla, p.jatkoavain.is_none());
             match p.jatkoavain {
-                Some(t) => path = format!("/api/v1/tietoluvat/{permit}/perustiedot?sivunKoko={page}&jatkoavain={t}"),
-                None => return (reg, p.kirjausavain),
+                Some(t) => jatkoavain = Some(t),
+                None => return (reg, p.viimeisin_kirjausavain.expect("the snapshot cursor")),
             }
         }
     }
 
-    /// Pages changes from `cursor` until up to date; returns the changes seen.
-    pub async fn catch_up(&self, permit: &str, reg: &mut Register, cursor: &mut i64, page: usize) -> Vec<Change> {
+    /// Pages `/muutokset` from `cursor` until up to date (for a hetu list,
+    /// sending it); returns the changes seen.
+    pub async fn catch_up(
+        &self,
+        permit: &str,
+        reg: &mut Register,
+        cursor: &mut i64,
+        list: Option<&[String]>,
+    ) -> Vec<ChangeRecord> {
         let mut seen = Vec::new();
         loop {
-            let (status, body) = self
-                .get(permit, &format!("/api/v1/tietoluvat/{permit}/muutokset?kirjausavain={cursor}&sivunKoko={page}"))
-                .await;
-            assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-            let p: ChangePage = serde_json::from_slice(&body).unwrap();
-            assert!(p.muutokset.len() <= page);
+            let mut body = json!({ "viimeisinKirjausavain": *cursor });
+            if let Some(l) = list {
+                body["hetulista"] = json!(l);
+            }
+            let (status, bytes) = self.post(permit, "/muutokset", &body).await;
+            assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+            let p: MuutoksetResponse = serde_json::from_slice(&bytes).unwrap();
+            assert!(p.viimeisin_kirjausavain >= *cursor, "the cursor never goes back");
             for c in &p.muutokset {
-                assert!(c.kirjausavain > *cursor, "changes come in cursor order, once");
-                *cursor = c.kirjausavain;
                 reg.apply(c);
             }
-            assert!(p.viimeinen_kirjausavain >= *cursor);
-            *cursor = p.viimeinen_kirjausavain;
+            *cursor = p.viimeisin_kirjausavain;
             seen.extend(p.muutokset);
-            if p.ajantasalla {
+            if p.ajan_tasalla {
                 return seen;
             }
         }
     }
 }
 
-/// A recipient's register: per hetu, the values it holds (censored groups
-/// are simply absent).
+/// A recipient's register, kept by the rules of DVV's records (an
+/// implementation of its own, apart from the sync client's): per hetu, the
+/// groups held.
 #[derive(Debug, Default, PartialEq)]
 pub struct Register {
-    pub persons: BTreeMap<String, BTreeMap<GroupName, GroupValue>>,
+    pub persons: BTreeMap<String, Held>,
+    /// An area's municipalities: a person whose home municipality is
+    /// given as one outside it has left.
+    pub area: Option<BTreeSet<String>>,
+    /// Earlier hetus of corrected persons: records come under the hetu a
+    /// list names, which may be an earlier one.
+    pub aliases: BTreeMap<String, String>,
 }
 
 impl Register {
-    pub fn put(&mut self, r: &PersonRecord) {
-        let mut groups = BTreeMap::new();
-        apply_groups(&mut groups, &r.tietoryhmat);
-        self.persons.insert(r.henkilotunnus.clone(), groups);
+    pub fn area(kunnat: BTreeSet<String>) -> Register {
+        Register { area: Some(kunnat), ..Register::default() }
     }
 
-    pub fn apply(&mut self, c: &Change) {
-        if c.laji == ChangeLaji::Enter {
-            self.put(&PersonRecord { henkilotunnus: c.henkilotunnus.clone(), tietoryhmat: c.tietoryhmat.clone() });
+    pub fn apply(&mut self, c: &ChangeRecord) {
+        let mut hetu = self.aliases.get(&c.henkilotunnus).cloned().unwrap_or_else(|| c.henkilotunnus.clone());
+        if let Some((active, earlier)) = c.hetu_correction() {
+            assert!(earlier.contains(&hetu) || hetu == active, "a correction of someone else: {c:?}");
+            if let Some(held) = self.persons.remove(&hetu) {
+                self.persons.insert(active.clone(), held);
+            }
+            if active != hetu {
+                self.aliases.insert(hetu, active.clone());
+            }
+            hetu = active;
+        }
+        let left =
+            c.poistuu_rajauksesta || self.area.as_ref().is_some_and(|a| c.kotikunta().is_some_and(|k| !a.contains(k)));
+        if left {
+            self.persons.remove(&hetu);
             return;
         }
-        if !self.persons.contains_key(&c.henkilotunnus) {
-            // A hetu correction: find the person under an earlier hetu.
-            let earlier = c.tietoryhmat.iter().find_map(|g| match &g.arvo {
-                Some(GroupValue::HenkilotunnusKorjaus(k)) => Some(k.aiemmat_henkilotunnukset.clone()),
-                _ => None,
-            });
-            let old = earlier.into_iter().flatten().map(|h| h.to_string()).find(|h| self.persons.contains_key(h));
-            match old {
-                Some(old) => {
-                    let groups = self.persons.remove(&old).unwrap();
-                    self.persons.insert(c.henkilotunnus.clone(), groups);
-                }
-                None => {
-                    // Not held: only possible for a person who left and
-                    // whose leaving change this is, or a re-delivery.
-                    self.persons.insert(c.henkilotunnus.clone(), BTreeMap::new());
-                }
-            }
-        }
-        let groups = self.persons.get_mut(&c.henkilotunnus).unwrap();
-        apply_groups(groups, &c.tietoryhmat);
-        if c.laji == ChangeLaji::Leave {
-            self.persons.remove(&c.henkilotunnus);
-        }
+        self.persons.entry(hetu).or_default().apply(c);
     }
 }
 
-fn apply_groups(groups: &mut BTreeMap<GroupName, GroupValue>, changes: &[GroupChange]) {
-    for g in changes {
-        match (g.muutos, &g.arvo) {
-            (ChangeKind::Added | ChangeKind::Changed, Some(v)) => {
-                assert_eq!(v.name(), g.tietoryhma);
-                groups.insert(g.tietoryhma, v.clone());
-            }
-            (ChangeKind::Removed | ChangeKind::Censored, None) => {
-                groups.remove(&g.tietoryhma);
-            }
-            other => panic!("malformed group change {other:?}"),
-        }
-    }
-}
-
-/// What the permit allows the recipient to hold now, from the store directly.
-pub fn projection(s: &SqliteStore, permit: &Permit, today: Date) -> Register {
+/// What the permit allows its recipient to hold now (a hetu list's: of
+/// `list`), from the store directly, as DVV's group objects.
+pub fn projection(s: &SqliteStore, permit: &Permit, list: &[Hetu], today: Date) -> Register {
     let mut reg = Register::default();
-    let mut after = vtj_core::PersonId(0);
-    loop {
-        let page = s.persons(PersonFilter::All, after, 5_000).unwrap();
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for p in &page {
-            let on_list = s.on_hetu_list(&permit.tunnus, p.id).unwrap();
-            if let Some(groups) = vtj_core::render_full(permit, Subject { person: p, on_list }, today) {
-                reg.put(&PersonRecord { henkilotunnus: p.hetu().to_string(), tietoryhmat: groups });
-            }
-        }
+    for p in vtj_disclose::pages::projection(s, permit, list, today).unwrap() {
+        reg.persons.insert(p.hetu.to_string(), Held::from_record(&person_record(p.hetu.as_str(), &p.groups)));
     }
     reg
 }
 
-/// The cursors after `after` whose change the permit receives (a
-/// kuntarajaus permit), computed from the log with the core's `render`.
-pub fn served_cursors(s: &SqliteStore, permit: &Permit, after: i64) -> Vec<i64> {
+/// What a municipality-scoped permit receives after `after`, change by
+/// change, computed from the log with the core's `render` (an
+/// implementation of its own, apart from the service's paging).
+pub fn served_records(s: &SqliteStore, permit: &Permit, after: i64) -> Vec<ChangeRecord> {
     let mut out = Vec::new();
     let mut at = vtj_store::Cursor(after);
     loop {
@@ -333,9 +342,8 @@ pub fn served_cursors(s: &SqliteStore, permit: &Permit, after: i64) -> Vec<i64> 
         for e in &entries {
             let before = e.before.as_ref().map(|person| Subject { person, on_list: false });
             let d = vtj_core::render(permit, before, Subject { person: &e.after, on_list: false }, today());
-            if d != vtj_core::Disclosure::Nothing {
-                out.push(e.cursor.0);
-            }
+            let shown = e.before.as_ref().unwrap_or(&e.after).hetu();
+            out.extend(vtj_wire::change_record(shown.as_str(), e.event.rekisterointipaiva, &d));
         }
     }
     out
@@ -349,6 +357,24 @@ pub fn problem_code(body: &[u8]) -> String {
     let v: Value =
         serde_json::from_slice(body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(body)));
     v["code"].as_str().unwrap_or_default().to_string()
+}
+
+/// DVV's sandbox answer from the shared conformance folder (not in this
+/// repository): `VTJ_MUTP_DIR`, or `shared/conformance/muutosrajapinta`
+/// beside the checkout or under `/work`. `None` (the test skips) unless
+/// `VTJ_CONFORMANCE_REQUIRED` is set.
+pub fn dvv_capture() -> Option<Vec<u8>> {
+    let dirs = [
+        std::env::var("VTJ_MUTP_DIR").ok().map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/muutosrajapinta")),
+        Some(PathBuf::from("/work/shared/conformance/muutosrajapinta")),
+    ];
+    let found = dirs.into_iter().flatten().map(|d| d.join("perustiedot-response-ok.json")).find(|f| f.is_file());
+    if found.is_none() {
+        assert!(std::env::var_os("VTJ_CONFORMANCE_REQUIRED").is_none(), "VTJ_CONFORMANCE_REQUIRED but no capture");
+        eprintln!("SKIPPED: DVV's captured answer not found (set VTJ_MUTP_DIR)");
+    }
+    found.map(|f| std::fs::read(f).unwrap())
 }
 
 /// A test PKI: a CA and leaf certificates it signs (PEM), for TLS tests.

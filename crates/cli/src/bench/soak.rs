@@ -52,9 +52,9 @@ pub fn run(args: SoakArgs) -> Result<()> {
     }
     let db = dir.join("vtj-soak.db");
     super::measure::remove_sqlite_files(&db);
-    let tokens = prepare(&db, args.persons, args.recipients)?;
+    let soakers = prepare(&db, args.persons, args.recipients)?;
     let exe = std::env::current_exe()?;
-    let server = Server::start(&exe, &db.display().to_string(), true, pinned)?;
+    let server = Server::start(&exe, &db.display().to_string(), true, pinned, None)?;
     let pid = server.pid();
     println!(
         "vtj soak: {} recipients, {} persons, {:.1} min; service on CPU 0, recipients and ingestion on CPU 1",
@@ -68,11 +68,11 @@ pub fn run(args: SoakArgs) -> Result<()> {
         std::thread::spawn(move || ingest(&db, &counts, &stop))
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let recipients: Vec<_> = tokens
+    let recipients: Vec<_> = soakers
         .into_iter()
-        .map(|(permit, token)| {
+        .map(|who| {
             let (base, counts, stop) = (server.base.clone(), counts.clone(), stop.clone());
-            rt.spawn(recipient(base, permit, token, counts, stop))
+            rt.spawn(recipient(base, who, counts, stop))
         })
         .collect();
 
@@ -137,8 +137,15 @@ pub fn run(args: SoakArgs) -> Result<()> {
     Ok(())
 }
 
-/// The population and, per recipient, a token and a county permit.
-fn prepare(db: &Path, persons: u64, recipients: usize) -> Result<Vec<(String, String)>> {
+/// A recipient of the soak: its county's municipalities and its user.
+struct Soaker {
+    kunnat: Vec<String>,
+    user: String,
+    password: String,
+}
+
+/// The population and, per recipient, a county permit and its user.
+fn prepare(db: &Path, persons: u64, recipients: usize) -> Result<Vec<Soaker>> {
     let mut store = vtj_store::open(&db.display().to_string())?;
     let start = Date::from_calendar_date(2026, Month::January, 1)?;
     vtj_sim::generate(&mut *store, &vtj_sim::GenerateConfig { persons, seed: 5, date: start }, &mut |_| {})?;
@@ -164,7 +171,10 @@ fn prepare(db: &Path, persons: u64, recipients: usize) -> Result<Vec<(String, St
                 asti: None,
             },
         )?;
-        out.push((permit, admin::issue_token(&mut *store, &tunnus, "soak")?));
+        let user = format!("soak-{i}");
+        let password = admin::add_user(&mut *store, &permit, &user)?;
+        let kunnat = vtj_core::kunta::region_kunnat(region)?.iter().map(|k| k.to_string()).collect();
+        out.push(Soaker { kunnat, user, password });
     }
     Ok(out)
 }
@@ -182,13 +192,16 @@ fn ingest(db: &Path, counts: &Counts, stop: &AtomicBool) -> Result<()> {
 
 /// Loads the initial data, then polls changes every half second, again
 /// and again; a fresh initial load now and then, as a recipient rebuilding.
-async fn recipient(base: String, permit: String, token: String, counts: Arc<Counts>, stop: Arc<AtomicBool>) {
+async fn recipient(base: String, who: Soaker, counts: Arc<Counts>, stop: Arc<AtomicBool>) {
     let http = reqwest::Client::new();
-    let get = |url: String| {
-        let (http, token, counts) = (http.clone(), token.clone(), counts.clone());
+    let post = |call: &str, body: serde_json::Value| {
+        let (http, counts) = (http.clone(), counts.clone());
+        let url = format!("{base}/api/v1{call}");
+        let (user, password) = (who.user.clone(), who.password.clone());
         async move {
             counts.requests.fetch_add(1, Ordering::Relaxed);
-            let answer = match http.get(url).bearer_auth(token).timeout(Duration::from_secs(30)).send().await {
+            let sent = http.post(url).basic_auth(user, Some(password)).json(&body).timeout(Duration::from_secs(30));
+            let answer = match sent.send().await {
                 Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.ok(),
                 _ => None,
             };
@@ -198,17 +211,15 @@ async fn recipient(base: String, permit: String, token: String, counts: Arc<Coun
             answer
         }
     };
-    let initial = format!("{base}{}", vtj_api::wire::PATH_INITIAL.replace("{tunnus}", &permit));
-    let changes = format!("{base}{}", vtj_api::wire::PATH_CHANGES.replace("{tunnus}", &permit));
     while !stop.load(Ordering::Relaxed) {
         let mut cursor = None;
-        let mut next = format!("{initial}?sivunKoko=2000");
-        while let Some(page) = get(next.clone()).await {
-            counts.persons.fetch_add(page["henkilot"].as_array().map_or(0, Vec::len) as u64, Ordering::Relaxed);
+        let mut body = serde_json::json!({ "kuntakoodit": who.kunnat });
+        while let Some(page) = post("/perustiedot-vko", body.clone()).await {
+            counts.persons.fetch_add(page["perustiedot"].as_array().map_or(0, Vec::len) as u64, Ordering::Relaxed);
             match page["jatkoavain"].as_str() {
-                Some(t) => next = format!("{initial}?sivunKoko=2000&jatkoavain={t}"),
+                Some(t) => body["jatkoavain"] = t.into(),
                 None => {
-                    cursor = page["kirjausavain"].as_i64();
+                    cursor = page["viimeisinKirjausavain"].as_i64();
                     break;
                 }
             }
@@ -218,10 +229,12 @@ async fn recipient(base: String, permit: String, token: String, counts: Arc<Coun
             if stop.load(Ordering::Relaxed) {
                 return;
             }
-            let Some(page) = get(format!("{changes}?kirjausavain={cursor}&sivunKoko=1000")).await else { break };
+            let Some(page) = post("/muutokset", serde_json::json!({ "viimeisinKirjausavain": cursor })).await else {
+                break;
+            };
             counts.changes.fetch_add(page["muutokset"].as_array().map_or(0, Vec::len) as u64, Ordering::Relaxed);
-            cursor = page["viimeinenKirjausavain"].as_i64().unwrap_or(cursor);
-            if page["ajantasalla"].as_bool() == Some(true) {
+            cursor = page["viimeisinKirjausavain"].as_i64().unwrap_or(cursor);
+            if page["ajanTasalla"].as_bool() == Some(true) {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }

@@ -1,24 +1,24 @@
 //! The recipient's local register: persons by hetu with the groups the
-//! permit gives, the sync position, hetu history, and the log of every
-//! look-up (kept five years, append-only). SQLite by default (a file path),
-//! PostgreSQL by URL; both behind [`Tx`], one transaction's operations.
+//! permit gives (DVV's group objects, kept whole: a group or field this
+//! program does not model is stored as it came), the sync position, hetu
+//! history, the hetu list of a hetu-scoped permit in buckets, and the log
+//! of every look-up (kept five years, append-only). SQLite by default (a
+//! file path), PostgreSQL by URL; both behind [`Tx`], one transaction's
+//! operations.
 //!
 //! Everything a page of the service's answer changes, and the position
 //! after it, commit in one transaction: a kill at any moment loses nothing
 //! and applies nothing twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::Serialize;
 use thiserror::Error;
-use vtj_api::wire::{Change, ChangeLaji, PersonRecord};
-use vtj_core::{ChangeKind, GroupChange, GroupName, GroupValue};
+use vtj_wire::{ChangeRecord, Held, PersonRecord};
 
 mod postgres;
 mod sqlite;
-
-pub type Groups = BTreeMap<GroupName, GroupValue>;
 
 #[derive(Debug, Error)]
 pub enum RegisterError {
@@ -30,9 +30,16 @@ pub enum RegisterError {
     Codec(#[from] serde_json::Error),
     #[error("register schema version {0} is newer than this program knows")]
     SchemaTooNew(i64),
+    #[error(
+        "the register holds persons in the format of an earlier version of vtj (before DVV's group shapes); \
+         start a new register and load it again"
+    )]
+    OldFormat,
     #[error("the register belongs to {found}, not {wanted}; use another register")]
     OtherSource { found: String, wanted: String },
-    #[error("malformed change from the service: {0}")]
+    #[error("the register follows {found}; it cannot be used {wanted}")]
+    OtherMode { found: String, wanted: String },
+    #[error("malformed data from the service: {0}")]
     Malformed(String),
     #[error("the register's database connection is gone")]
     Disconnected,
@@ -65,6 +72,15 @@ pub(crate) trait Tx {
     /// (hetu, groups JSON) of everyone, in hetu order.
     fn all(&mut self) -> Result<Vec<(String, String)>, RegisterError>;
     fn count(&mut self) -> Result<u64, RegisterError>;
+    /// The bucket a listed hetu is in.
+    fn list_bucket(&mut self, hetu: &str) -> Result<Option<i64>, RegisterError>;
+    fn list_put(&mut self, hetu: &str, bucket: i64) -> Result<(), RegisterError>;
+    fn list_delete(&mut self, hetu: &str) -> Result<usize, RegisterError>;
+    /// The hetus of a bucket, in hetu order.
+    fn list_members(&mut self, bucket: i64) -> Result<Vec<String>, RegisterError>;
+    /// Every bucket: (id, cursor, members), in id order.
+    fn buckets(&mut self) -> Result<Vec<(i64, i64, u64)>, RegisterError>;
+    fn bucket_put(&mut self, id: i64, cursor: i64) -> Result<(), RegisterError>;
 }
 
 /// One look-up of the register.
@@ -77,7 +93,48 @@ pub struct AccessEntry {
     pub hetus: Vec<String>,
 }
 
-/// Where the register stands with the service.
+/// What the register follows: a municipality-scoped permit's area (given by
+/// its municipalities: DVV has no call that tells a client its area), a
+/// hetu list kept here, or delivery files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Area(BTreeSet<String>),
+    List,
+    Files,
+}
+
+impl Mode {
+    fn encode(&self) -> String {
+        match self {
+            Mode::Area(k) => format!("alue:{}", k.iter().cloned().collect::<Vec<_>>().join(",")),
+            Mode::List => "lista".into(),
+            Mode::Files => "tiedostot".into(),
+        }
+    }
+
+    fn decode(s: &str) -> Result<Mode, RegisterError> {
+        match s {
+            "lista" => Ok(Mode::List),
+            "tiedostot" => Ok(Mode::Files),
+            _ => match s.strip_prefix("alue:") {
+                Some(k) => Ok(Mode::Area(k.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect())),
+                None => Err(RegisterError::Malformed(format!("meta mode = {s}"))),
+            },
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Mode::Area(k) => {
+                format!("the residents of municipalities {}", k.iter().cloned().collect::<Vec<_>>().join(","))
+            }
+            Mode::List => "a hetu list".into(),
+            Mode::Files => "delivery files".into(),
+        }
+    }
+}
+
+/// Where a municipality-scoped register stands with the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Position {
     /// Nothing loaded yet.
@@ -86,6 +143,14 @@ pub enum Position {
     Loading { snapshot: i64, jatkoavain: String },
     /// Following changes after this cursor.
     Following { cursor: i64 },
+}
+
+/// A bucket of a hetu list: its members follow changes together, from its cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    pub id: i64,
+    pub cursor: i64,
+    pub members: Vec<String>,
 }
 
 /// Where a register fed by delivery files stands.
@@ -102,7 +167,7 @@ pub struct FileProgress {
 #[derive(Debug, Clone)]
 pub enum FileBatch {
     Initial(Vec<PersonRecord>),
-    Changes(Vec<Change>),
+    Changes(Vec<ChangeRecord>),
 }
 
 /// Counts kept in the register, so a run's report survives restarts.
@@ -125,19 +190,33 @@ pub struct Register {
 
 type Job<T> = Box<dyn FnOnce(&mut dyn Tx) -> Result<T, RegisterError> + Send>;
 
+/// How persons are stored: DVV's group objects. A register without this
+/// mark but with persons was written by an earlier version.
+const FORMAT: &str = "dvv-1";
+
 impl Register {
     /// A SQLite file.
     pub fn open(path: &Path) -> Result<Register, RegisterError> {
-        Ok(Register { db: Db::Sqlite(sqlite::Sqlite::open(path)?) })
+        Register { db: Db::Sqlite(sqlite::Sqlite::open(path)?) }.checked()
     }
 
     /// `postgres://...` or `postgresql://...` for PostgreSQL, anything else a SQLite file path.
     pub fn connect(spec: &str) -> Result<Register, RegisterError> {
         if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-            Ok(Register { db: Db::Postgres(postgres::Postgres::connect(spec)?) })
+            Register { db: Db::Postgres(postgres::Postgres::connect(spec)?) }.checked()
         } else {
             Register::open(Path::new(spec))
         }
+    }
+
+    fn checked(mut self) -> Result<Register, RegisterError> {
+        self.tx(|t| match t.meta("format")? {
+            Some(f) if f == FORMAT => Ok(()),
+            Some(_) => Err(RegisterError::OldFormat),
+            None if t.count()? > 0 => Err(RegisterError::OldFormat),
+            None => t.set_meta("format", FORMAT),
+        })?;
+        Ok(self)
     }
 
     /// Runs `f` in one write transaction: all of it commits, or none.
@@ -152,30 +231,38 @@ impl Register {
         }
     }
 
-    /// Binds the register to one service and permit, refusing another.
-    pub fn bind(&mut self, source: &str) -> Result<(), RegisterError> {
+    /// Binds the register to one source (a service and user, or a
+    /// delivery directory) and one mode, refusing another.
+    pub fn bind(&mut self, source: &str, mode: Mode) -> Result<(), RegisterError> {
         let source = source.to_string();
-        self.tx(move |t| match t.meta("source")? {
-            Some(found) if found != source => Err(RegisterError::OtherSource { found, wanted: source }),
-            Some(_) => Ok(()),
-            None => t.set_meta("source", &source),
+        self.tx(move |t| {
+            match t.meta("source")? {
+                Some(found) if found != source => return Err(RegisterError::OtherSource { found, wanted: source }),
+                Some(_) => {}
+                None => t.set_meta("source", &source)?,
+            }
+            match t.meta("mode")? {
+                Some(found) if found != mode.encode() => Err(RegisterError::OtherMode {
+                    found: Mode::decode(&found)?.describe(),
+                    wanted: format!("for {}", mode.describe()),
+                }),
+                Some(_) => Ok(()),
+                None => t.set_meta("mode", &mode.encode()),
+            }
         })
     }
 
-    pub fn scope(&mut self) -> Result<Option<String>, RegisterError> {
-        self.tx(|t| t.meta("scope"))
-    }
-
-    pub fn set_scope(&mut self, scope: &str) -> Result<(), RegisterError> {
-        let scope = scope.to_string();
-        self.tx(move |t| t.set_meta("scope", &scope))
+    /// What the register follows, once bound.
+    pub fn mode(&mut self) -> Result<Option<Mode>, RegisterError> {
+        self.tx(|t| t.meta("mode")?.map(|m| Mode::decode(&m)).transpose())
     }
 
     pub fn position(&mut self) -> Result<Position, RegisterError> {
         self.tx(position)
     }
 
-    /// The cursor changes have been followed from since the initial load.
+    /// The cursor an area's initial load was taken at (changes after it
+    /// are what the register followed since).
     pub fn loaded_at(&mut self) -> Result<Option<i64>, RegisterError> {
         self.tx(|t| num(t, "loaded_at"))
     }
@@ -191,7 +278,7 @@ impl Register {
         })
     }
 
-    /// Stores one page of an initial load and where the load continues
+    /// Stores one page of an area's initial load and where the load continues
     /// (`None`: it is complete and changes follow from `snapshot`).
     pub fn store_initial_page(
         &mut self,
@@ -218,27 +305,100 @@ impl Register {
         })
     }
 
-    /// Stores persons delivered outside paging (a hetu-list addition) and,
-    /// if the register has no position yet, starts following from `cursor`.
-    pub fn store_listed(&mut self, persons: &[PersonRecord], cursor: i64) -> Result<(), RegisterError> {
-        let persons = persons.to_vec();
+    /// Applies one page of an area's changes and moves its cursor, atomically.
+    pub fn apply_page(&mut self, changes: &[ChangeRecord], last: i64) -> Result<(), RegisterError> {
+        let changes = changes.to_vec();
         self.tx(move |t| {
-            let new = position(t)? == Position::New;
+            apply_changes(t, &changes)?;
+            t.set_meta("cursor", &last.to_string())
+        })
+    }
+
+    /// The hetu list's buckets with their members, in id order.
+    pub fn buckets(&mut self) -> Result<Vec<Bucket>, RegisterError> {
+        self.tx(|t| {
+            let mut out = Vec::new();
+            for (id, cursor, _) in t.buckets()? {
+                out.push(Bucket { id, cursor, members: t.list_members(id)? });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Applies one page of a bucket's changes and moves its cursor, atomically.
+    pub fn apply_bucket_page(&mut self, bucket: i64, changes: &[ChangeRecord], last: i64) -> Result<(), RegisterError> {
+        let changes = changes.to_vec();
+        self.tx(move |t| {
+            apply_changes(t, &changes)?;
+            t.bucket_put(bucket, last)
+        })
+    }
+
+    /// The listed hetus among `hetus` (under any hetu the person had).
+    pub fn listed(&mut self, hetus: &[String]) -> Result<BTreeSet<String>, RegisterError> {
+        let hetus = hetus.to_vec();
+        self.tx(move |t| {
+            let mut out = BTreeSet::new();
+            for h in hetus {
+                let current = resolve(t, &h)?;
+                if t.list_bucket(&current)?.is_some() || t.list_bucket(&h)?.is_some() {
+                    out.insert(h);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Lists `hetus` and stores the persons the service answered for them,
+    /// atomically. Each hetu goes to the first bucket with room (a hetu's
+    /// bucket never changes); a bucket made now follows changes from
+    /// `cursor`, which the caller took before asking for the persons.
+    pub fn add_listed(
+        &mut self,
+        hetus: &[String],
+        persons: &[PersonRecord],
+        bucket_size: u64,
+        cursor: i64,
+    ) -> Result<(), RegisterError> {
+        let (hetus, persons) = (hetus.to_vec(), persons.to_vec());
+        self.tx(move |t| {
             put_records(t, &persons)?;
-            if new {
-                t.set_meta("cursor", &cursor.to_string())?;
-                t.set_meta("loaded_at", &cursor.to_string())?;
+            let mut buckets = t.buckets()?;
+            for h in hetus {
+                if t.list_bucket(&h)?.is_some() {
+                    continue;
+                }
+                let slot = match buckets.iter_mut().find(|(_, _, n)| *n < bucket_size.max(1)) {
+                    Some(b) => b,
+                    None => {
+                        let id = buckets.last().map_or(1, |b| b.0 + 1);
+                        t.bucket_put(id, cursor)?;
+                        buckets.push((id, cursor, 0));
+                        buckets.last_mut().expect("just pushed")
+                    }
+                };
+                t.list_put(&h, slot.0)?;
+                slot.2 += 1;
             }
             Ok(())
         })
     }
 
-    /// Applies one page of changes and moves the cursor, atomically.
-    pub fn apply_page(&mut self, changes: &[Change], last: i64) -> Result<(), RegisterError> {
-        let changes = changes.to_vec();
+    /// Ends customership: takes the persons off the list and deletes their
+    /// data (under any hetu they had). Returns how many persons' data went.
+    pub fn remove(&mut self, hetus: &[String]) -> Result<usize, RegisterError> {
+        let hetus = hetus.to_vec();
         self.tx(move |t| {
-            apply_changes(t, &changes)?;
-            t.set_meta("cursor", &last.to_string())
+            let mut n = 0;
+            for h in &hetus {
+                let current = resolve(t, h)?;
+                t.list_delete(h)?;
+                t.list_delete(&current)?;
+                n += t.delete_person(&current)?;
+                t.history_delete(&current)?;
+            }
+            bump(t, "removed", n as u64)?;
+            Ok(n)
         })
     }
 
@@ -272,35 +432,16 @@ impl Register {
     }
 
     /// Marks delivery `seq` applied whole; the register now stands at `to`.
-    pub fn import_finish(&mut self, seq: u32, to: i64, initial: bool) -> Result<(), RegisterError> {
+    pub fn import_finish(&mut self, seq: u32, to: i64) -> Result<(), RegisterError> {
         self.tx(move |t| {
             t.delete_meta("file_partial")?;
             t.set_meta("file_seq", &seq.to_string())?;
-            t.set_meta("cursor", &to.to_string())?;
-            if initial {
-                t.set_meta("loaded_at", &to.to_string())?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Ends customership: deletes the persons' data (under any hetu they had).
-    pub fn remove(&mut self, hetus: &[String]) -> Result<usize, RegisterError> {
-        let hetus = hetus.to_vec();
-        self.tx(move |t| {
-            let mut n = 0;
-            for h in &hetus {
-                let current = resolve(t, h)?;
-                n += t.delete_person(&current)?;
-                t.history_delete(&current)?;
-            }
-            bump(t, "removed", n as u64)?;
-            Ok(n)
+            t.set_meta("cursor", &to.to_string())
         })
     }
 
     /// A person's data by any hetu they had, logged as a look-up.
-    pub fn lookup(&mut self, hetu: &str, who: &str, purpose: &str) -> Result<Option<(String, Groups)>, RegisterError> {
+    pub fn lookup(&mut self, hetu: &str, who: &str, purpose: &str) -> Result<Option<(String, Held)>, RegisterError> {
         let entry = access(who, purpose, "lookup", vec![hetu.to_string()]);
         let hetu = hetu.to_string();
         self.tx(move |t| {
@@ -314,7 +455,7 @@ impl Register {
     }
 
     /// Every person, logged as one export (with every hetu exported).
-    pub fn export(&mut self, who: &str, purpose: &str) -> Result<Vec<(String, Groups)>, RegisterError> {
+    pub fn export(&mut self, who: &str, purpose: &str) -> Result<Vec<(String, Held)>, RegisterError> {
         let (who, purpose) = (who.to_string(), purpose.to_string());
         self.tx(move |t| {
             let all = decode_all(t.all()?)?;
@@ -323,13 +464,13 @@ impl Register {
         })
     }
 
-    /// Every person, unlogged: for verification inside this program only.
     /// How many persons the register holds.
     pub fn held(&mut self) -> Result<u64, RegisterError> {
         self.tx(|t| t.count())
     }
 
-    pub fn snapshot(&mut self) -> Result<BTreeMap<String, Groups>, RegisterError> {
+    /// Every person, unlogged: for verification inside this program only.
+    pub fn snapshot(&mut self) -> Result<BTreeMap<String, Held>, RegisterError> {
         self.tx(|t| Ok(decode_all(t.all()?)?.into_iter().collect()))
     }
 
@@ -375,7 +516,7 @@ fn access(who: &str, purpose: &str, action: &str, hetus: Vec<String>) -> AccessE
     AccessEntry { at: now(), who: who.into(), purpose: purpose.into(), action: action.into(), hetus }
 }
 
-fn decode_all(rows: Vec<(String, String)>) -> Result<Vec<(String, Groups)>, RegisterError> {
+fn decode_all(rows: Vec<(String, String)>) -> Result<Vec<(String, Held)>, RegisterError> {
     rows.into_iter().map(|(h, g)| Ok((h, serde_json::from_str(&g)?))).collect()
 }
 
@@ -384,105 +525,95 @@ fn resolve(t: &mut dyn Tx, hetu: &str) -> Result<String, RegisterError> {
     Ok(t.history_target(hetu)?.unwrap_or_else(|| hetu.to_string()))
 }
 
-fn load(t: &mut dyn Tx, hetu: &str) -> Result<Option<Groups>, RegisterError> {
+fn load(t: &mut dyn Tx, hetu: &str) -> Result<Option<Held>, RegisterError> {
     Ok(t.load(hetu)?.map(|j| serde_json::from_str(&j)).transpose()?)
 }
 
-fn save(t: &mut dyn Tx, hetu: &str, groups: &Groups) -> Result<(), RegisterError> {
-    t.save(hetu, &serde_json::to_string(groups)?)
+fn save(t: &mut dyn Tx, hetu: &str, held: &Held) -> Result<(), RegisterError> {
+    t.save(hetu, &serde_json::to_string(held)?)
 }
 
 /// Stores whole person records and counts them.
 fn put_records(t: &mut dyn Tx, persons: &[PersonRecord]) -> Result<(), RegisterError> {
     for p in persons {
-        put_record(t, p)?;
+        let held = Held::from_record(p);
+        let current = correct(t, &p.henkilotunnus, active_hetu(&held).as_deref())?;
+        save(t, &current, &held)?;
     }
     bump(t, "persons_loaded", persons.len() as u64)
 }
 
+/// The active hetu a person's HENKILOTUNNUS_KORJAUS names, if it names one.
+fn active_hetu(held: &Held) -> Option<String> {
+    held.instances("HENKILOTUNNUS_KORJAUS").iter().find_map(|g| {
+        let active = g.get("voimassaolo").and_then(|v| v.as_str()) != Some("PASSIIVI");
+        active.then(|| g.get("aktiivinenHenkilotunnus")?.as_str().map(str::to_string)).flatten()
+    })
+}
+
 /// Applies changes in order and counts what they did.
-fn apply_changes(t: &mut dyn Tx, changes: &[Change]) -> Result<(), RegisterError> {
+fn apply_changes(t: &mut dyn Tx, changes: &[ChangeRecord]) -> Result<(), RegisterError> {
     let mut c = Counters::default();
+    let area = match t.meta("mode")? {
+        Some(m) => match Mode::decode(&m)? {
+            Mode::Area(k) => Some(k),
+            _ => None,
+        },
+        None => None,
+    };
     for ch in changes {
-        apply_change(t, ch, &mut c)?;
+        apply_change(t, ch, area.as_ref(), &mut c)?;
     }
     bump(t, "changes_applied", changes.len() as u64)?;
     bump(t, "censored", c.censored)?;
     bump(t, "removed", c.removed)
 }
 
-fn put_record(t: &mut dyn Tx, p: &PersonRecord) -> Result<(), RegisterError> {
-    let mut groups = Groups::new();
-    apply_groups(&mut groups, &p.tietoryhmat, &mut 0)?;
-    save(t, &p.henkilotunnus, &groups)
+fn apply_change(
+    t: &mut dyn Tx,
+    c: &ChangeRecord,
+    area: Option<&BTreeSet<String>>,
+    counters: &mut Counters,
+) -> Result<(), RegisterError> {
+    if c.henkilotunnus.trim().is_empty() {
+        return Err(RegisterError::Malformed("a change record without henkilotunnus".into()));
+    }
+    let corrected = c.hetu_correction().map(|(active, _)| active);
+    let current = correct(t, &c.henkilotunnus, corrected.as_deref())?;
+    // Out of the area: nothing of the person may be kept. This project's
+    // service says so; DVV's says where the person moved.
+    let moved_out = area.is_some_and(|a| c.kotikunta().is_some_and(|k| !a.contains(k)));
+    if c.poistuu_rajauksesta || moved_out {
+        counters.removed += t.delete_person(&current)? as u64;
+        t.history_delete(&current)?;
+        return Ok(());
+    }
+    let mut held = load(t, &current)?.unwrap_or_default();
+    held.apply(c);
+    counters.censored += c.tietoryhmat.iter().filter(|g| g.is_censored()).count() as u64;
+    save(t, &current, &held)
 }
 
-fn apply_groups(groups: &mut Groups, changes: &[GroupChange], censored: &mut u64) -> Result<(), RegisterError> {
-    for g in changes {
-        match (g.muutos, &g.arvo) {
-            (ChangeKind::Added | ChangeKind::Changed, Some(v)) if v.name() == g.tietoryhma => {
-                groups.insert(g.tietoryhma, v.clone());
-            }
-            (ChangeKind::Removed, None) => {
-                groups.remove(&g.tietoryhma);
-            }
-            // Delete at once what may no longer be held.
-            (ChangeKind::Censored, None) => {
-                groups.remove(&g.tietoryhma);
-                *censored += 1;
-            }
-            other => return Err(RegisterError::Malformed(format!("{}: {other:?}", g.tietoryhma))),
+/// The hetu a person is kept under after a record that knows them as
+/// `hetu` and may name their active hetu: a correction moves the person
+/// (and their place on the list) to the active one and remembers the
+/// earlier ones, so that a look-up by either finds them.
+fn correct(t: &mut dyn Tx, hetu: &str, active: Option<&str>) -> Result<String, RegisterError> {
+    let current = resolve(t, hetu)?;
+    let Some(active) = active.filter(|a| *a != current) else { return Ok(current) };
+    if let Some(held) = t.load(&current)? {
+        t.delete_person(&current)?;
+        t.save(active, &held)?;
+    }
+    if let Some(bucket) = t.list_bucket(&current)? {
+        t.list_delete(&current)?;
+        t.list_put(active, bucket)?;
+    }
+    t.history_retarget(&current, active)?;
+    for old in [hetu, current.as_str()] {
+        if old != active {
+            t.history_put(old, active)?;
         }
     }
-    Ok(())
-}
-
-fn apply_change(t: &mut dyn Tx, c: &Change, counters: &mut Counters) -> Result<(), RegisterError> {
-    if c.laji == ChangeLaji::Enter {
-        let mut groups = Groups::new();
-        apply_groups(&mut groups, &c.tietoryhmat, &mut counters.censored)?;
-        return save(t, &c.henkilotunnus, &groups);
-    }
-    let mut groups = match load(t, &c.henkilotunnus)? {
-        Some(g) => g,
-        None => rekey(t, c)?.unwrap_or_default(),
-    };
-    apply_groups(&mut groups, &c.tietoryhmat, &mut counters.censored)?;
-    if c.laji == ChangeLaji::Leave {
-        // Out of scope: nothing of the person may be kept.
-        t.delete_person(&c.henkilotunnus)?;
-        t.history_delete(&c.henkilotunnus)?;
-        counters.removed += 1;
-        Ok(())
-    } else {
-        save(t, &c.henkilotunnus, &groups)
-    }
-}
-
-/// A change under a hetu the register does not hold: if it corrects an
-/// earlier hetu the register holds, move the person to the new hetu and
-/// remember the old ones.
-fn rekey(t: &mut dyn Tx, c: &Change) -> Result<Option<Groups>, RegisterError> {
-    let earlier: Vec<String> = c
-        .tietoryhmat
-        .iter()
-        .filter_map(|g| match &g.arvo {
-            Some(GroupValue::HenkilotunnusKorjaus(k)) => {
-                Some(k.aiemmat_henkilotunnukset.iter().map(|h| h.to_string()).collect::<Vec<_>>())
-            }
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    for old in &earlier {
-        if let Some(groups) = load(t, old)? {
-            t.delete_person(old)?;
-            t.history_retarget(old, &c.henkilotunnus)?;
-            for o in &earlier {
-                t.history_put(o, &c.henkilotunnus)?;
-            }
-            return Ok(Some(groups));
-        }
-    }
-    Ok(None)
+    Ok(active.to_string())
 }

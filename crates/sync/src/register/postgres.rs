@@ -36,6 +36,9 @@ const SCHEMA: &str = r#"
     DROP TRIGGER IF EXISTS access_log_guard ON access_log;
     CREATE TRIGGER access_log_guard BEFORE UPDATE OR DELETE ON access_log
         FOR EACH ROW EXECUTE FUNCTION access_log_guard();
+    CREATE TABLE IF NOT EXISTS listed (hetu TEXT PRIMARY KEY, bucket BIGINT NOT NULL);
+    CREATE INDEX IF NOT EXISTS listed_bucket ON listed(bucket, hetu);
+    CREATE TABLE IF NOT EXISTS bucket (id BIGINT PRIMARY KEY, cursor BIGINT NOT NULL);
 "#;
 
 type Work = Box<dyn FnOnce(&mut Client) + Send>;
@@ -183,5 +186,50 @@ impl Tx for PgTx<'_, '_> {
 
     fn count(&mut self) -> Result<u64, RegisterError> {
         Ok(self.0.query_one("SELECT count(*) FROM person", &[])?.get::<_, i64>(0) as u64)
+    }
+
+    fn list_bucket(&mut self, hetu: &str) -> Result<Option<i64>, RegisterError> {
+        Ok(self.0.query_opt("SELECT bucket FROM listed WHERE hetu = $1", &[&hetu])?.map(|r| r.get(0)))
+    }
+
+    fn list_put(&mut self, hetu: &str, bucket: i64) -> Result<(), RegisterError> {
+        self.0.execute(
+            "INSERT INTO listed (hetu, bucket) VALUES ($1, $2) ON CONFLICT (hetu) DO UPDATE SET bucket = excluded.bucket",
+            &[&hetu, &bucket],
+        )?;
+        Ok(())
+    }
+
+    fn list_delete(&mut self, hetu: &str) -> Result<usize, RegisterError> {
+        Ok(self.0.execute("DELETE FROM listed WHERE hetu = $1", &[&hetu])? as usize)
+    }
+
+    fn list_members(&mut self, bucket: i64) -> Result<Vec<String>, RegisterError> {
+        Ok(self
+            .0
+            .query("SELECT hetu FROM listed WHERE bucket = $1 ORDER BY hetu", &[&bucket])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn buckets(&mut self) -> Result<Vec<(i64, i64, u64)>, RegisterError> {
+        Ok(self
+            .0
+            .query(
+                "SELECT b.id, b.cursor, (SELECT count(*) FROM listed l WHERE l.bucket = b.id) FROM bucket b ORDER BY b.id",
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2) as u64))
+            .collect())
+    }
+
+    fn bucket_put(&mut self, id: i64, cursor: i64) -> Result<(), RegisterError> {
+        self.0.execute(
+            "INSERT INTO bucket (id, cursor) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor",
+            &[&id, &cursor],
+        )?;
+        Ok(())
     }
 }

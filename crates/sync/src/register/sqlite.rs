@@ -6,7 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use super::{AccessEntry, Job, RegisterError, Tx};
 
-const SCHEMA: &[&str] = &[r#"
+const SCHEMA: &[&str] = &[
+    r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE person (hetu TEXT PRIMARY KEY, groups TEXT NOT NULL);
     -- Earlier hetus of persons whose hetu was corrected.
@@ -25,7 +26,15 @@ const SCHEMA: &[&str] = &[r#"
     CREATE TRIGGER access_log_retention BEFORE DELETE ON access_log
         WHEN OLD.at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-5 years')
         BEGIN SELECT RAISE(ABORT, 'access log entries are kept five years'); END;
-"#];
+"#,
+    r#"
+    -- A hetu-scoped permit's list, kept here and sent to the service in
+    -- buckets: a hetu's bucket never changes, each bucket has its cursor.
+    CREATE TABLE listed (hetu TEXT PRIMARY KEY, bucket INTEGER NOT NULL);
+    CREATE INDEX listed_bucket ON listed(bucket, hetu);
+    CREATE TABLE bucket (id INTEGER PRIMARY KEY, cursor INTEGER NOT NULL);
+"#,
+];
 
 pub(super) struct Sqlite {
     conn: Connection,
@@ -155,5 +164,49 @@ impl Tx for SqliteTx<'_, '_> {
 
     fn count(&mut self) -> Result<u64, RegisterError> {
         Ok(self.0.query_row("SELECT count(*) FROM person", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn list_bucket(&mut self, hetu: &str) -> Result<Option<i64>, RegisterError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT bucket FROM listed WHERE hetu = ?1")?
+            .query_row([hetu], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn list_put(&mut self, hetu: &str, bucket: i64) -> Result<(), RegisterError> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO listed (hetu, bucket) VALUES (?1, ?2) ON CONFLICT (hetu) DO UPDATE SET bucket = excluded.bucket",
+            )?
+            .execute(params![hetu, bucket])?;
+        Ok(())
+    }
+
+    fn list_delete(&mut self, hetu: &str) -> Result<usize, RegisterError> {
+        Ok(self.0.prepare_cached("DELETE FROM listed WHERE hetu = ?1")?.execute([hetu])?)
+    }
+
+    fn list_members(&mut self, bucket: i64) -> Result<Vec<String>, RegisterError> {
+        let mut stmt = self.0.prepare_cached("SELECT hetu FROM listed WHERE bucket = ?1 ORDER BY hetu")?;
+        let rows = stmt.query_map([bucket], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn buckets(&mut self) -> Result<Vec<(i64, i64, u64)>, RegisterError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT b.id, b.cursor, (SELECT count(*) FROM listed l WHERE l.bucket = b.id) FROM bucket b ORDER BY b.id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn bucket_put(&mut self, id: i64, cursor: i64) -> Result<(), RegisterError> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO bucket (id, cursor) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor",
+            )?
+            .execute(params![id, cursor])?;
+        Ok(())
     }
 }

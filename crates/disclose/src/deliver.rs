@@ -1,9 +1,8 @@
 //! Muutostietopalvelu deliveries: for one permit, an initial delivery
 //! (`.PTT`) and then change deliveries (`.MTT`), each covering the cursor
 //! range after the previous one, so that no change is delivered twice or
-//! skipped. The content is the REST service's (`service::initial_page`,
-//! `listed_persons`, `changes_page`): the same permit gets the same data by
-//! either channel.
+//! skipped. The content is the engine's ([`crate::pages`]): the same permit
+//! gets the same data by file as through REST.
 //!
 //! A permit's deliveries live in one directory with a `MANIFEST.json` that
 //! lists every delivery (sequence number, cursor range, records, SHA-256).
@@ -12,25 +11,22 @@
 //! leaves a file the manifest does not list, which the next run overwrites.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 use time::{Date, OffsetDateTime};
 use vtj_core::date::ymd;
-use vtj_core::{Hetu, Permit, Scope};
+use vtj_core::{Disclosure, Permit, Scope};
 use vtj_format::delivery::{
     DeliveryError, DeliveryKind, DeliveryWriter, Header, Item, Role, INITIAL_EVENT, LIST_ADDED, LIST_REMOVED,
 };
-use vtj_store::{AuditLog, AuditRecord, Store, StoreError};
+use vtj_format::manifest::{sha256_file, Manifest, ManifestEntry, ManifestError, MANIFEST};
+use vtj_store::{AuditLog, Store, StoreError};
 
-use crate::problem::ApiError;
-use crate::service::{self, Limits, Touched};
-use crate::wire::{ChangeLaji, PersonRecord};
-
-pub const MANIFEST: &str = "MANIFEST.json";
+use crate::audit::{self, Context, Touched};
+use crate::pages::{self, Limits, PersonOut};
+use crate::refusal::Refused;
 
 #[derive(Debug, Error)]
 pub enum DeliverError {
@@ -46,9 +42,15 @@ pub enum DeliverError {
     Manifest(String),
 }
 
-impl From<ApiError> for DeliverError {
-    fn from(e: ApiError) -> DeliverError {
-        DeliverError::Service(format!("{}: {}", e.code, e.detail))
+impl From<Refused> for DeliverError {
+    fn from(e: Refused) -> DeliverError {
+        DeliverError::Service(e.to_string())
+    }
+}
+
+impl From<ManifestError> for DeliverError {
+    fn from(e: ManifestError) -> DeliverError {
+        DeliverError::Manifest(e.to_string())
     }
 }
 
@@ -56,48 +58,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DeliverError + '_ {
     move |source| DeliverError::Io { path: path.to_path_buf(), source }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestEntry {
-    pub seq: u32,
-    pub file: String,
-    /// `PTT` or `MTT`.
-    pub kind: String,
-    pub from: i64,
-    pub to: i64,
-    /// YYYYMMDD.
-    pub created: String,
-    pub records: u64,
-    pub sha256: String,
-    /// Hetu-list permits: the internal ids of the listed persons the
-    /// delivery covered, so that the next one can bring persons added to
-    /// the list since (in full) and tell of those removed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub listed: Vec<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub permit: String,
-    pub recipient: String,
-    pub deliveries: Vec<ManifestEntry>,
-}
-
-impl Manifest {
-    pub fn load(dir: &Path) -> Result<Option<Manifest>, DeliverError> {
-        let path = dir.join(MANIFEST);
-        match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| DeliverError::Manifest(format!("{}: {e}", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(&path)(e)),
-        }
-    }
-
-    fn save(&self, dir: &Path) -> Result<(), DeliverError> {
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| DeliverError::Manifest(e.to_string()))?;
-        write_atomically_with(&dir.join(MANIFEST), |w| w.write_all(&bytes).map_err(io(&dir.join(MANIFEST))))
-    }
+/// Rewrites the manifest atomically: the last step of a delivery.
+fn save_manifest(m: &Manifest, dir: &Path) -> Result<(), DeliverError> {
+    let bytes = serde_json::to_vec_pretty(m).map_err(|e| DeliverError::Manifest(e.to_string()))?;
+    write_atomically_with(&dir.join(MANIFEST), |w| w.write_all(&bytes).map_err(io(&dir.join(MANIFEST))))
 }
 
 /// When to write a change delivery.
@@ -173,7 +137,7 @@ pub fn deliver<S: Store + AuditLog + ?Sized>(
         listed,
     };
     manifest.deliveries.push(entry.clone());
-    manifest.save(dir)?;
+    save_manifest(&manifest, dir)?;
     Ok(Some(Delivered { entry, path }))
 }
 
@@ -182,12 +146,7 @@ fn listed_ids<S: Store + ?Sized>(s: &S, permit: &Permit) -> Result<Vec<u64>, Del
     if !matches!(permit.rajaus, Scope::Hetulista) {
         return Ok(Vec::new());
     }
-    let mut ids = Vec::new();
-    for h in s.hetu_list(&permit.tunnus)? {
-        if let Some(p) = s.person_by_hetu(h)? {
-            ids.push(p.id.0);
-        }
-    }
+    let mut ids: Vec<u64> = s.person_ids(&s.hetu_list(&permit.tunnus)?)?.into_values().map(|id| id.0).collect();
     ids.sort_unstable();
     ids.dedup();
     Ok(ids)
@@ -212,28 +171,22 @@ type Out<'a> = &'a mut BufWriter<File>;
 struct Sink<'a, S: ?Sized> {
     store: &'a mut S,
     permit: &'a Permit,
-    action: String,
+    context: Context,
     now: OffsetDateTime,
 }
 
-impl<S: Store + AuditLog + ?Sized> Sink<'_, S> {
+impl<'a, S: Store + AuditLog + ?Sized> Sink<'a, S> {
+    fn new(store: &'a mut S, permit: &'a Permit, action: String, now: OffsetDateTime) -> Sink<'a, S> {
+        let mut context = Context::new(action);
+        context.permit(permit);
+        Sink { store, permit, context, now }
+    }
+
     fn log(&mut self, touched: Touched) -> Result<(), DeliverError> {
         if touched.records == 0 && touched.hetus.is_empty() {
             return Ok(());
         }
-        self.store.audit_append(&AuditRecord {
-            at: AuditRecord::format_time(self.now),
-            recipient: Some(self.permit.luvansaaja.clone()),
-            permit: Some(self.permit.tunnus.clone()),
-            purpose: Some(self.permit.kayttotarkoitus.clone()),
-            action: self.action.clone(),
-            xroad_client: None,
-            hetus: touched.hetus,
-            groups: touched.groups.into_iter().collect(),
-            records: touched.records,
-            status: 200,
-            code: None,
-        })?;
+        audit::commit(self.store, &self.context.entry(self.now, Ok(&touched)))?;
         Ok(())
     }
 }
@@ -250,14 +203,8 @@ fn header(permit: &Permit, kind: DeliveryKind, seq: u32, from: i64, to: i64, now
     }
 }
 
-fn person_item(r: &PersonRecord, day: Date) -> Result<Item, DeliverError> {
-    Ok(Item {
-        hetu: Hetu::parse(&r.henkilotunnus).map_err(|e| DeliverError::Service(e.to_string()))?,
-        event: INITIAL_EVENT.into(),
-        registered: day,
-        role: Role::Initial,
-        groups: r.tietoryhmat.clone(),
-    })
+fn person_item(r: &PersonOut, day: Date) -> Item {
+    Item { hetu: r.hetu, event: INITIAL_EVENT.into(), registered: day, role: Role::Initial, groups: r.groups.clone() }
 }
 
 /// Everyone in scope at the snapshot cursor, which is the header's `to`.
@@ -270,25 +217,18 @@ fn initial<S: Store + AuditLog + ?Sized>(
     let today = now.date();
     let snapshot = s.last_cursor()?.0;
     let mut w = DeliveryWriter::new(out, &header(permit, DeliveryKind::Initial, seq, snapshot, snapshot, now))?;
-    let mut sink = Sink { store: s, permit, action: format!("FILE {name} muutostietopalvelu/perustiedot"), now };
+    let mut sink = Sink::new(s, permit, format!("FILE {name} muutostietopalvelu/perustiedot"), now);
+    let limits = Limits { vko_page: FILE_PAGE, ..Limits::default() };
     match &permit.rajaus {
-        Scope::Kuntarajaus { .. } => {
-            let limits = Limits::default();
+        Scope::Kuntarajaus { kunnat } => {
             let mut token: Option<String> = None;
             loop {
-                let (page, touched) = service::initial_page(
-                    &*sink.store,
-                    permit,
-                    token.as_deref(),
-                    Some(limits.max_page),
-                    &limits,
-                    today,
-                )?;
-                for r in &page.henkilot {
-                    w.write(&person_item(r, today)?)?;
+                let (page, touched) = pages::area_page(&*sink.store, permit, kunnat, token.as_deref(), &limits, today)?;
+                for r in &page.persons {
+                    w.write(&person_item(r, today))?;
                 }
                 sink.log(touched)?;
-                match page.jatkoavain {
+                match page.next {
                     // Pages carry the snapshot they were started at.
                     Some(t) => token = Some(t),
                     None => break,
@@ -297,10 +237,10 @@ fn initial<S: Store + AuditLog + ?Sized>(
         }
         Scope::Hetulista => {
             let list = sink.store.hetu_list(&permit.tunnus)?;
-            for chunk in list.chunks(Limits::default().max_page) {
-                let (page, touched) = service::listed_persons(&*sink.store, permit, chunk, today)?;
-                for r in &page.henkilot {
-                    w.write(&person_item(r, today)?)?;
+            for chunk in list.chunks(FILE_PAGE) {
+                let (persons, touched) = pages::listed(&*sink.store, permit, chunk, None, today)?;
+                for r in &persons {
+                    w.write(&person_item(r, today))?;
                 }
                 sink.log(touched)?;
             }
@@ -311,8 +251,13 @@ fn initial<S: Store + AuditLog + ?Sized>(
     Ok((snapshot, n))
 }
 
+/// Persons per page read for a file: larger than a REST page, the file is
+/// written as it is read.
+const FILE_PAGE: usize = 5_000;
+
 /// Every change after `from` the permit receives, up to the newest cursor
-/// when the delivery started; returns where it ended.
+/// when the delivery started; returns where it ended. A hetu-list permit's
+/// changes are those of the persons on its list now.
 fn changes<S: Store + AuditLog + ?Sized>(
     s: &mut S,
     permit: &Permit,
@@ -322,47 +267,48 @@ fn changes<S: Store + AuditLog + ?Sized>(
     out: Out,
 ) -> Result<(i64, u64), DeliverError> {
     let today = now.date();
-    let limits = Limits::default();
+    let limits = Limits { page: FILE_PAGE, ..Limits::default() };
     // The range ends at the newest cursor when the delivery starts; what
     // commits meanwhile goes into the next delivery.
     let to = s.last_cursor()?.0;
     let mut w = DeliveryWriter::new(out, &header(permit, DeliveryKind::Changes, seq, from, to, now))?;
-    let mut sink = Sink { store: s, permit, action: format!("FILE {name} muutostietopalvelu/muutokset"), now };
+    let mut sink = Sink::new(s, permit, format!("FILE {name} muutostietopalvelu/muutokset"), now);
     list_changes(&mut sink, &mut w, listed_before, listed_now, today)?;
+    let list = match permit.rajaus {
+        Scope::Hetulista => Some(sink.store.hetu_list(&permit.tunnus)?),
+        Scope::Kuntarajaus { .. } => None,
+    };
     let mut after = from;
     while after < to {
-        let (page, touched) =
-            service::changes_page(&*sink.store, permit, after, Some(to), Some(limits.max_page), &limits, today)?;
-        for c in &page.muutokset {
-            let role = match c.laji {
-                ChangeLaji::Enter => Role::Enter,
-                ChangeLaji::Change => Role::Change,
-                ChangeLaji::Leave => Role::Leave,
+        let (page, touched) = pages::changes(&*sink.store, permit, after, list.as_deref(), Some(to), &limits, today)?;
+        for c in &page.changes {
+            let role = match c.disclosure {
+                Disclosure::Enter(_) => Role::Enter,
+                Disclosure::Leave(_) => Role::Leave,
+                _ => Role::Change,
             };
             w.write(&Item {
-                hetu: Hetu::parse(&c.henkilotunnus).map_err(|e| DeliverError::Service(e.to_string()))?,
-                event: c.tapahtuma.clone(),
-                registered: date_of(&c.rekisterointipaiva)?,
+                hetu: c.hetu,
+                event: c.event.to_string(),
+                registered: c.registered,
                 role,
-                groups: c.tietoryhmat.clone(),
+                groups: c.disclosure.changes().to_vec(),
             })?;
         }
         sink.log(touched)?;
-        if page.viimeinen_kirjausavain <= after {
+        if page.last <= after {
             break;
         }
-        after = page.viimeinen_kirjausavain;
+        after = page.last;
     }
     let n = w.items();
     w.finish()?;
     Ok((to, n))
 }
 
-/// Writes through `<path>.part`, syncs, renames over `path` and syncs the
-/// directory: a reader sees the whole file or none of it.
-/// Persons added to a hetu list since the last delivery enter in full (as
-/// the REST service answers a list addition); those removed leave. Either
-/// comes before the range's changes, which replay over the full records.
+/// Persons added to a hetu list since the last delivery enter in full;
+/// those removed leave. Either comes before the range's changes, which
+/// replay over the full records.
 fn list_changes<S: Store + AuditLog + ?Sized>(
     sink: &mut Sink<'_, S>,
     w: &mut DeliveryWriter<Out>,
@@ -372,16 +318,16 @@ fn list_changes<S: Store + AuditLog + ?Sized>(
 ) -> Result<(), DeliverError> {
     let added: Vec<u64> = now.iter().filter(|id| before.binary_search(id).is_err()).copied().collect();
     let removed: Vec<u64> = before.iter().filter(|id| now.binary_search(id).is_err()).copied().collect();
-    for chunk in added.chunks(Limits::default().max_page) {
+    for chunk in added.chunks(FILE_PAGE) {
         let mut hetus = Vec::with_capacity(chunk.len());
         for &id in chunk {
             if let Some(p) = sink.store.person(vtj_core::PersonId(id))? {
                 hetus.push(p.hetu());
             }
         }
-        let (page, touched) = service::listed_persons(&*sink.store, sink.permit, &hetus, today)?;
-        for r in &page.henkilot {
-            w.write(&Item { event: LIST_ADDED.into(), role: Role::Enter, ..person_item(r, today)? })?;
+        let (persons, touched) = pages::listed(&*sink.store, sink.permit, &hetus, None, today)?;
+        for r in &persons {
+            w.write(&Item { event: LIST_ADDED.into(), role: Role::Enter, ..person_item(r, today) })?;
         }
         sink.log(touched)?;
     }
@@ -401,6 +347,8 @@ fn list_changes<S: Store + AuditLog + ?Sized>(
     sink.log(touched)
 }
 
+/// Writes through `<path>.part`, syncs, renames over `path` and syncs the
+/// directory: a reader sees the whole file or none of it.
 fn write_atomically_with<T>(
     path: &Path,
     f: impl FnOnce(&mut BufWriter<File>) -> Result<T, DeliverError>,
@@ -416,18 +364,4 @@ fn write_atomically_with<T>(
         File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
     }
     Ok(value)
-}
-
-pub fn sha256_file(path: &Path) -> Result<String, DeliverError> {
-    let mut f = File::open(path).map_err(io(path))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

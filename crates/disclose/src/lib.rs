@@ -1,0 +1,20 @@
+//! The disclosure engine: everything between "a permit asks" and "these
+//! records may leave", without HTTP or files. The REST service
+//! (`vtj-api`), the file deliveries ([`deliver`]) and a county hub call it,
+//! so every channel gives a permit the same data.
+//!
+//! - [`pages`]: the permit in force, and pages of initial data and changes,
+//!   each person rendered by the core's `render` / `render_full` (scope,
+//!   product and turvakielto are decided there and nowhere else).
+//! - [`audit`]: what a request disclosed, and its audit entry.
+//! - [`deliver`]: Muutostietopalvelu deliveries of a permit.
+//! - [`refusal`]: why a request gets nothing, channel-neutral.
+
+pub mod audit;
+pub mod deliver;
+pub mod pages;
+pub mod refusal;
+
+pub use audit::{Context, Touched};
+pub use pages::{ChangeOut, ChangesPage, Limits, PersonOut};
+pub use refusal::{Refusal, Refused};

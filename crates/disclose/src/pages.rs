@@ -1,0 +1,372 @@
+//! The pages a permit receives, as the core renders them. Nothing here
+//! scopes or censors by itself: that is `render` / `render_full`.
+//!
+//! Scope on the wire: a hetu-scoped permit names its persons in every call
+//! (the recipient keeps its list); a municipality-scoped permit gets its
+//! area, and may narrow a call to listed persons within it. Unknown hetus,
+//! and persons outside the permit, are simply absent from an answer.
+
+use std::collections::{BTreeSet, HashMap};
+
+use time::Date;
+use vtj_core::{
+    event_label, render, render_full, Disclosure, GroupChange, Hetu, KuntaCode, Permit, Person, PersonId, Scope,
+    Subject,
+};
+use vtj_store::{Cursor, LogEntry, PersonFilter, Store};
+
+use crate::audit::Touched;
+use crate::refusal::{Refusal, Refused};
+
+/// Limits that keep one request bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Changes in one `/muutokset` answer.
+    pub page: usize,
+    /// Persons in one `/perustiedot-vko` page.
+    pub vko_page: usize,
+    /// Hetus in one `/muutokset` list.
+    pub max_list: usize,
+    /// Log entries one change request may read while looking for changes
+    /// the permit receives; the answer says where it stopped.
+    pub max_scan: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { page: 1_000, vko_page: 1_000, max_list: 100_000, max_scan: 200_000 }
+    }
+}
+
+/// A person's current data, under the hetu the recipient knows them by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonOut {
+    pub hetu: Hetu,
+    pub groups: Vec<GroupChange>,
+}
+
+/// One change a permit receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeOut {
+    pub cursor: i64,
+    /// The hetu the recipient knows the person by: the one it listed, or
+    /// (an area) the active one before the change, so that a correction
+    /// arrives under the hetu the recipient holds.
+    pub hetu: Hetu,
+    pub registered: Date,
+    /// The event's name for the file channel (`event_label`: neutral where
+    /// the real one would reveal what censoring hides).
+    pub event: &'static str,
+    pub disclosure: Disclosure,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangesPage {
+    pub changes: Vec<ChangeOut>,
+    /// Continue from here: the last cursor this page covered (changes the
+    /// permit does not receive are skipped, so it may exceed the last change's).
+    pub last: i64,
+    /// Whether the log held nothing after `last` when read (or `until` was reached).
+    pub up_to_date: bool,
+}
+
+/// A page of a municipality-scoped permit's residents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaPage {
+    pub persons: Vec<PersonOut>,
+    /// The cursor the load started at: follow changes from it.
+    pub snapshot: i64,
+    /// Present while there are more pages.
+    pub next: Option<String>,
+}
+
+/// The permit, if it exists, is the user's, and is in force today.
+pub fn authorize<S: Store + ?Sized>(s: &S, tunnus: &str, today: Date) -> Result<Permit, Refused> {
+    let permit = s
+        .permit(tunnus)?
+        .ok_or_else(|| Refused::new(Refusal::Forbidden, "TIETOLUPA_EI_VOIMASSA", "the user's permit does not exist"))?;
+    if !permit.is_active(today) {
+        return Err(Refused::new(
+            Refusal::Forbidden,
+            "TIETOLUPA_EI_VOIMASSA",
+            "the permit is revoked or not valid today; no data is disclosed on it",
+        ));
+    }
+    Ok(permit)
+}
+
+/// The cursor to follow changes from `day` on: the last one registered
+/// before it, so the day's own changes come too.
+pub fn cursor_at<S: Store + ?Sized>(s: &S, day: Date, today: Date) -> Result<i64, Refused> {
+    if day > today {
+        return Err(Refused::bad_request("PAIVA_TULEVAISUUDESSA", format!("{day} is in the future")));
+    }
+    match day.previous_day() {
+        Some(before) => Ok(s.cursor_at(before)?.0),
+        None => Ok(0),
+    }
+}
+
+pub fn parse_hetu(s: &str, at: &str) -> Result<Hetu, Refused> {
+    Hetu::parse(s).map_err(|e| Refused::bad_request("VIRHEELLINEN_HENKILOTUNNUS", format!("{at}: {s:?}: {e}")))
+}
+
+/// Every hetu of a list, valid, or the first bad one named with its position.
+pub fn parse_hetus(field: &str, list: &[String], max: usize) -> Result<Vec<Hetu>, Refused> {
+    if list.len() > max {
+        return Err(Refused::bad_request(
+            "LISTA_LIIAN_PITKA",
+            format!("{} hetus in {field}; at most {max} are accepted in one request", list.len()),
+        ));
+    }
+    list.iter().enumerate().map(|(i, h)| parse_hetu(h, &format!("{field}[{i}]"))).collect()
+}
+
+/// Names of groups asked for, each a DVV group name (`known`); `None`: all.
+pub fn group_filter(
+    asked: Option<&[String]>,
+    known: impl Fn(&str) -> bool,
+) -> Result<Option<BTreeSet<String>>, Refused> {
+    let Some(asked) = asked else { return Ok(None) };
+    for (i, g) in asked.iter().enumerate() {
+        if !known(g) {
+            return Err(Refused::bad_request(
+                "TUNTEMATON_TIETORYHMA",
+                format!("tietoryhmat[{i}]: {g:?} is not a data group of VTJ"),
+            ));
+        }
+    }
+    Ok(Some(asked.iter().cloned().collect()))
+}
+
+fn wrong_scope(needed: &str) -> Refused {
+    Refused::new(
+        Refusal::Conflict,
+        "VAARA_RAJAUSTYYPPI",
+        format!("this call is for {needed} permits; the permit has the other kind of scope"),
+    )
+}
+
+fn full(permit: &Permit, person: &Person, today: Date) -> Option<Vec<GroupChange>> {
+    let on_list = matches!(permit.rajaus, Scope::Hetulista);
+    render_full(permit, Subject { person, on_list }, today)
+}
+
+/// The listed persons (`/perustiedot`, and a hetu list's file deliveries):
+/// each under the hetu it was listed by, once, in list order. A hetu-scoped
+/// permit covers whoever is listed; a municipality-scoped one those listed
+/// who live in its area.
+pub fn listed<S: Store + ?Sized>(
+    s: &S,
+    permit: &Permit,
+    hetus: &[Hetu],
+    groups: Option<&BTreeSet<String>>,
+    today: Date,
+) -> Result<(Vec<PersonOut>, Touched), Refused> {
+    let ids = s.person_ids(hetus)?;
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    let mut touched = Touched::default();
+    for h in hetus {
+        let Some(&id) = ids.get(h) else { continue };
+        if !seen.insert(id) {
+            continue;
+        }
+        let Some(person) = s.person(id)? else { continue };
+        if let Some(mut g) = full(permit, &person, today) {
+            if let Some(keep) = groups {
+                g.retain(|c| keep.contains(c.tietoryhma.as_str()));
+            }
+            touched.person(*h, person.hetu(), &g);
+            out.push(PersonOut { hetu: *h, groups: g });
+        }
+    }
+    Ok((out, touched))
+}
+
+/// Continuation of an area load: the snapshot cursor and the last person id sent.
+fn parse_continuation(token: &str) -> Option<(Cursor, PersonId)> {
+    let (c, id) = token.split_once('.')?;
+    Some((Cursor(c.parse().ok()?), PersonId(id.parse().ok()?)))
+}
+
+/// A page of the residents of `kunnat` within a municipality-scoped
+/// permit's area (`/perustiedot-vko`; municipalities outside the area are
+/// not answered). Pages read the current state, at or after the snapshot
+/// cursor; since every change carries whole group values, replaying the
+/// changes after the snapshot over these pages converges on the current
+/// state, so no change is lost between the load and the first `/muutokset`.
+pub fn area_page<S: Store + ?Sized>(
+    s: &S,
+    permit: &Permit,
+    kunnat: &BTreeSet<KuntaCode>,
+    jatkoavain: Option<&str>,
+    limits: &Limits,
+    today: Date,
+) -> Result<(AreaPage, Touched), Refused> {
+    let Scope::Kuntarajaus { kunnat: area } = &permit.rajaus else { return Err(wrong_scope("municipality-scoped")) };
+    let last = s.last_cursor()?;
+    let (snapshot, after) = match jatkoavain {
+        None => (last, PersonId(0)),
+        Some(t) => match parse_continuation(t) {
+            Some((c, id)) if c <= last && c.0 >= 0 => (c, id),
+            _ => {
+                return Err(Refused::bad_request(
+                    "VIRHEELLINEN_JATKOAVAIN",
+                    "jatkoavain is not one this service gave out; start the load again without it",
+                ))
+            }
+        },
+    };
+    let asked: BTreeSet<KuntaCode> = kunnat.intersection(area).copied().collect();
+    let mut touched = Touched::default();
+    if asked.is_empty() {
+        return Ok((AreaPage { persons: Vec::new(), snapshot: snapshot.0, next: None }, touched));
+    }
+    let found = s.persons(PersonFilter::Kunnat(&asked), after, limits.vko_page)?;
+    let mut persons = Vec::with_capacity(found.len());
+    for p in &found {
+        if let Some(g) = full(permit, p, today) {
+            touched.person(p.hetu(), p.hetu(), &g);
+            persons.push(PersonOut { hetu: p.hetu(), groups: g });
+        }
+    }
+    let next = match found.last() {
+        Some(p) if found.len() == limits.vko_page => Some(format!("{}.{}", snapshot.0, p.id.0)),
+        _ => None,
+    };
+    Ok((AreaPage { persons, snapshot: snapshot.0, next }, touched))
+}
+
+/// Changes after `after` (and at most `until`) that the permit receives,
+/// at most a page of them. `list`: the persons the call is about (a
+/// hetu-scoped permit must give them).
+pub fn changes<S: Store + ?Sized>(
+    s: &S,
+    permit: &Permit,
+    after: i64,
+    list: Option<&[Hetu]>,
+    until: Option<i64>,
+    limits: &Limits,
+    today: Date,
+) -> Result<(ChangesPage, Touched), Refused> {
+    let newest = s.last_cursor()?;
+    if after < 0 || Cursor(after) > newest {
+        return Err(Refused::bad_request(
+            "KIRJAUSAVAIN_TULEVAISUUDESSA",
+            format!("kirjausavain {after} is not a cursor this service has given out (the newest is {newest})"),
+        ));
+    }
+    let hetu_scoped = matches!(permit.rajaus, Scope::Hetulista);
+    // Who the call is about, and by which hetu the recipient knows them.
+    let known: Option<HashMap<PersonId, Hetu>> = match list {
+        Some(hetus) => {
+            let ids = s.person_ids(hetus)?;
+            let mut m = HashMap::with_capacity(hetus.len());
+            for h in hetus {
+                if let Some(&id) = ids.get(h) {
+                    m.entry(id).or_insert(*h);
+                }
+            }
+            Some(m)
+        }
+        None if hetu_scoped => {
+            return Err(Refused::bad_request(
+                "HETULISTA_PUUTTUU",
+                "the permit is hetu-scoped: send the persons to follow in hetulista",
+            ))
+        }
+        None => None,
+    };
+    let mut page = Vec::new();
+    let mut touched = Touched::default();
+    let mut last = Cursor(after);
+    let mut scanned = 0;
+    'scan: while scanned < limits.max_scan {
+        let chunk = 1_000.min(limits.max_scan - scanned);
+        let entries = s.changes_since(last, chunk)?;
+        scanned += entries.len();
+        for e in &entries {
+            if until.is_some_and(|u| e.cursor.0 > u) {
+                break 'scan;
+            }
+            last = e.cursor;
+            let shown = match &known {
+                Some(m) => match m.get(&e.after.id) {
+                    Some(h) => *h,
+                    None => continue,
+                },
+                None => e.before.as_ref().unwrap_or(&e.after).hetu(),
+            };
+            let Some(c) = change_out(permit, e, shown, hetu_scoped, today) else { continue };
+            touched.change(c.hetu, e.after.hetu(), c.disclosure.changes());
+            page.push(c);
+            if page.len() == limits.page {
+                break 'scan;
+            }
+        }
+        if entries.len() < chunk {
+            break;
+        }
+    }
+    touched.hetus.sort();
+    touched.hetus.dedup();
+    let up_to_date = match until {
+        Some(u) => last.0 >= u,
+        None => last >= s.last_cursor()?,
+    };
+    Ok((ChangesPage { changes: page, last: last.0, up_to_date }, touched))
+}
+
+fn change_out(permit: &Permit, e: &LogEntry, shown: Hetu, on_list: bool, today: Date) -> Option<ChangeOut> {
+    let before = e.before.as_ref().map(|person| Subject { person, on_list });
+    let d = render(permit, before, Subject { person: &e.after, on_list }, today);
+    (d != Disclosure::Nothing).then(|| ChangeOut {
+        cursor: e.cursor.0,
+        hetu: shown,
+        registered: e.event.rekisterointipaiva,
+        event: event_label(permit, e.before.as_ref(), &e.after, &e.event.tapahtuma),
+        disclosure: d,
+    })
+}
+
+/// What the permit's recipient may hold now, person by person under
+/// their active hetu: the reference a synced register is checked
+/// against. A hetu-scoped permit's persons are those on `list` (by any
+/// hetu they have had).
+pub fn projection<S: Store + ?Sized>(
+    s: &S,
+    permit: &Permit,
+    list: &[Hetu],
+    today: Date,
+) -> Result<Vec<PersonOut>, Refused> {
+    match &permit.rajaus {
+        Scope::Hetulista => {
+            let ids: BTreeSet<PersonId> = s.person_ids(list)?.into_values().collect();
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(p) = s.person(id)? {
+                    if let Some(g) = full(permit, &p, today) {
+                        out.push(PersonOut { hetu: p.hetu(), groups: g });
+                    }
+                }
+            }
+            Ok(out)
+        }
+        Scope::Kuntarajaus { kunnat } => {
+            let mut out = Vec::new();
+            let mut after = PersonId(0);
+            loop {
+                let page = s.persons(PersonFilter::Kunnat(kunnat), after, 5_000)?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                for p in &page {
+                    if let Some(g) = full(permit, p, today) {
+                        out.push(PersonOut { hetu: p.hetu(), groups: g });
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+}
