@@ -62,7 +62,7 @@ enum Command {
     },
     /// Run the REST service (VTJ-muutosrajapinta) over a database.
     Serve(serve::ServeArgs),
-    /// Operator actions: recipients, tokens, permits, fees.
+    /// Operator actions: recipients, users and certificates, permits, fees.
     Admin {
         #[command(subcommand)]
         cmd: admin::AdminCmd,
