@@ -20,20 +20,16 @@ pub struct Touched {
 }
 
 impl Touched {
-    /// A record sent under `shown` of the person whose hetu is `active`
-    /// now: both are logged when they differ, so that the person is found
-    /// in the log by either.
-    pub fn person(&mut self, shown: Hetu, active: Hetu, groups: &[GroupChange]) {
+    /// A person or change record sent under `shown` of the person whose
+    /// hetu is `active` now: both are logged when they differ, so that the
+    /// person is found in the log by either.
+    pub fn record(&mut self, shown: Hetu, active: Hetu, groups: &[GroupChange]) {
         self.records += 1;
         self.hetus.push(shown.to_string());
         if active != shown {
             self.hetus.push(active.to_string());
         }
         self.groups.extend(groups.iter().map(|g| g.tietoryhma.to_string()));
-    }
-
-    pub fn change(&mut self, shown: Hetu, active: Hetu, groups: &[GroupChange]) {
-        self.person(shown, active, groups);
     }
 
     pub fn add(&mut self, other: Touched) {

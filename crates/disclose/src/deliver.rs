@@ -88,10 +88,7 @@ pub fn deliver<S: Store + AuditLog + ?Sized>(
     now: OffsetDateTime,
 ) -> Result<Option<Delivered>, DeliverError> {
     let today = now.date();
-    let permit = s.permit(permit_id)?.ok_or_else(|| DeliverError::Service(format!("no permit {permit_id}")))?;
-    if !permit.is_active(today) {
-        return Err(DeliverError::Service(format!("permit {permit_id} is revoked or not valid today")));
-    }
+    let permit = pages::authorize(&*s, permit_id, today)?;
     fs::create_dir_all(dir).map_err(io(dir))?;
     let mut manifest = match Manifest::load(dir)? {
         Some(m) if m.permit != permit.tunnus || m.recipient != permit.luvansaaja => {

@@ -80,16 +80,16 @@ pub struct AreaPage {
     pub next: Option<String>,
 }
 
-/// The permit, if it exists, is the user's, and is in force today.
+/// The permit, if it exists and is in force today (every channel asks here).
 pub fn authorize<S: Store + ?Sized>(s: &S, tunnus: &str, today: Date) -> Result<Permit, Refused> {
     let permit = s
         .permit(tunnus)?
-        .ok_or_else(|| Refused::new(Refusal::Forbidden, "TIETOLUPA_EI_VOIMASSA", "the user's permit does not exist"))?;
+        .ok_or_else(|| Refused::new(Refusal::Forbidden, "TIETOLUPA_EI_VOIMASSA", format!("no permit {tunnus}")))?;
     if !permit.is_active(today) {
         return Err(Refused::new(
             Refusal::Forbidden,
             "TIETOLUPA_EI_VOIMASSA",
-            "the permit is revoked or not valid today; no data is disclosed on it",
+            format!("permit {tunnus} is revoked or not valid today; no data is disclosed on it"),
         ));
     }
     Ok(permit)
@@ -177,7 +177,7 @@ pub fn listed<S: Store + ?Sized>(
             if let Some(keep) = groups {
                 g.retain(|c| keep.contains(c.tietoryhma.as_str()));
             }
-            touched.person(*h, person.hetu(), &g);
+            touched.record(*h, person.hetu(), &g);
             out.push(PersonOut { hetu: *h, groups: g });
         }
     }
@@ -227,7 +227,7 @@ pub fn area_page<S: Store + ?Sized>(
     let mut persons = Vec::with_capacity(found.len());
     for p in &found {
         if let Some(g) = full(permit, p, today) {
-            touched.person(p.hetu(), p.hetu(), &g);
+            touched.record(p.hetu(), p.hetu(), &g);
             persons.push(PersonOut { hetu: p.hetu(), groups: g });
         }
     }
@@ -299,7 +299,7 @@ pub fn changes<S: Store + ?Sized>(
                 None => e.before.as_ref().unwrap_or(&e.after).hetu(),
             };
             let Some(c) = change_out(permit, e, shown, hetu_scoped, today) else { continue };
-            touched.change(c.hetu, e.after.hetu(), c.disclosure.changes());
+            touched.record(c.hetu, e.after.hetu(), c.disclosure.changes());
             page.push(c);
             if page.len() == limits.page {
                 break 'scan;

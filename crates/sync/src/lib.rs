@@ -143,32 +143,21 @@ async fn sync_area(
     // so a crash still resumes from the last committed page.
     let mut ahead = Ahead::default();
     loop {
-        match reg.position()? {
+        let (p, snapshot) = match reg.position()? {
             Position::New => {
                 // Taken before the load: following from it can only repeat
                 // changes the pages already show, never miss one.
                 let start = cursor_of_today(client).await?;
                 let p: PerustiedotVkoResponse = client.post(PERUSTIEDOT_VKO, &vko(None)).await?;
-                let next = p.jatkoavain.clone().filter(|_| !p.ajan_tasalla);
-                if let Some(j) = &next {
-                    ahead.start(client, PERUSTIEDOT_VKO, vko(Some(j.clone())), format!("vko:{j}"));
-                }
-                reg.store_initial_page(&p.perustiedot, p.viimeisin_kirjausavain.unwrap_or(start), next.as_deref())?;
-                pages += 1;
-                progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
+                let snapshot = p.viimeisin_kirjausavain.unwrap_or(start);
+                (p, snapshot)
             }
             Position::Loading { snapshot, jatkoavain } => {
-                let p: PerustiedotVkoResponse = match ahead.take(&format!("vko:{jatkoavain}")).await {
+                let p = match ahead.take_vko(&jatkoavain).await {
                     Some(p) => p?,
-                    None => client.post(PERUSTIEDOT_VKO, &vko(Some(jatkoavain.clone()))).await?,
+                    None => client.post(PERUSTIEDOT_VKO, &vko(Some(jatkoavain))).await?,
                 };
-                let next = p.jatkoavain.clone().filter(|_| !p.ajan_tasalla);
-                if let Some(j) = &next {
-                    ahead.start(client, PERUSTIEDOT_VKO, vko(Some(j.clone())), format!("vko:{j}"));
-                }
-                reg.store_initial_page(&p.perustiedot, snapshot, next.as_deref())?;
-                pages += 1;
-                progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
+                (p, snapshot)
             }
             Position::Following { cursor } => {
                 let (last, done) = follow(client, cursor, None, &mut ahead, |changes, last| {
@@ -181,8 +170,16 @@ async fn sync_area(
                 if done {
                     return Ok((pages, last));
                 }
+                continue;
             }
+        };
+        let next = p.jatkoavain.clone().filter(|_| !p.ajan_tasalla);
+        if let Some(j) = &next {
+            ahead.vko(client, vko(Some(j.clone())));
         }
+        reg.store_initial_page(&p.perustiedot, snapshot, next.as_deref())?;
+        pages += 1;
+        progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
     }
 }
 
@@ -231,8 +228,7 @@ async fn follow(
         hetulista: list.map(<[String]>::to_vec),
         tuotekoodi: None,
     };
-    let key = format!("muutokset:{cursor}");
-    let p: MuutoksetResponse = match ahead.take(&key).await {
+    let p: MuutoksetResponse = match ahead.take_changes(cursor).await {
         Some(p) => p?,
         None => client.post(MUUTOKSET, &request(cursor)).await?,
     };
@@ -244,51 +240,69 @@ async fn follow(
         .into());
     }
     if !p.ajan_tasalla {
-        let next = p.viimeisin_kirjausavain;
-        ahead.start(client, MUUTOKSET, request(next), format!("muutokset:{next}"));
+        ahead.changes(client, request(p.viimeisin_kirjausavain));
     }
     store(&p.muutokset, p.viimeisin_kirjausavain)?;
     Ok((p.viimeisin_kirjausavain, p.ajan_tasalla))
 }
 
-/// A page asked for ahead, with the key of what it asked; dropped unused,
-/// the request is cancelled.
-struct Pending {
+/// A page asked for ahead, read straight into its answer type, with what
+/// tells its request apart (a `jatkoavain`, a cursor); dropped unused, the
+/// request is cancelled.
+struct Pending<T> {
     key: String,
-    fetch: tokio::task::JoinHandle<Result<serde_json::Value, ClientError>>,
+    fetch: tokio::task::JoinHandle<Result<T, ClientError>>,
 }
 
-impl Drop for Pending {
+impl<T> Drop for Pending<T> {
     fn drop(&mut self) {
         self.fetch.abort();
     }
 }
 
-/// At most one page asked for ahead.
-#[derive(Default)]
-struct Ahead(Option<Pending>);
-
-impl Ahead {
-    fn start<B: Serialize + Send + Sync + 'static>(
-        &mut self,
-        client: &Client,
-        path: &'static str,
-        body: B,
-        key: String,
-    ) {
+impl<T: serde::de::DeserializeOwned + Send + 'static> Pending<T> {
+    fn start<B: Serialize + Send + Sync + 'static>(client: &Client, path: &'static str, body: B, key: String) -> Self {
         let c = client.clone();
-        self.0 = Some(Pending { key, fetch: tokio::spawn(async move { c.post(path, &body).await }) });
+        Pending { key, fetch: tokio::spawn(async move { c.post(path, &body).await }) }
     }
 
-    /// The page fetched ahead under exactly this key, if there is one.
-    async fn take<T: serde::de::DeserializeOwned>(&mut self, key: &str) -> Option<Result<T, ClientError>> {
-        match self.0.take() {
-            Some(mut p) if p.key == key => {
-                let v = (&mut p.fetch)
-                    .await
-                    .unwrap_or_else(|e| Err(ClientError::Answer(format!("fetching ahead failed: {e}"))));
-                Some(v.and_then(|v| serde_json::from_value(v).map_err(|e| ClientError::Answer(e.to_string()))))
-            }
+    async fn answer(mut self) -> Result<T, ClientError> {
+        (&mut self.fetch).await.unwrap_or_else(|e| Err(ClientError::Answer(format!("fetching ahead failed: {e}"))))
+    }
+}
+
+/// At most one page asked for ahead.
+#[derive(Default)]
+enum Ahead {
+    #[default]
+    None,
+    Vko(Pending<PerustiedotVkoResponse>),
+    Changes(Pending<MuutoksetResponse>),
+}
+
+impl Ahead {
+    fn vko(&mut self, client: &Client, body: PerustiedotVkoRequest) {
+        let key = body.jatkoavain.clone().unwrap_or_default();
+        *self = Ahead::Vko(Pending::start(client, PERUSTIEDOT_VKO, body, key));
+    }
+
+    fn changes(&mut self, client: &Client, body: MuutoksetRequest) {
+        let key = body.viimeisin_kirjausavain.to_string();
+        *self = Ahead::Changes(Pending::start(client, MUUTOKSET, body, key));
+    }
+
+    /// The page fetched ahead for exactly this `jatkoavain`, if there is one.
+    async fn take_vko(&mut self, jatkoavain: &str) -> Option<Result<PerustiedotVkoResponse, ClientError>> {
+        match std::mem::take(self) {
+            Ahead::Vko(p) if p.key == jatkoavain => Some(p.answer().await),
+            _ => None,
+        }
+    }
+
+    /// The page fetched ahead for exactly this cursor, if there is one.
+    async fn take_changes(&mut self, cursor: i64) -> Option<Result<MuutoksetResponse, ClientError>> {
+        match std::mem::take(self) {
+            Ahead::Changes(p) if p.key == cursor.to_string() => Some(p.answer().await),
             _ => None,
         }
     }

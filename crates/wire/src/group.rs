@@ -129,6 +129,17 @@ impl Group {
         self
     }
 
+    /// The active hetu an in-force HENKILOTUNNUS_KORJAUS instance names;
+    /// `None` for any other group or a passive instance.
+    pub fn active_hetu(&self) -> Option<&str> {
+        if self.name() != GroupName::HenkilotunnusKorjaus.as_str()
+            || self.get("voimassaolo").and_then(Value::as_str) == Some("PASSIIVI")
+        {
+            return None;
+        }
+        self.get("aktiivinenHenkilotunnus")?.as_str()
+    }
+
     /// The instances of `voimassaolevatTiedot` that are groups of this one's name.
     pub fn in_force(&self) -> Vec<Group> {
         let Some(Value::Array(items)) = self.0.get(VOIMASSAOLEVAT_TIEDOT) else { return Vec::new() };
@@ -192,11 +203,8 @@ impl ChangeRecord {
     /// The person's hetus after a correction in this record: the active
     /// one and the earlier ones.
     pub fn hetu_correction(&self) -> Option<(String, Vec<String>)> {
-        self.tietoryhmat.iter().filter(|g| g.name() == GroupName::HenkilotunnusKorjaus.as_str()).find_map(|g| {
-            if g.get("voimassaolo").and_then(Value::as_str) == Some("PASSIIVI") {
-                return None;
-            }
-            let active = g.get("aktiivinenHenkilotunnus")?.as_str()?.to_string();
+        self.tietoryhmat.iter().find_map(|g| {
+            let active = g.active_hetu()?.to_string();
             let earlier = match g.get("edellisetHenkilotunnukset") {
                 Some(Value::Array(a)) => a.iter().filter_map(|h| h.as_str().map(str::to_string)).collect(),
                 _ => Vec::new(),

@@ -15,7 +15,8 @@ use std::path::Path;
 
 use serde::Serialize;
 use thiserror::Error;
-use vtj_wire::{ChangeRecord, Held, PersonRecord};
+use vtj_core::GroupName;
+use vtj_wire::{ChangeRecord, Group, Held, PersonRecord};
 
 mod postgres;
 mod sqlite;
@@ -537,18 +538,11 @@ fn save(t: &mut dyn Tx, hetu: &str, held: &Held) -> Result<(), RegisterError> {
 fn put_records(t: &mut dyn Tx, persons: &[PersonRecord]) -> Result<(), RegisterError> {
     for p in persons {
         let held = Held::from_record(p);
-        let current = correct(t, &p.henkilotunnus, active_hetu(&held).as_deref())?;
+        let active = held.instances(GroupName::HenkilotunnusKorjaus.as_str()).iter().find_map(Group::active_hetu);
+        let current = correct(t, &p.henkilotunnus, active)?;
         save(t, &current, &held)?;
     }
     bump(t, "persons_loaded", persons.len() as u64)
-}
-
-/// The active hetu a person's HENKILOTUNNUS_KORJAUS names, if it names one.
-fn active_hetu(held: &Held) -> Option<String> {
-    held.instances("HENKILOTUNNUS_KORJAUS").iter().find_map(|g| {
-        let active = g.get("voimassaolo").and_then(|v| v.as_str()) != Some("PASSIIVI");
-        active.then(|| g.get("aktiivinenHenkilotunnus")?.as_str().map(str::to_string)).flatten()
-    })
 }
 
 /// Applies changes in order and counts what they did.
