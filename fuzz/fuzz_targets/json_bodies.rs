@@ -65,6 +65,7 @@ fn world() -> &'static World {
         assert!(s.permit("K").expect("read").is_some());
         drop(s);
         let mut config = Config::new(db.to_string_lossy().into_owned());
+        config.signer = Some(std::sync::Arc::new(vtj_store::testsuite::test_signer()));
         // Every input reaches parsing: no rate limit in the way.
         (config.rate_per_second, config.rate_burst) = (1e9, u32::MAX);
         let app = App::new(&config).expect("app");

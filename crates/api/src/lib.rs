@@ -6,8 +6,9 @@
 //! A request goes: sign in as a user (deny by default) -> the user's
 //! permit, in force today -> rate limit of the permit's recipient -> the
 //! engine (store + core `render`) -> the answer's bytes -> **the audit
-//! entry committed** -> the answer sent. If the entry cannot be written,
-//! the answer is withheld (503).
+//! entry committed**, with the signed checkpoint of the audit tree that
+//! holds it -> the answer sent, carrying that checkpoint. If the entry
+//! cannot be written, the answer is withheld (503).
 //!
 //! - [`auth`], [`rate`], [`metrics`], [`problem`], [`db`], [`tls`]: the plumbing.
 //! - [`admin`], [`admin_api`]: operator actions (the CLI's and HTTP's).
@@ -59,6 +60,10 @@ pub struct Config {
     /// Always on in service. Off only to measure what the audit log costs,
     /// and only on a database marked with [`BENCHMARK_META`].
     pub audited: bool,
+    /// The key that signs the audit log's checkpoints. Required unless
+    /// `unsigned` says this is a test.
+    pub signer: Option<Arc<vtj_tlog::Signer>>,
+    pub unsigned: bool,
 }
 
 /// Set in a database that `vtj bench` made: the only kind that may be served
@@ -75,6 +80,8 @@ impl Config {
             // A /muutokset list of 50,000 hetus is about 700 kB.
             body_limit: 2 << 20,
             audited: true,
+            signer: None,
+            unsigned: false,
         }
     }
 }
@@ -86,6 +93,7 @@ pub struct App {
     limits: Limits,
     body_limit: usize,
     audited: bool,
+    signer: Option<Arc<vtj_tlog::Signer>>,
     limiter: rate::RateLimiter,
     /// Failed sign-ins per user: guessing a password costs argon2 time.
     failures: rate::RateLimiter,
@@ -107,11 +115,19 @@ impl App {
                 "audit logging can be turned off only on a database made by `vtj bench`".into(),
             ));
         }
+        if config.signer.is_none() && !config.unsigned {
+            return Err(vtj_store::StoreError::Refused(
+                "the service signs its audit log's checkpoints: give it a key (make one with `vtj admin keygen`), \
+                 or run it unsigned, for tests only"
+                    .into(),
+            ));
+        }
         let verified = auth::Verified::new()
             .map_err(|_| vtj_store::StoreError::Refused("no randomness for a process key".into()))?;
         Ok(Arc::new(App {
             db,
             audited: config.audited,
+            signer: config.signer.clone(),
             limits: config.limits,
             body_limit: config.body_limit,
             limiter: rate::RateLimiter::new(config.rate_per_second, config.rate_burst),
@@ -133,6 +149,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route(&route(paths::MUUTOKSET), post(muutokset))
         .route(&route(paths::PERUSTIEDOT), post(perustiedot))
         .route(&route(paths::PERUSTIEDOT_VKO), post(perustiedot_vko))
+        .route(&route(paths::LOKITODISTE), get(lokitodiste))
         .route(paths::PATH_HEALTH, get(|| async { "ok" }))
         .route(paths::PATH_READY, get(ready))
         .route(paths::PATH_METRICS, get(metrics_text))
@@ -233,16 +250,21 @@ async fn finish(app: Arc<App>, ctx: Ctx, served: Served) -> Response {
         Ok((_, t)) => ctx.audit.entry(at, Ok(t)),
         Err(e) => ctx.audit.entry(at, Err((e.status.as_u16(), e.code))),
     };
+    let mut appended = None;
     if app.audited {
-        if let Err(e) = app.db.write(move |s| Ok(vtj_disclose::audit::commit(s, &entry)?)).await {
-            app.metrics.count_status(e.status.as_u16());
-            return e.into_response();
+        let signer = app.signer.clone();
+        match app.db.write(move |s| Ok(vtj_disclose::audit::commit(s, &entry, signer.as_deref())?)).await {
+            Ok(a) => appended = Some(a),
+            Err(e) => {
+                app.metrics.count_status(e.status.as_u16());
+                return e.into_response();
+            }
         }
         app.metrics.audit_entries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     let status = served.as_ref().map_or_else(|e| e.status, |_| StatusCode::OK);
     app.metrics.count_status(status.as_u16());
-    match served {
+    let mut r = match served {
         Ok((body, _)) => {
             let mut r = (StatusCode::OK, body).into_response();
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -250,7 +272,18 @@ async fn finish(app: Arc<App>, ctx: Ctx, served: Served) -> Response {
             r
         }
         Err(e) => e.into_response(),
+    };
+    if let Some(a) = appended {
+        r.headers_mut().insert(paths::HEADER_AUDIT_ENTRY, HeaderValue::from(a.seq));
+        if let Some(note) = a.checkpoint {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(note);
+            if let Ok(v) = HeaderValue::from_str(&b64) {
+                r.headers_mut().insert(paths::HEADER_AUDIT_CHECKPOINT, v);
+            }
+        }
     }
+    r
 }
 
 async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
@@ -369,6 +402,43 @@ async fn perustiedot_vko(
             },
             touched,
         )
+    }
+    .await;
+    finish(app, ctx, served).await
+}
+
+/// Ours: the proof that the audit log of `uusi` entries extends that of
+/// `vanha`, so a recipient can check a new checkpoint against the one it
+/// kept. Hashes only: no one's data.
+async fn lokitodiste(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    cert: Option<Extension<ClientCert>>,
+    Path((vanha, uusi)): Path<(String, String)>,
+) -> Response {
+    let mut ctx = Ctx::new("GET /api/v1/lokitodiste/{vanha}/{uusi}", &headers, cert);
+    let served = async {
+        ctx.sign_in(&app, &headers).await?;
+        let size = |name: &str, v: &str| {
+            v.parse::<u64>().ok().filter(|_| v.bytes().all(|b| b.is_ascii_digit())).ok_or_else(|| {
+                ApiError::bad_request("VIRHEELLINEN_KOKO", format!("{name} {v:?}: a tree size is a whole number"))
+            })
+        };
+        let (first, second) = (size("vanha", &vanha)?, size("uusi", &uusi)?);
+        if first > second {
+            return Err(ApiError::bad_request("VIRHEELLINEN_KOKO", "vanha is larger than uusi: a log never shrinks"));
+        }
+        let proof = app
+            .db
+            .read(move |s| match s.audit_consistency(first, second) {
+                Err(vtj_store::StoreError::Proof(why)) => Ok(Err(why)),
+                other => Ok(Ok(other?)),
+            })
+            .await?
+            .map_err(|why| ApiError::bad_request("VIRHEELLINEN_KOKO", why))?;
+        use base64::Engine;
+        let todiste = proof.iter().map(|h| base64::engine::general_purpose::STANDARD.encode(h)).collect();
+        json(&LokitodisteResponse { vanha_koko: first, uusi_koko: second, todiste }, Touched::default())
     }
     .await;
     finish(app, ctx, served).await

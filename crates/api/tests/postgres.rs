@@ -55,6 +55,7 @@ async fn service_on_postgres_serves_initial_data_and_changes() {
     .unwrap();
 
     let mut config = Config::new(url.clone());
+    config.signer = Some(std::sync::Arc::new(vtj_store::testsuite::test_signer()));
     (config.limits.vko_page, config.limits.page) = (13, 50);
     let app = App::new(&config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

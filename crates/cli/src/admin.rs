@@ -12,6 +12,17 @@ use crate::{open_existing, parse_day};
 
 #[derive(Subcommand)]
 pub enum AdminCmd {
+    /// Make the key that signs the audit log's checkpoints: written to a new
+    /// file only its owner may read (keep it outside the database); the
+    /// public key printed, for publishing to recipients and supervisors.
+    Keygen {
+        /// The new key file.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// The log's name (its checkpoints' origin), e.g. the service's host and path.
+        #[arg(long, default_value = "vtj-muutosrajapinta/audit")]
+        name: String,
+    },
     /// Create or rename a recipient (luvansaaja).
     RecipientAdd {
         /// A SQLite file path or a postgres:// URL.
@@ -134,6 +145,11 @@ pub enum AdminCmd {
 
 pub fn run(cmd: AdminCmd) -> Result<()> {
     match cmd {
+        AdminCmd::Keygen { out, name } => {
+            let signer = crate::audit::write_key(&out, &name)?;
+            eprintln!("signing key written to {} (mode 0600); its public key, to publish:", out.display());
+            println!("{}", signer.verifier().text());
+        }
         AdminCmd::RecipientAdd { db, tunnus, nimi } => {
             admin::add_recipient(&mut *open_existing(&db)?, &tunnus, &nimi)?;
             println!("recipient {tunnus} saved");

@@ -81,10 +81,19 @@ const USER: &str = "bench";
 const INITIAL_PAGE: usize = 5_000;
 const FEED_PAGE: usize = 1_000;
 
-/// The service's page sizes for the bench, as a `vtj serve --config` file.
+/// The service's page sizes and audit key for the bench, as a `vtj serve
+/// --config` file: the audited service signs a checkpoint per answer, as in
+/// production.
 fn server_config(dir: &Path) -> Result<PathBuf> {
+    let key = dir.join("vtj-bench-audit.key");
+    if !key.exists() {
+        crate::audit::write_key(&key, "vtj-bench/audit")?;
+    }
     let path = dir.join("vtj-bench-serve.toml");
-    std::fs::write(&path, format!("page = {FEED_PAGE}\nvko_page = {INITIAL_PAGE}\n"))?;
+    std::fs::write(
+        &path,
+        format!("page = {FEED_PAGE}\nvko_page = {INITIAL_PAGE}\naudit_key = {:?}\n", key.display().to_string()),
+    )?;
     Ok(path)
 }
 

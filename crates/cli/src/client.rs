@@ -33,6 +33,11 @@ pub struct ServiceArgs {
     /// Sent as X-Road-Client (INSTANCE/CLASS/MEMBER/SUBSYSTEM, e.g. FI/GOV/0000000-0/vtj-client).
     #[arg(long, env = "VTJ_XROAD_CLIENT")]
     xroad_client: Option<String>,
+    /// The public key of the service's audit log (name+id+key, as `vtj admin
+    /// keygen` prints it), to check the signatures of its checkpoints; the
+    /// register remembers it.
+    #[arg(long, env = "VTJ_SERVICE_AUDIT_KEY")]
+    audit_key: Option<String>,
 }
 
 impl ServiceArgs {
@@ -59,6 +64,7 @@ impl ServiceArgs {
             identity: self.client_identity.clone(),
             ca_cert: self.ca_cert.clone(),
             xroad_client: self.xroad_client.clone(),
+            audit_key: self.audit_key.clone(),
             ..ClientConfig::default()
         })?)
     }
@@ -195,6 +201,13 @@ pub enum RegisterCmd {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// Print the service's audit checkpoints this register has checked and
+    /// kept, as a JSON list: what `vtj audit verify --checkpoints` takes.
+    Checkpoints {
+        /// A SQLite file path, or a postgres:// URL.
+        #[arg(long, env = "VTJ_REGISTER", default_value = "register.db")]
+        register: String,
+    },
     /// Delete look-up log entries older than five years.
     PruneLog {
         /// A SQLite file path, or a postgres:// URL.
@@ -234,6 +247,9 @@ pub fn register(cmd: RegisterCmd) -> Result<()> {
             let list = hetus(h, file)?;
             let n = vtj_sync::list_remove(&mut open_register(&register)?, &list)?;
             println!("{} hetus taken off the list; {n} persons' data deleted", list.len());
+        }
+        RegisterCmd::Checkpoints { register } => {
+            println!("{}", serde_json::to_string_pretty(&open_register(&register)?.checkpoints()?)?);
         }
         RegisterCmd::PruneLog { register } => {
             let now = time::OffsetDateTime::now_utc();

@@ -85,9 +85,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let county_password = admin::add_user(&mut store, COUNTY_PERMIT, COUNTY_USER)?;
     let list_password = admin::add_user(&mut store, LIST_PERMIT, LIST_USER)?;
 
+    // The service signs its audit log's checkpoints; the clients are given its public key.
+    let signer = crate::audit::write_key(&dir.join("audit.key"), "vtj-demo/audit")?;
+    let audit_key = signer.verifier().text();
+    let mut config = vtj_api::Config::new(db.to_string_lossy().into_owned());
+    config.signer = Some(std::sync::Arc::new(signer));
     let rt = tokio::runtime::Runtime::new()?;
     let base = rt.block_on(async {
-        let app = vtj_api::App::new(&vtj_api::Config::new(db.to_string_lossy().into_owned()))?;
+        let app = vtj_api::App::new(&config)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         tokio::spawn(vtj_api::serve(listener, app, std::future::pending()));
@@ -101,6 +106,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             user: Some(user.into()),
             password: Some(password.into()),
             xroad_client: Some("FI/GOV/0000000-0/demo".into()),
+            audit_key: Some(audit_key.clone()),
             ..ClientConfig::default()
         })
     };
@@ -161,6 +167,16 @@ pub fn run(args: DemoArgs) -> Result<()> {
             println!("{:<34} MISMATCH: {differing} persons differ", format!("{name} register"));
         }
     }
+    let kept = county_reg.checkpoints()?.len() + list_reg.checkpoints()?.len();
+    let verified = vtj_store::tree::verify(
+        &store,
+        Some(&vtj_tlog::Verifier::parse(&audit_key)?),
+        &[county_reg.checkpoints()?, list_reg.checkpoints()?].concat(),
+    )?;
+    println!(
+        "{:<34} OK: {} entries in the tree; {} checkpoints the registers kept match it",
+        "audit log", verified.leaves, kept
+    );
     println!("demo finished in {:.1} s (databases in {})", started.elapsed().as_secs_f64(), dir.display());
     if !ok {
         bail!("a local register differs from what its permit allows");
@@ -170,8 +186,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
 fn report(what: &str, r: &SyncReport) {
     println!(
-        "{what:<34} {} persons loaded, {} changes ({} censor markers, {} removed), {} held, {:.2} s",
-        r.persons_loaded, r.changes_applied, r.censored, r.removed, r.persons_held, r.seconds
+        "{what:<34} {} persons loaded, {} changes ({} censor markers, {} removed), {} held, {:.2} s, audit log at {}",
+        r.persons_loaded,
+        r.changes_applied,
+        r.censored,
+        r.removed,
+        r.persons_held,
+        r.seconds,
+        r.audit_checkpoint.map_or("-".into(), |n| n.to_string())
     );
 }
 

@@ -13,7 +13,7 @@ use vtj_api::{App, Config};
 #[derive(Args)]
 pub struct ServeArgs {
     /// A TOML file with any of: listen, db, rate_per_second, rate_burst, page, vko_page, max_list,
-    /// body_limit, tls_cert, tls_key, tls_client_ca, admin_listen.
+    /// body_limit, tls_cert, tls_key, tls_client_ca, admin_listen, audit_key.
     #[arg(long, env = "VTJ_CONFIG")]
     config: Option<PathBuf>,
     #[arg(long, env = "VTJ_LISTEN")]
@@ -39,6 +39,13 @@ pub struct ServeArgs {
     /// Accept client certificates issued by this CA (PEM) as credentials.
     #[arg(long, env = "VTJ_TLS_CLIENT_CA")]
     tls_client_ca: Option<PathBuf>,
+    /// The key that signs the audit log's checkpoints (made by `vtj admin
+    /// keygen`; a file only its owner may read). Required, unless --unsigned.
+    #[arg(long, env = "VTJ_AUDIT_KEY")]
+    audit_key: Option<PathBuf>,
+    /// For tests only: answer without signed audit checkpoints.
+    #[arg(long, conflicts_with = "audit_key")]
+    unsigned: bool,
     /// For `vtj bench` only: serve without audit logging, to measure its
     /// cost. Refused on any database `vtj bench` did not make.
     #[arg(long, hide = true)]
@@ -63,6 +70,7 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     tls_client_ca: Option<PathBuf>,
     admin_listen: Option<SocketAddr>,
+    audit_key: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -80,6 +88,18 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     let mut config = Config::new(db.clone());
     config.audited = !args.unaudited_benchmark;
+    match args.audit_key.or(file.audit_key) {
+        Some(path) if !args.unsigned => config.signer = Some(std::sync::Arc::new(crate::audit::load_signer(&path)?)),
+        Some(_) => anyhow::bail!("--unsigned and an audit key exclude each other"),
+        None if args.unsigned => {
+            eprintln!("vtj serve: UNSIGNED: answers carry no audit checkpoints (for tests only)");
+            config.unsigned = true;
+        }
+        None => anyhow::bail!(
+            "the service signs its audit log's checkpoints: give --audit-key FILE (make one with \
+             `vtj admin keygen --out FILE`), or --unsigned for tests"
+        ),
+    }
     if let Some(r) = args.rate_per_second.or(file.rate_per_second) {
         anyhow::ensure!(r.is_finite() && r > 0.0, "rate_per_second must be positive");
         config.rate_per_second = r;

@@ -73,7 +73,7 @@ fn audit_verify_exits_non_zero_on_a_tampered_log() {
         use vtj_store::AuditLog;
         let mut s = vtj_store::SqliteStore::open(&db).unwrap();
         for n in 0..3 {
-            s.audit_append(&vtj_store::testsuite::audit_record(&format!("2026-05-0{}T00:00:00.000Z", n + 1), n))
+            s.audit_append(&vtj_store::testsuite::audit_record(&format!("2026-05-0{}T00:00:00.000Z", n + 1), n), None)
                 .unwrap();
         }
     }
@@ -91,6 +91,73 @@ fn audit_verify_exits_non_zero_on_a_tampered_log() {
     let o = vtj(&["audit", "verify", "--db", db]);
     assert!(!o.status.success());
     assert!(text(&o).1.contains("entry #2 was modified"), "{:?}", text(&o));
+}
+
+/// The signing key, checkpoints and proofs a third party checks with the
+/// public key alone.
+#[test]
+fn audit_keys_checkpoints_and_proofs_from_the_command_line() {
+    use std::os::unix::fs::PermissionsExt;
+    use vtj_store::AuditLog;
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (db, key) = (p("a.db"), p("audit.key"));
+    assert!(vtj(&["generate", "--db", &db, "--persons", "10"]).status.success());
+
+    let o = vtj(&["serve", "--db", &db, "--listen", "127.0.0.1:0"]);
+    assert!(!o.status.success() && text(&o).1.contains("vtj admin keygen"), "{:?}", text(&o));
+    let o = vtj(&["admin", "keygen", "--out", &key, "--name", "vtj.test/log"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let public = text(&o).0.trim().to_string();
+    assert!(public.starts_with("vtj.test/log+"), "{public}");
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(!vtj(&["admin", "keygen", "--out", &key]).status.success(), "a key is never overwritten");
+
+    let hetu = vtj_store::testsuite::audit_record("x", 1).hetus[0].clone();
+    {
+        let mut s = vtj_store::SqliteStore::open(std::path::Path::new(&db)).unwrap();
+        for n in 0..4 {
+            s.audit_append(&vtj_store::testsuite::audit_record(&format!("2026-05-0{}T00:00:00.000Z", n + 1), n), None)
+                .unwrap();
+        }
+    }
+    let o = vtj(&["audit", "prove", "--db", &db, "--entry", "2"]);
+    assert!(!o.status.success() && text(&o).1.contains("no checkpoint"), "{:?}", text(&o));
+    let o = vtj(&["audit", "checkpoint", "--db", &db, "--key-file", &key]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let note = text(&o).0;
+    assert!(note.starts_with("vtj.test/log\n4\n"), "{note}");
+    std::fs::write(p("held.json"), serde_json::to_string(&[&note]).unwrap()).unwrap();
+
+    let o = vtj(&["audit", "person", "--db", &db, &hetu]);
+    assert!(o.status.success() && text(&o).0.lines().count() == 1 && text(&o).0.starts_with("#2 "), "{:?}", text(&o));
+    let o = vtj(&["audit", "prove", "--db", &db, "--hetu", &hetu]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    std::fs::write(p("proof.jsonl"), &o.stdout).unwrap();
+    let o = vtj(&["audit", "check-proof", "--key", &public, &p("proof.jsonl")]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.starts_with("entry #2 is in vtj.test/log's log of 4 entries"), "{:?}", text(&o));
+    let forged =
+        String::from_utf8(std::fs::read(p("proof.jsonl")).unwrap()).unwrap().replace("GET /test/1", "GET /test/9");
+    std::fs::write(p("forged.jsonl"), forged).unwrap();
+    let o = vtj(&["audit", "check-proof", "--key", &public, &p("forged.jsonl")]);
+    assert!(!o.status.success() && text(&o).1.contains("not in that tree"), "{:?}", text(&o));
+
+    let o = vtj(&["audit", "verify", "--db", &db, "--key", &public, "--checkpoints", &p("held.json")]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        text(&o).0.contains("1 kept checkpoints and 1 held by recipients match, signatures checked"),
+        "{:?}",
+        text(&o)
+    );
+    let other = vtj_store::testsuite::test_signer().sign(3, &[1; 32]);
+    std::fs::write(p("other.json"), serde_json::to_string(&[&other]).unwrap()).unwrap();
+    let o = vtj(&["audit", "verify", "--db", &db, "--key", &public, "--checkpoints", &p("other.json")]);
+    assert!(!o.status.success() && text(&o).1.contains("checkpoint 1 held by a recipient"), "{:?}", text(&o));
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = vtj(&["serve", "--db", &db, "--listen", "127.0.0.1:0", "--audit-key", &key]);
+    assert!(!o.status.success() && text(&o).1.contains("can be read by others"), "{:?}", text(&o));
 }
 
 #[test]
@@ -197,7 +264,7 @@ fn serving_without_audit_is_refused_outside_a_bench_database() {
     let db = dir.path().join("v.db");
     let db = db.to_str().unwrap();
     assert!(vtj(&["generate", "--db", db, "--persons", "10"]).status.success());
-    let o = vtj(&["serve", "--db", db, "--listen", "127.0.0.1:0", "--unaudited-benchmark"]);
+    let o = vtj(&["serve", "--db", db, "--listen", "127.0.0.1:0", "--unaudited-benchmark", "--unsigned"]);
     assert!(!o.status.success());
     assert!(text(&o).1.contains("only on a database made by `vtj bench`"), "{:?}", text(&o));
 }

@@ -62,10 +62,21 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// The audit key beside a database, made the first time.
+fn audit_key(db: &Path) -> String {
+    let key = db.with_extension("key");
+    if !key.exists() {
+        let o = vtj().args(["admin", "keygen", "--out", key.to_str().unwrap()]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    key.to_str().unwrap().to_string()
+}
+
 /// `vtj serve` on a fixed port, returned once it listens.
 fn serve(db: &Path, port: u16) -> Child {
     let mut child = vtj()
         .args(["serve", "--db", db.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--audit-key", &audit_key(db)])
         .args(["--rate-per-second", "100000", "--rate-burst", "100000"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -352,6 +363,7 @@ fn disk_full_and_read_only_database_are_refused_cleanly() {
     assert!(!o.status.success() && err.contains("read"), "{err}");
     let mut ro = vtj()
         .args(["serve", "--db", db.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--audit-key", &audit_key(&db)])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 use vtj_core::{GroupChange, Hetu, Permit};
-use vtj_store::{AuditLog, AuditRecord, ListDigest};
+use vtj_store::{Appended, AuditLog, AuditRecord, ListDigest};
 
 use crate::refusal::Refused;
 
@@ -93,7 +93,12 @@ impl Context {
     }
 }
 
-/// Commits an entry; nothing may be disclosed if this fails.
-pub fn commit<S: AuditLog + ?Sized>(s: &mut S, entry: &AuditRecord) -> Result<i64, Refused> {
-    Ok(s.audit_append(entry)?)
+/// Commits an entry (and, with a key, the checkpoint that covers it);
+/// nothing may be disclosed if this fails.
+pub fn commit<S: AuditLog + ?Sized>(
+    s: &mut S,
+    entry: &AuditRecord,
+    signer: Option<&vtj_tlog::Signer>,
+) -> Result<Appended, Refused> {
+    Ok(s.audit_append(entry, signer)?)
 }

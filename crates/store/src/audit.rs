@@ -75,6 +75,14 @@ impl AuditRecord {
     }
 }
 
+/// What appending an entry gave: its sequence number and, when the
+/// service signs, the checkpoint of the tree that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: i64,
+    pub checkpoint: Option<String>,
+}
+
 /// An entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {

@@ -19,10 +19,12 @@ mod postgres;
 mod sqlite;
 mod sqlite_access;
 pub mod testsuite;
+pub mod tree;
 
-pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainPoint, ChainReport, ListDigest};
+pub use audit::{Appended, AuditEntry, AuditRecord, ChainBreak, ChainPoint, ChainReport, ListDigest};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use tree::{TreeBreak, TreeReport};
 
 /// A position in the change log. Strictly increasing; 0 is "before the first change".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
@@ -78,6 +80,10 @@ pub enum StoreError {
     UnknownUser(String),
     #[error("the audit log's chain is broken: {0}")]
     AuditBroken(#[from] ChainBreak),
+    #[error("the audit log's tree is broken: {0}")]
+    TreeBroken(#[from] TreeBreak),
+    #[error("asked for a proof the tree cannot give: {0}")]
+    Proof(String),
 }
 
 /// A hetu read back from the database: valid, or the row is corrupt.
@@ -238,10 +244,14 @@ pub trait Access {
     fn cert_user(&self, hash: &str) -> Result<Option<String>, StoreError>;
 }
 
-/// The append-only, hash-chained audit log.
+/// The append-only audit log: a hash chain of entries and the Merkle tree
+/// over them (see [`tree`]), with the checkpoints signed over the tree.
 pub trait AuditLog {
-    /// Appends one record, linked to the previous entry; returns its sequence number.
-    fn audit_append(&mut self, record: &AuditRecord) -> Result<i64, StoreError>;
+    /// Appends one record, linked to the previous entry and added to the
+    /// tree; with a key, the tree that now holds it is signed and the
+    /// checkpoint kept, all in one transaction.
+    fn audit_append(&mut self, record: &AuditRecord, signer: Option<&vtj_tlog::Signer>)
+        -> Result<Appended, StoreError>;
     /// Entries with sequence number greater than `after`, in order, at most `limit`.
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
     /// The last pruned entry (genesis if none was pruned).
@@ -250,7 +260,20 @@ pub trait AuditLog {
     fn audit_head(&self) -> Result<ChainPoint, StoreError>;
     /// Deletes the entries recorded before `cutoff` (same format as
     /// [`AuditRecord::at`]) and moves the anchor; returns how many went.
+    /// The tree's nodes and the checkpoints stay.
     fn audit_prune(&mut self, cutoff: &str) -> Result<u64, StoreError>;
+    /// Leaves in the tree: every entry ever logged, pruned ones included.
+    fn audit_tree_size(&self) -> Result<u64, StoreError>;
+    /// The complete subtree `(level, index)`, if the tree has it.
+    fn audit_node(&self, level: u32, index: u64) -> Result<Option<vtj_tlog::Hash>, StoreError>;
+    /// Nodes of a level from index `from`, at most `limit`, without gaps.
+    fn audit_nodes(&self, level: u32, from: u64, limit: usize) -> Result<Vec<vtj_tlog::Hash>, StoreError>;
+    /// Kept checkpoints of sizes greater than `after`, by size: (size, note).
+    fn audit_checkpoints(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError>;
+    /// The newest kept checkpoint.
+    fn audit_latest_checkpoint(&self) -> Result<Option<String>, StoreError>;
+    /// Signs the tree as it stands and keeps the checkpoint.
+    fn audit_sign(&mut self, signer: &vtj_tlog::Signer) -> Result<String, StoreError>;
 
     /// Walks the whole chain from the anchor to the head.
     fn audit_verify(&self) -> Result<ChainReport, StoreError> {
@@ -267,5 +290,34 @@ pub trait AuditLog {
             }
         }
         Ok(ChainReport { entries: v.finish(&head)?, anchor, head })
+    }
+
+    /// The tree's root at `size` (at most the tree's size).
+    fn audit_root(&self, size: u64) -> Result<vtj_tlog::Hash, StoreError> {
+        let have = self.audit_tree_size()?;
+        if size > have {
+            return Err(StoreError::Proof(format!("the log has {have} entries, not {size}")));
+        }
+        vtj_tlog::tree::root(&mut tree::Stored(self), size)
+    }
+
+    /// RFC 6962 inclusion proof of entry `seq` in the tree of `size`.
+    fn audit_inclusion(&self, seq: i64, size: u64) -> Result<Vec<vtj_tlog::Hash>, StoreError> {
+        let have = self.audit_tree_size()?;
+        if size > have || seq < 1 {
+            return Err(StoreError::Proof(format!("entry #{seq} in a tree of {size} (the log has {have} entries)")));
+        }
+        vtj_tlog::tree::inclusion_proof(&mut tree::Stored(self), seq as u64 - 1, size)?
+            .ok_or_else(|| StoreError::Proof(format!("entry #{seq} is not in a tree of {size} entries")))
+    }
+
+    /// RFC 6962 consistency proof from the tree of `first` to that of `second`.
+    fn audit_consistency(&self, first: u64, second: u64) -> Result<Vec<vtj_tlog::Hash>, StoreError> {
+        let have = self.audit_tree_size()?;
+        if second > have {
+            return Err(StoreError::Proof(format!("the log has {have} entries, not {second}")));
+        }
+        vtj_tlog::tree::consistency_proof(&mut tree::Stored(self), first, second)?
+            .ok_or_else(|| StoreError::Proof(format!("a tree of {second} entries cannot extend one of {first}")))
     }
 }

@@ -98,6 +98,29 @@ pub const SQLITE: &[&str] = &[
     );
     CREATE INDEX user_cert_user ON user_cert(user_name);
     "#,
+    // 4: the audit log's Merkle tree (complete subtrees) and the signed
+    // checkpoints over it; neither is ever updated or deleted, not even by
+    // pruning. The store fills it for an existing log as it migrates.
+    r#"
+    CREATE TABLE audit_tree (
+        level INTEGER NOT NULL,
+        idx   INTEGER NOT NULL,
+        hash  BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER audit_tree_no_update BEFORE UPDATE ON audit_tree
+        BEGIN SELECT RAISE(ABORT, 'audit_tree is append-only'); END;
+    CREATE TRIGGER audit_tree_no_delete BEFORE DELETE ON audit_tree
+        BEGIN SELECT RAISE(ABORT, 'audit_tree is append-only'); END;
+    CREATE TABLE audit_checkpoint (
+        size INTEGER PRIMARY KEY,
+        note TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END;
+    CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END;
+    "#,
 ];
 
 /// The same schema on PostgreSQL. Step n here is step n of `SQLITE`.
@@ -187,12 +210,36 @@ pub const POSTGRES: &[&str] = &[
     );
     CREATE INDEX user_cert_user ON user_cert(user_name);
     "#,
+    // 4: the audit log's Merkle tree and checkpoints (see SQLITE step 4).
+    r#"
+    CREATE TABLE audit_tree (
+        level INTEGER NOT NULL,
+        idx   BIGINT NOT NULL,
+        hash  BYTEA NOT NULL,
+        PRIMARY KEY (level, idx)
+    );
+    CREATE TABLE audit_checkpoint (
+        size BIGINT PRIMARY KEY,
+        note TEXT NOT NULL
+    );
+    CREATE FUNCTION audit_append_only() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+    END $$ LANGUAGE plpgsql;
+    CREATE TRIGGER audit_tree_guard BEFORE UPDATE OR DELETE ON audit_tree
+        FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+    CREATE TRIGGER audit_checkpoint_guard BEFORE UPDATE OR DELETE ON audit_checkpoint
+        FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+    "#,
 ];
 
 /// The step from which persons and events are stored in DVV's group shapes.
 /// A database that holds data from before it cannot be read by this
 /// program; migrating it is refused rather than guessed at.
 pub const FORMAT_CHANGED_AT: usize = 3;
+
+/// The step that adds the audit tree; a log from before it is built into the tree.
+pub const AUDIT_TREE_AT: usize = 4;
 
 pub const OLD_FORMAT: &str = "this database holds persons in the data-group shapes of an earlier version of vtj \
      (before DVV's interface); it cannot be read by this one. Create it anew with `vtj generate`";

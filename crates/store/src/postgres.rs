@@ -16,7 +16,10 @@ use time::Date;
 use vtj_core::date::ymd;
 use vtj_core::{Event, Hetu, Permit, Person, PersonId};
 
-use crate::audit::{chain_hash, AuditEntry, AuditRecord, ChainPoint};
+use vtj_tlog::{Hash, Nodes, Signer};
+
+use crate::audit::{chain_hash, Appended, AuditEntry, AuditRecord, ChainPoint};
+use crate::tree::{self, TreeTx};
 use crate::{
     migrations, Access, ApiUser, AuditLog, Cursor, LogEntry, LogSummary, PersonFilter, Recipient, Store, StoreError,
 };
@@ -58,6 +61,9 @@ impl PgStore {
                 return Err(StoreError::Refused(migrations::OLD_FORMAT.into()));
             }
             tx.batch_execute(step)?;
+            if i + 1 == migrations::AUDIT_TREE_AT {
+                audit_catch_up(&mut tx)?;
+            }
             tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&(i as i32 + 1)])?;
         }
         tx.commit()?;
@@ -576,8 +582,72 @@ fn chain_point(c: &mut impl GenericClient, key: &str) -> Result<ChainPoint, Stor
 const HEAD: &str = "audit.head";
 const ANCHOR: &str = "audit.anchor";
 
+/// The audit tree inside a transaction or on the connection.
+struct PgTree<'a, C: GenericClient>(&'a mut C);
+
+impl<C: GenericClient> Nodes for PgTree<'_, C> {
+    type Error = StoreError;
+    fn node(&mut self, level: u32, index: u64) -> Result<Hash, StoreError> {
+        node(self.0, level, index)?.ok_or_else(|| tree::missing(level, index))
+    }
+}
+
+impl<C: GenericClient> TreeTx for PgTree<'_, C> {
+    fn tree_size(&mut self) -> Result<u64, StoreError> {
+        tree_size(self.0)
+    }
+
+    fn put_node(&mut self, level: u32, index: u64, hash: &Hash) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO audit_tree (level, idx, hash) VALUES ($1, $2, $3)",
+            &[&(level as i32), &(index as i64), &&hash[..]],
+        )?;
+        Ok(())
+    }
+
+    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<String, StoreError> {
+        let size = size as i64;
+        self.0.execute(
+            "INSERT INTO audit_checkpoint (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING",
+            &[&size, &note],
+        )?;
+        Ok(self.0.query_one("SELECT note FROM audit_checkpoint WHERE size = $1", &[&size])?.get(0))
+    }
+}
+
+fn node(c: &mut impl GenericClient, level: u32, index: u64) -> Result<Option<Hash>, StoreError> {
+    let row =
+        c.query_opt("SELECT hash FROM audit_tree WHERE level = $1 AND idx = $2", &[&(level as i32), &(index as i64)])?;
+    row.map(|r| tree::hash_of(r.get::<_, &[u8]>(0))).transpose()
+}
+
+fn tree_size(c: &mut impl GenericClient) -> Result<u64, StoreError> {
+    let n: i64 = c.query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE level = 0", &[])?.get(0);
+    Ok(n as u64)
+}
+
+/// Builds the tree over a log that predates it (schema step 4).
+fn audit_catch_up(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> {
+    let (head, anchor) = (chain_point(tx, HEAD)?.seq, chain_point(tx, ANCHOR)?.seq);
+    let mut pages: Vec<Vec<(i64, String)>> = Vec::new();
+    // The entries are read first: the tree writes need the transaction too.
+    let mut after = anchor;
+    loop {
+        let page: Vec<(i64, String)> = tx
+            .query("SELECT seq, data FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 10000", &[&after])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        pages.push(page);
+    }
+    let mut pages = pages.into_iter();
+    tree::catch_up(&mut PgTree(tx), head, anchor, |_, _| Ok(pages.next().unwrap_or_default()))
+}
+
 impl AuditLog for PgStore {
-    fn audit_append(&mut self, record: &AuditRecord) -> Result<i64, StoreError> {
+    fn audit_append(&mut self, record: &AuditRecord, signer: Option<&Signer>) -> Result<Appended, StoreError> {
         let mut tx = self.client_mut()?.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
         let head = chain_point(&mut tx, HEAD)?;
@@ -589,8 +659,53 @@ impl AuditLog for PgStore {
             &[&seq, &record.at, &data, &head.hash, &hash],
         )?;
         set_meta(&mut tx, HEAD, &ChainPoint { seq, hash }.encode())?;
+        let checkpoint = tree::grow(&mut PgTree(&mut tx), seq, &data, signer)?;
         tx.commit()?;
-        Ok(seq)
+        Ok(Appended { seq, checkpoint })
+    }
+
+    fn audit_tree_size(&self) -> Result<u64, StoreError> {
+        self.with(tree_size)
+    }
+
+    fn audit_node(&self, level: u32, index: u64) -> Result<Option<Hash>, StoreError> {
+        self.with(|c| node(c, level, index))
+    }
+
+    fn audit_nodes(&self, level: u32, from: u64, limit: usize) -> Result<Vec<Hash>, StoreError> {
+        let rows = self.with(|c| {
+            Ok(c.query(
+                "SELECT idx, hash FROM audit_tree WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT $3",
+                &[&(level as i32), &(from as i64), &(limit as i64)],
+            )?)
+        })?;
+        tree::contiguous(level, from, rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn audit_checkpoints(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
+        self.with(|c| {
+            Ok(c.query(
+                "SELECT size, note FROM audit_checkpoint WHERE size > $1 ORDER BY size LIMIT $2",
+                &[&(after as i64), &(limit as i64)],
+            )?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+            .collect())
+        })
+    }
+
+    fn audit_latest_checkpoint(&self) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_opt("SELECT note FROM audit_checkpoint ORDER BY size DESC LIMIT 1", &[])?.map(|r| r.get(0)))
+        })
+    }
+
+    fn audit_sign(&mut self, signer: &Signer) -> Result<String, StoreError> {
+        let mut tx = self.client_mut()?.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+        let note = tree::sign(&mut PgTree(&mut tx), signer)?;
+        tx.commit()?;
+        Ok(note)
     }
 
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {

@@ -55,6 +55,9 @@ impl SqliteStore {
             }
             let tx = self.write_tx()?;
             tx.execute_batch(step)?;
+            if i + 1 == migrations::AUDIT_TREE_AT {
+                crate::sqlite_access::audit_catch_up(&tx)?;
+            }
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }

@@ -2,7 +2,10 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::audit::{chain_hash, AuditEntry, AuditRecord, ChainPoint};
+use vtj_tlog::{Hash, Nodes, Signer};
+
+use crate::audit::{chain_hash, Appended, AuditEntry, AuditRecord, ChainPoint};
+use crate::tree::{self, TreeTx};
 use crate::{Access, ApiUser, AuditLog, Recipient, SqliteStore, Store, StoreError};
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiUser> {
@@ -114,8 +117,66 @@ impl Access for SqliteStore {
     }
 }
 
+/// The audit tree inside one of the connection's transactions.
+pub(crate) struct SqlTree<'a>(pub(crate) &'a Connection);
+
+impl Nodes for SqlTree<'_> {
+    type Error = StoreError;
+    fn node(&mut self, level: u32, index: u64) -> Result<Hash, StoreError> {
+        node(self.0, level, index)?.ok_or_else(|| tree::missing(level, index))
+    }
+}
+
+impl TreeTx for SqlTree<'_> {
+    fn tree_size(&mut self) -> Result<u64, StoreError> {
+        tree_size(self.0)
+    }
+
+    fn put_node(&mut self, level: u32, index: u64, hash: &Hash) -> Result<(), StoreError> {
+        self.0.prepare_cached("INSERT INTO audit_tree (level, idx, hash) VALUES (?1, ?2, ?3)")?.execute(params![
+            level,
+            index as i64,
+            &hash[..]
+        ])?;
+        Ok(())
+    }
+
+    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<String, StoreError> {
+        self.0
+            .prepare_cached("INSERT INTO audit_checkpoint (size, note) VALUES (?1, ?2) ON CONFLICT (size) DO NOTHING")?
+            .execute(params![size as i64, note])?;
+        Ok(self.0.query_row("SELECT note FROM audit_checkpoint WHERE size = ?1", [size as i64], |r| r.get(0))?)
+    }
+}
+
+fn node(conn: &Connection, level: u32, index: u64) -> Result<Option<Hash>, StoreError> {
+    let raw: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT hash FROM audit_tree WHERE level = ?1 AND idx = ?2")?
+        .query_row(params![level, index as i64], |r| r.get(0))
+        .optional()?;
+    raw.map(|h| tree::hash_of(&h)).transpose()
+}
+
+fn tree_size(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE level = 0")?
+        .query_row([], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// Builds the tree over a log that predates it (schema step 4), inside
+/// the migration's transaction.
+pub(crate) fn audit_catch_up(tx: &Connection) -> Result<(), StoreError> {
+    let (head, anchor) = (chain_point(tx, HEAD)?.seq, chain_point(tx, ANCHOR)?.seq);
+    tree::catch_up(&mut SqlTree(tx), head, anchor, |after, limit| {
+        let mut stmt = tx.prepare_cached("SELECT seq, data FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    })
+}
+
 impl AuditLog for SqliteStore {
-    fn audit_append(&mut self, record: &AuditRecord) -> Result<i64, StoreError> {
+    fn audit_append(&mut self, record: &AuditRecord, signer: Option<&Signer>) -> Result<Appended, StoreError> {
         let tx = self.write_tx()?;
         let head = chain_point(&tx, HEAD)?;
         let seq = head.seq + 1;
@@ -124,8 +185,49 @@ impl AuditLog for SqliteStore {
         tx.prepare_cached("INSERT INTO audit_log (seq, at, data, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![seq, record.at, data, head.hash, hash])?;
         set_chain_point(&tx, HEAD, &ChainPoint { seq, hash })?;
+        let checkpoint = tree::grow(&mut SqlTree(&tx), seq, &data, signer)?;
         tx.commit()?;
-        Ok(seq)
+        Ok(Appended { seq, checkpoint })
+    }
+
+    fn audit_tree_size(&self) -> Result<u64, StoreError> {
+        tree_size(&self.conn)
+    }
+
+    fn audit_node(&self, level: u32, index: u64) -> Result<Option<Hash>, StoreError> {
+        node(&self.conn, level, index)
+    }
+
+    fn audit_nodes(&self, level: u32, from: u64, limit: usize) -> Result<Vec<Hash>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT idx, hash FROM audit_tree WHERE level = ?1 AND idx >= ?2 ORDER BY idx LIMIT ?3")?;
+        let rows = stmt.query_map(params![level, from as i64, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        tree::contiguous(level, from, rows.collect::<Result<_, _>>()?)
+    }
+
+    fn audit_checkpoints(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT size, note FROM audit_checkpoint WHERE size > ?1 ORDER BY size LIMIT ?2")?;
+        let rows =
+            stmt.query_map(params![after as i64, limit as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn audit_latest_checkpoint(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT note FROM audit_checkpoint ORDER BY size DESC LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn audit_sign(&mut self, signer: &Signer) -> Result<String, StoreError> {
+        let tx = self.write_tx()?;
+        let note = tree::sign(&mut SqlTree(&tx), signer)?;
+        tx.commit()?;
+        Ok(note)
     }
 
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {

@@ -59,6 +59,7 @@ fn permit(tunnus: &str) -> Permit {
 pub fn run_all<S: Store + Access + AuditLog>(fresh: impl Fn() -> S) {
     recipients_users_and_certificates(&mut fresh());
     audit_chain_appends_verifies_and_prunes(&mut fresh());
+    audit_tree_checkpoints_and_proofs_survive_pruning(&mut fresh());
     cursors_increase_and_pages_see_each_change_once(&mut fresh());
     failed_batch_commits_nothing(&mut fresh());
     log_keeps_both_sides_of_each_change(&mut fresh());
@@ -316,7 +317,7 @@ pub fn audit_chain_appends_verifies_and_prunes<S: AuditLog>(s: &mut S) {
         } else {
             format!("2026-01-0{}T00:00:00.000Z", n - 5)
         };
-        assert_eq!(s.audit_append(&audit_record(&at, n)).unwrap(), n as i64 + 1);
+        assert_eq!(s.audit_append(&audit_record(&at, n), None).unwrap().seq, n as i64 + 1);
     }
     let report = s.audit_verify().unwrap();
     assert_eq!(report.entries, 10);
@@ -330,6 +331,91 @@ pub fn audit_chain_appends_verifies_and_prunes<S: AuditLog>(s: &mut S) {
     let after = s.audit_verify().unwrap();
     assert_eq!((after.entries, after.anchor.seq, after.head.seq), (4, 6, 10));
     // The chain continues from the pruned log.
-    s.audit_append(&audit_record("2026-02-01T00:00:00.000Z", 11)).unwrap();
+    s.audit_append(&audit_record("2026-02-01T00:00:00.000Z", 11), None).unwrap();
     assert_eq!(s.audit_verify().unwrap().entries, 5);
+}
+
+/// A fixed key for tests: never a real service's.
+pub fn test_signer() -> vtj_tlog::Signer {
+    vtj_tlog::Signer::from_seed("vtj.test/audit", [42; 32]).expect("a valid name")
+}
+
+pub fn audit_tree_checkpoints_and_proofs_survive_pruning<S: AuditLog>(s: &mut S) {
+    use vtj_tlog::tree::{leaf_hash, verify_consistency, verify_inclusion, MemoryTree};
+    let signer = test_signer();
+    let key = signer.verifier();
+    let mut reference = MemoryTree::new();
+    let mut held = Vec::new();
+    for n in 0..21 {
+        let at = if n < 13 {
+            format!("2015-01-{:02}T00:00:00.000Z", n + 1)
+        } else {
+            format!("2026-01-{:02}T00:00:00.000Z", n)
+        };
+        let a = s.audit_append(&audit_record(&at, n), Some(&signer)).unwrap();
+        let data = &s.audit_entries(a.seq - 1, 1).unwrap()[0].data;
+        reference.push(leaf_hash(data.as_bytes()));
+        // Each answer's checkpoint covers its own entry.
+        let cp = key.open(a.checkpoint.as_deref().unwrap()).unwrap();
+        assert_eq!((cp.size, cp.root), (a.seq as u64, vtj_tlog::tree::root(&mut reference, a.seq as u64).unwrap()));
+        if n % 5 == 2 {
+            held.push(a.checkpoint.unwrap());
+        }
+    }
+    assert_eq!(s.audit_tree_size().unwrap(), 21);
+    let report = vtj_tlog_verify(s, &key, &held);
+    assert_eq!((report.leaves, report.entries_checked, report.checkpoints, report.held), (21, 21, 21, 4));
+
+    // Proofs from the stored tree verify against the signed roots.
+    let cp21 = key.open(&s.audit_latest_checkpoint().unwrap().unwrap()).unwrap();
+    for seq in [1, 8, 13, 21] {
+        let proof = s.audit_inclusion(seq, 21).unwrap();
+        let data = &s.audit_entries(seq - 1, 1).unwrap()[0].data;
+        verify_inclusion(&leaf_hash(data.as_bytes()), seq as u64 - 1, 21, &proof, &cp21.root).unwrap();
+    }
+    for h in &held {
+        let old = key.open(h).unwrap();
+        let proof = s.audit_consistency(old.size, 21).unwrap();
+        verify_consistency(old.size, 21, &old.root, &cp21.root, &proof).unwrap();
+    }
+    assert!(matches!(s.audit_consistency(3, 22), Err(StoreError::Proof(_))));
+    assert!(matches!(s.audit_inclusion(22, 21), Err(StoreError::Proof(_))));
+
+    // Five years on: the entries go, the tree and the checkpoints stay.
+    assert_eq!(s.audit_prune("2021-01-01T00:00:00.000Z").unwrap(), 13);
+    let report = vtj_tlog_verify(s, &key, &held);
+    assert_eq!((report.leaves, report.entries_checked, report.checkpoints, report.held), (21, 8, 21, 4));
+    for h in &held {
+        let old = key.open(h).unwrap();
+        let proof = s.audit_consistency(old.size, 21).unwrap();
+        verify_consistency(old.size, 21, &old.root, &cp21.root, &proof).unwrap();
+    }
+    let proof = s.audit_inclusion(17, 21).unwrap();
+    let data = &s.audit_entries(16, 1).unwrap()[0].data;
+    verify_inclusion(&leaf_hash(data.as_bytes()), 16, 21, &proof, &cp21.root).unwrap();
+    // And the log goes on.
+    let a = s.audit_append(&audit_record("2026-02-01T00:00:00.000Z", 30), Some(&signer)).unwrap();
+    assert_eq!(key.open(a.checkpoint.as_deref().unwrap()).unwrap().size, 22);
+    assert_eq!(vtj_tlog_verify(s, &key, &held).checkpoints, 22);
+
+    // A checkpoint signed by another key, or over another history, is named.
+    let other = vtj_tlog::Signer::from_seed("vtj.test/audit", [43; 32]).unwrap();
+    let forged = other.sign(5, &[0; 32]);
+    assert!(matches!(
+        crate::tree::verify(s, Some(&key), &[forged]),
+        Err(StoreError::TreeBroken(crate::TreeBreak::Foreign { n: 1, .. }))
+    ));
+    let mut other_history = held.clone();
+    other_history.insert(1, signer.sign(9, &[7; 32]));
+    assert!(matches!(
+        crate::tree::verify(s, Some(&key), &other_history),
+        Err(StoreError::TreeBroken(crate::TreeBreak::Held { n: 2, size: 9, .. }))
+    ));
+}
+
+fn vtj_tlog_verify<S: AuditLog>(s: &S, key: &vtj_tlog::Verifier, held: &[String]) -> crate::TreeReport {
+    match crate::tree::verify(s, Some(key), held) {
+        Ok(r) => r,
+        Err(e) => panic!("the tree does not verify: {e}"),
+    }
 }

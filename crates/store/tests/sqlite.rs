@@ -96,7 +96,7 @@ fn audit_tampering_is_refused_or_detected() {
         let p = dir.path().join(name);
         let mut s = SqliteStore::open(&p).unwrap();
         for n in 0..5 {
-            s.audit_append(&audit_record(&format!("2026-03-0{}T00:00:00.000Z", n + 1), n)).unwrap();
+            s.audit_append(&audit_record(&format!("2026-03-0{}T00:00:00.000Z", n + 1), n), None).unwrap();
         }
         (s, Connection::open(p).unwrap())
     };
@@ -138,4 +138,110 @@ fn audit_tampering_is_refused_or_detected() {
     drop_triggers(&raw);
     raw.execute("DELETE FROM audit_log WHERE seq = 5", []).unwrap();
     assert!(matches!(broken(&s), ChainBreak::Truncated { .. }));
+}
+
+/// The insider with full write access and the signing key: drops every
+/// trigger, rewrites one entry and recomputes everything the database
+/// holds (chain, head, tree, checkpoints, re-signed). The database alone
+/// then verifies; the checkpoints a recipient holds do not, and the first
+/// one issued after the rewritten entry is named.
+#[test]
+fn a_rewritten_history_is_caught_by_checkpoints_held_elsewhere() {
+    use vtj_store::audit::{chain_hash, ChainPoint};
+    use vtj_store::testsuite::{audit_record, test_signer};
+    use vtj_store::{tree, AuditLog, StoreError, TreeBreak};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rewritten.db");
+    let signer = test_signer();
+    let key = signer.verifier();
+    let mut held = Vec::new();
+    {
+        let mut s = SqliteStore::open(&path).unwrap();
+        for n in 0..12 {
+            let a = s
+                .audit_append(&audit_record(&format!("2026-03-{:02}T00:00:00.000Z", n + 1), n), Some(&signer))
+                .unwrap();
+            // A recipient keeps the checkpoints of its answers: #2, #6 and #10.
+            if n % 4 == 1 {
+                held.push(a.checkpoint.unwrap());
+            }
+        }
+        assert_eq!(tree::verify(&s, Some(&key), &held).unwrap().held, 3);
+    }
+
+    let raw = Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_retention;
+         DROP TRIGGER audit_tree_no_update; DROP TRIGGER audit_tree_no_delete;
+         DROP TRIGGER audit_checkpoint_no_update; DROP TRIGGER audit_checkpoint_no_delete;",
+    )
+    .unwrap();
+    // Entry #4 hides the disclosure it recorded.
+    raw.execute("UPDATE audit_log SET data = replace(data, '\"status\":200', '\"status\":404') WHERE seq = 4", [])
+        .unwrap();
+    let mut prev = ChainPoint::genesis().hash;
+    let rows: Vec<(i64, String)> = raw
+        .prepare("SELECT seq, data FROM audit_log ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (seq, data) in &rows {
+        let hash = chain_hash(&prev, *seq, data);
+        raw.execute(
+            "UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![prev, hash, seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    raw.execute("UPDATE meta SET value = ?1 WHERE key = 'audit.head'", [ChainPoint { seq: 12, hash: prev }.encode()])
+        .unwrap();
+    // The tree rebuilt by the program itself, as if from before the tree existed.
+    raw.execute_batch("DROP TABLE audit_tree; DROP TABLE audit_checkpoint; PRAGMA user_version = 3;").unwrap();
+    drop(raw);
+    let mut s = SqliteStore::open(&path).unwrap();
+    s.audit_sign(&signer).unwrap();
+
+    // Everything the database holds agrees with itself.
+    assert_eq!(s.audit_verify().unwrap().entries, 12);
+    let own = tree::verify(&s, Some(&key), &[]).unwrap();
+    assert_eq!((own.leaves, own.checkpoints), (12, 1));
+    // The recipient's checkpoint of size 2 still matches; the one of size 6 is the first that does not.
+    match tree::verify(&s, Some(&key), &held) {
+        Err(StoreError::TreeBroken(TreeBreak::Held { n: 2, size: 6, .. })) => {}
+        other => panic!("the rewrite was not caught: {other:?}"),
+    }
+    // And no consistency proof joins the held checkpoint to the new tree.
+    let old = key.open(&held[1]).unwrap();
+    let new = key.open(&s.audit_latest_checkpoint().unwrap().unwrap()).unwrap();
+    let proof = s.audit_consistency(old.size, new.size).unwrap();
+    assert!(vtj_tlog::tree::verify_consistency(old.size, new.size, &old.root, &new.root, &proof).is_err());
+}
+
+/// A log from before the tree (schema step 3) gets the tree that an
+/// always-treed log would have.
+#[test]
+fn a_log_older_than_the_tree_is_built_into_it() {
+    use vtj_store::testsuite::audit_record;
+    use vtj_store::{tree, AuditLog};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let root_before = {
+        let mut s = SqliteStore::open(&path).unwrap();
+        for n in 0..9 {
+            s.audit_append(&audit_record(&format!("2026-03-0{}T00:00:00.000Z", n + 1), n), None).unwrap();
+        }
+        s.audit_root(9).unwrap()
+    };
+    let raw = Connection::open(&path).unwrap();
+    raw.execute_batch("DROP TABLE audit_tree; DROP TABLE audit_checkpoint; PRAGMA user_version = 3;").unwrap();
+    drop(raw);
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.audit_tree_size().unwrap(), 9);
+    assert_eq!(s.audit_root(9).unwrap(), root_before);
+    assert_eq!(tree::verify(&s, None, &[]).unwrap().entries_checked, 9);
 }

@@ -5,14 +5,14 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Certificate, Identity, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use thiserror::Error;
-use vtj_wire::paths::HEADER_XROAD_CLIENT;
+use vtj_wire::paths::{HEADER_AUDIT_CHECKPOINT, HEADER_XROAD_CLIENT};
 use vtj_wire::Problem;
 
 #[derive(Debug, Error)]
@@ -25,6 +25,8 @@ pub enum ClientError {
     Answer(String),
     #[error("client setup: {0}")]
     Setup(String),
+    #[error("the service's audit log: {0}")]
+    Audit(String),
 }
 
 impl ClientError {
@@ -51,6 +53,9 @@ pub struct ClientConfig {
     pub ca_cert: Option<PathBuf>,
     /// Sent as `X-Road-Client` when going through Suomi.fi-palveluväylä.
     pub xroad_client: Option<String>,
+    /// The public key of the service's audit log (`name+id+key`), to check
+    /// its checkpoints' signatures; a register remembers it.
+    pub audit_key: Option<String>,
     pub retry: Retry,
 }
 
@@ -63,6 +68,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("identity", &self.identity)
             .field("ca_cert", &self.ca_cert)
             .field("xroad_client", &self.xroad_client)
+            .field("audit_key", &self.audit_key)
             .finish_non_exhaustive()
     }
 }
@@ -86,6 +92,15 @@ pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
     received: Arc<AtomicU64>,
+    checkpoints: Arc<Mutex<Seen>>,
+}
+
+/// The audit-log checkpoints the service's answers carried.
+#[derive(Debug, Default)]
+struct Seen {
+    /// The largest, as (size, note); its signature is checked by whoever keeps it.
+    newest: Option<(u64, String)>,
+    without: u64,
 }
 
 impl Client {
@@ -102,12 +117,40 @@ impl Client {
             b = b.identity(Identity::from_pem(&pem).map_err(|e| ClientError::Setup(format!("{}: {e}", id.display())))?);
         }
         let http = b.build().map_err(|e| ClientError::Setup(e.to_string()))?;
-        Ok(Client { http, config, received: Arc::new(AtomicU64::new(0)) })
+        Ok(Client { http, config, received: Arc::new(AtomicU64::new(0)), checkpoints: Arc::default() })
     }
 
     /// Bytes of successful response bodies so far.
     pub fn bytes_received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
+    }
+
+    pub fn audit_key(&self) -> Option<&str> {
+        self.config.audit_key.as_deref()
+    }
+
+    /// The newest checkpoint the answers since the last call carried, as
+    /// (size, note), and how many answers carried none; starts counting anew.
+    pub fn take_checkpoints(&self) -> (Option<(u64, String)>, u64) {
+        let seen = std::mem::take(&mut *self.checkpoints.lock().unwrap_or_else(|p| p.into_inner()));
+        (seen.newest, seen.without)
+    }
+
+    fn saw(&self, header: Option<&reqwest::header::HeaderValue>) -> Result<(), ClientError> {
+        use base64::Engine;
+        let mut seen = self.checkpoints.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(v) = header else {
+            seen.without += 1;
+            return Ok(());
+        };
+        let bad = |why: String| ClientError::Audit(format!("the answer's checkpoint is malformed: {why}"));
+        let note = base64::engine::general_purpose::STANDARD.decode(v.as_bytes()).map_err(|e| bad(e.to_string()))?;
+        let note = String::from_utf8(note).map_err(|e| bad(e.to_string()))?;
+        let size = vtj_tlog::note::read_unverified(&note).map_err(|e| bad(e.to_string()))?.size;
+        if seen.newest.as_ref().is_none_or(|(n, _)| size > *n) {
+            seen.newest = Some((size, note));
+        }
+        Ok(())
     }
 
     /// The service's address and the user: what a register is bound to
@@ -151,6 +194,7 @@ impl Client {
             }
             let pause = match req.send().await {
                 Ok(r) if r.status().is_success() => {
+                    self.saw(r.headers().get(HEADER_AUDIT_CHECKPOINT))?;
                     let bytes = r.bytes().await.map_err(|e| ClientError::Answer(e.to_string()))?;
                     self.received.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                     return serde_json::from_slice(&bytes).map_err(|e| ClientError::Answer(e.to_string()));

@@ -19,6 +19,8 @@
 //! - [`register`]: the local register (SQLite or PostgreSQL) and its look-up log.
 //! - [`client`]: HTTP with credentials, retries and backoff.
 //! - [`import`]: the same register fed by Muutostietopalvelu delivery files.
+//! - `witness`: each run checks that the service's audit log still extends
+//!   the checkpoint the register kept (a consistency proof), and keeps the new one.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -35,6 +37,7 @@ use vtj_wire::{
 pub mod client;
 pub mod import;
 pub mod register;
+mod witness;
 
 pub use client::{Client, ClientConfig, ClientError, Retry};
 pub use register::{Bucket, Counters, FileBatch, FileProgress, Mode, Position, Register, RegisterError};
@@ -63,6 +66,9 @@ pub struct SyncReport {
     pub seconds: f64,
     /// Response bodies received, in bytes.
     pub bytes: u64,
+    /// The size of the service's audit log the register's newest kept
+    /// checkpoint vouches for (none from a service without one, as DVV's).
+    pub audit_checkpoint: Option<u64>,
 }
 
 /// Reported after every committed page.
@@ -114,6 +120,7 @@ pub async fn sync(
         Mode::List => sync_list(client, reg, progress).await?,
         Mode::Files => return Err(SyncError::Input("this register is fed by delivery files (`vtj import`)".into())),
     };
+    let audit_checkpoint = witness::witness(client, reg).await?;
     let after = reg.counters()?;
     Ok(SyncReport {
         persons_loaded: after.persons_loaded - before.persons_loaded,
@@ -125,6 +132,7 @@ pub async fn sync(
         cursor,
         seconds: started.elapsed().as_secs_f64(),
         bytes: client.bytes_received() - bytes_before,
+        audit_checkpoint,
     })
 }
 
@@ -360,6 +368,7 @@ pub async fn list_add(client: &Client, reg: &mut Register, hetus: &[String], buc
         found += p.perustiedot.len();
         reg.add_listed(chunk, &p.perustiedot, bucket, start)?;
     }
+    witness::witness(client, reg).await?;
     Ok(Listed { listed: new.len(), found })
 }
 

@@ -122,6 +122,7 @@ pub async fn start(opts: Options) -> Harness {
         }
     }
     let mut config = Config::new(db.to_string_lossy().into_owned());
+    config.signer = Some(Arc::new(vtj_store::testsuite::test_signer()));
     (opts.config)(&mut config);
     let config_kept = config.clone();
     let clock_days = Arc::new(AtomicI64::new(0));
@@ -175,6 +176,16 @@ impl Harness {
         };
         self.app = App::new(&self.config).unwrap();
         self.shutdown = Some(spawn_server(listener, self.app.clone()));
+    }
+
+    /// Changes the configuration the next [`Harness::restart`] starts with.
+    pub fn reconfigure(&mut self, f: impl FnOnce(&mut Config)) {
+        f(&mut self.config);
+    }
+
+    /// The public key of the service's audit log, as a client is given it.
+    pub fn audit_key(&self) -> String {
+        vtj_store::testsuite::test_signer().verifier().text()
     }
 
     pub fn store(&self) -> SqliteStore {

@@ -17,6 +17,17 @@ pub struct KirjausavainResponse {
     pub viimeisin_kirjausavain: i64,
 }
 
+/// `GET /lokitodiste/{vanha}/{uusi}` (ours): the RFC 6962 consistency
+/// proof from the audit log's tree of `vanhaKoko` entries to that of
+/// `uusiKoko`, hashes in base64, in the RFC's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LokitodisteResponse {
+    pub vanha_koko: u64,
+    pub uusi_koko: u64,
+    pub todiste: Vec<String>,
+}
+
 /// `POST /muutokset`. Without `hetulista`, a municipality-scoped permit
 /// gets its area's changes; a hetu-scoped permit must send its list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,6 +13,10 @@ pub const PERUSTIEDOT: &str = "/perustiedot";
 /// `POST`: the current data of the residents of municipalities.
 pub const PERUSTIEDOT_VKO: &str = "/perustiedot-vko";
 
+/// `GET` (ours, not DVV's): a consistency proof between two sizes of the
+/// service's audit log, to check a new checkpoint against a kept one.
+pub const LOKITODISTE: &str = "/lokitodiste/{vanha}/{uusi}";
+
 /// The call's path under [`API_PREFIX`], as the service routes it.
 pub fn route(call: &str) -> String {
     format!("{API_PREFIX}{call}")
@@ -22,6 +26,17 @@ pub fn route(call: &str) -> String {
 pub fn kirjausavain(paiva: time::Date) -> String {
     KIRJAUSAVAIN.replace("{paiva}", &vtj_core::VtjDate::iso(paiva))
 }
+
+/// The path of `GET /lokitodiste/{vanha}/{uusi}`.
+pub fn lokitodiste(vanha: u64, uusi: u64) -> String {
+    LOKITODISTE.replace("{vanha}", &vanha.to_string()).replace("{uusi}", &uusi.to_string())
+}
+
+/// Ours, on every answer whose request was logged: the audit log's
+/// checkpoint covering that entry (a C2SP signed note, base64 as one
+/// header line) and the entry's number.
+pub const HEADER_AUDIT_CHECKPOINT: &str = "vtj-audit-checkpoint";
+pub const HEADER_AUDIT_ENTRY: &str = "vtj-audit-entry";
 
 /// Suomi.fi-palveluväylä (X-Road): `INSTANCE/CLASS/MEMBER/SUBSYSTEM` of
 /// the caller. Recorded, never trusted alone.

@@ -40,6 +40,11 @@ pub enum RegisterError {
     OtherSource { found: String, wanted: String },
     #[error("the register follows {found}; it cannot be used {wanted}")]
     OtherMode { found: String, wanted: String },
+    #[error(
+        "the register checks the service's audit log with the key {found}, not {wanted}; \
+         a service that changed its key cannot prove its log continues: start a new register"
+    )]
+    OtherAuditKey { found: String, wanted: String },
     #[error("malformed data from the service: {0}")]
     Malformed(String),
     #[error("the register's database connection is gone")]
@@ -70,6 +75,10 @@ pub(crate) trait Tx {
     fn log_access(&mut self, e: &AccessEntry) -> Result<(), RegisterError>;
     fn access_log(&mut self) -> Result<Vec<AccessEntry>, RegisterError>;
     fn prune_access_log(&mut self, cutoff: &str) -> Result<usize, RegisterError>;
+    /// Keeps a checked audit-log checkpoint of the service (first of a size wins).
+    fn checkpoint_put(&mut self, size: u64, note: &str, received: &str) -> Result<(), RegisterError>;
+    /// Every kept checkpoint, by size.
+    fn checkpoints(&mut self) -> Result<Vec<String>, RegisterError>;
     /// (hetu, groups JSON) of everyone, in hetu order.
     fn all(&mut self) -> Result<Vec<(String, String)>, RegisterError>;
     fn count(&mut self) -> Result<u64, RegisterError>;
@@ -477,6 +486,33 @@ impl Register {
 
     pub fn access_log(&mut self) -> Result<Vec<AccessEntry>, RegisterError> {
         self.tx(|t| t.access_log())
+    }
+
+    /// The service's audit-log checkpoints this register has kept, oldest
+    /// first: what `vtj audit verify --checkpoints` checks a log against.
+    pub fn checkpoints(&mut self) -> Result<Vec<String>, RegisterError> {
+        self.tx(|t| t.checkpoints())
+    }
+
+    /// Keeps a checkpoint the client has checked.
+    pub fn keep_checkpoint(&mut self, size: u64, note: &str) -> Result<(), RegisterError> {
+        let note = note.to_string();
+        self.tx(move |t| t.checkpoint_put(size, &note, &now()))
+    }
+
+    /// The public key of the service's audit log, once given.
+    pub fn audit_key(&mut self) -> Result<Option<String>, RegisterError> {
+        self.tx(|t| t.meta("audit.key"))
+    }
+
+    /// Binds the register to the service's audit key; another key is refused.
+    pub fn bind_audit_key(&mut self, key: &str) -> Result<(), RegisterError> {
+        let key = key.to_string();
+        self.tx(move |t| match t.meta("audit.key")? {
+            Some(k) if k != key => Err(RegisterError::OtherAuditKey { found: k, wanted: key.clone() }),
+            Some(_) => Ok(()),
+            None => t.set_meta("audit.key", &key),
+        })
     }
 
     /// Deletes look-up log entries recorded before `cutoff`; younger than

@@ -39,6 +39,7 @@ const SCHEMA: &str = r#"
     CREATE TABLE IF NOT EXISTS listed (hetu TEXT PRIMARY KEY, bucket BIGINT NOT NULL);
     CREATE INDEX IF NOT EXISTS listed_bucket ON listed(bucket, hetu);
     CREATE TABLE IF NOT EXISTS bucket (id BIGINT PRIMARY KEY, cursor BIGINT NOT NULL);
+    CREATE TABLE IF NOT EXISTS checkpoint (size BIGINT PRIMARY KEY, note TEXT NOT NULL, received TEXT NOT NULL);
 "#;
 
 type Work = Box<dyn FnOnce(&mut Client) + Send>;
@@ -153,6 +154,18 @@ impl Tx for PgTx<'_, '_> {
             &[&e.at, &e.who, &e.purpose, &e.action, &hetus],
         )?;
         Ok(())
+    }
+
+    fn checkpoint_put(&mut self, size: u64, note: &str, received: &str) -> Result<(), RegisterError> {
+        self.0.execute(
+            "INSERT INTO checkpoint (size, note, received) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING",
+            &[&(size as i64), &note, &received],
+        )?;
+        Ok(())
+    }
+
+    fn checkpoints(&mut self) -> Result<Vec<String>, RegisterError> {
+        Ok(self.0.query("SELECT note FROM checkpoint ORDER BY size", &[])?.iter().map(|r| r.get(0)).collect())
     }
 
     fn access_log(&mut self) -> Result<Vec<AccessEntry>, RegisterError> {

@@ -34,6 +34,10 @@ const SCHEMA: &[&str] = &[
     CREATE INDEX listed_bucket ON listed(bucket, hetu);
     CREATE TABLE bucket (id INTEGER PRIMARY KEY, cursor INTEGER NOT NULL);
 "#,
+    r#"
+    -- The service's audit-log checkpoints this register has checked and kept.
+    CREATE TABLE checkpoint (size INTEGER PRIMARY KEY, note TEXT NOT NULL, received TEXT NOT NULL);
+"#,
 ];
 
 pub(super) struct Sqlite {
@@ -154,6 +158,20 @@ impl Tx for SqliteTx<'_, '_> {
 
     fn prune_access_log(&mut self, cutoff: &str) -> Result<usize, RegisterError> {
         Ok(self.0.execute("DELETE FROM access_log WHERE at < ?1", [cutoff])?)
+    }
+
+    fn checkpoint_put(&mut self, size: u64, note: &str, received: &str) -> Result<(), RegisterError> {
+        self.0.execute(
+            "INSERT INTO checkpoint (size, note, received) VALUES (?1, ?2, ?3) ON CONFLICT (size) DO NOTHING",
+            params![size as i64, note, received],
+        )?;
+        Ok(())
+    }
+
+    fn checkpoints(&mut self) -> Result<Vec<String>, RegisterError> {
+        let mut stmt = self.0.prepare("SELECT note FROM checkpoint ORDER BY size")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn all(&mut self) -> Result<Vec<(String, String)>, RegisterError> {
