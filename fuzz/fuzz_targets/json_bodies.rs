@@ -85,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
     let w = world();
     let segment = String::from_utf8_lossy(rest).replace(['#', '?', '/', ' '], "");
-    let (method, uri, who) = match pick % 11 {
+    let (method, uri, who) = match pick % 12 {
         0 => ("POST", route(PERUSTIEDOT), As::List),
         1 => ("POST", route(PERUSTIEDOT), As::Area),
         2 => ("POST", route(MUUTOKSET), As::List),
@@ -96,6 +96,11 @@ fuzz_target!(|data: &[u8]| {
         7 => ("POST", admin_api::PATH_ADMIN_PERMITS.to_string(), As::Admin),
         8 => ("GET", format!("/api/v1/kirjausavain/{segment}"), As::Area),
         9 => ("POST", route(PERUSTIEDOT_VKO), As::List),
+        10 => {
+            let mid = segment.chars().count() / 2;
+            let (a, b): (String, String) = (segment.chars().take(mid).collect(), segment.chars().skip(mid).collect());
+            ("GET", format!("/api/v1/lokitodiste/{a}/{b}"), As::List)
+        }
         _ => ("GET", admin_api::PATH_ADMIN_FEES.to_string(), As::Admin),
     };
     let credential = match who {

@@ -66,6 +66,9 @@ pub enum AuditCmd {
         #[arg(long, default_value = "vtj.db")]
         db: String,
         hetu: String,
+        /// Print each one's inclusion proof (as `prove`) instead of a line of text.
+        #[arg(long)]
+        proofs: bool,
     },
     /// Delete entries older than five years, keeping the rest, the tree and every checkpoint verifiable.
     Prune {
@@ -119,26 +122,14 @@ pub fn run(cmd: AuditCmd) -> Result<()> {
         AuditCmd::Prove { db, entry, hetu } => {
             let s = open_existing(&db)?;
             let entries = match (entry, hetu) {
-                (Some(n), _) => s.audit_entries(n - 1, 1)?.into_iter().filter(|e| e.seq == n).collect(),
+                (Some(n), _) => s.audit_entries(n.saturating_sub(1), 1)?.into_iter().filter(|e| e.seq == n).collect(),
                 (None, Some(h)) => about(&*s, &h)?.into_iter().map(|(e, _)| e).collect(),
                 (None, None) => Vec::new(),
             };
             if entries.is_empty() {
                 bail!("no such entry in the log (pruned, or never there)");
             }
-            let note = s
-                .audit_latest_checkpoint()?
-                .context("no checkpoint yet: sign one with `vtj audit checkpoint --key-file`")?;
-            let size = vtj_tlog::note::read_unverified(&note)?.size;
-            let mut out = std::io::stdout().lock();
-            for e in entries {
-                if e.seq as u64 > size {
-                    bail!("entry #{} is newer than the newest checkpoint ({size}): sign one first", e.seq);
-                }
-                let inclusion = s.audit_inclusion(e.seq, size)?.iter().map(|h| B64.encode(h)).collect();
-                let p = Proof { entry: e.seq, data: e.data, checkpoint: note.clone(), inclusion };
-                writeln!(out, "{}", serde_json::to_string(&p)?)?;
-            }
+            print_proofs(&*s, entries)?;
         }
         AuditCmd::CheckProof { key, proofs } => {
             let key = Verifier::parse(&key).context("--key")?;
@@ -175,9 +166,12 @@ pub fn run(cmd: AuditCmd) -> Result<()> {
                 bail!("no proofs in {}", proofs.display());
             }
         }
-        AuditCmd::Person { db, hetu } => {
+        AuditCmd::Person { db, hetu, proofs } => {
             let s = open_existing(&db)?;
             let found = about(&*s, &hetu)?;
+            if proofs {
+                return print_proofs(&*s, found.into_iter().map(|(e, _)| e).collect());
+            }
             for (e, r) in &found {
                 let how = if r.hetus.contains(&hetu) { "disclosed" } else { "asked" };
                 println!(
@@ -201,6 +195,23 @@ pub fn run(cmd: AuditCmd) -> Result<()> {
             let n = open_existing(&db)?.audit_prune(&AuditRecord::format_time(cutoff))?;
             println!("{n} entries older than {RETENTION_YEARS} years pruned; the tree and its checkpoints stay");
         }
+    }
+    Ok(())
+}
+
+/// Each entry's inclusion proof against the newest checkpoint, a JSON line each.
+fn print_proofs(s: &dyn Backend, entries: Vec<AuditEntry>) -> Result<()> {
+    let note =
+        s.audit_latest_checkpoint()?.context("no checkpoint yet: sign one with `vtj audit checkpoint --key-file`")?;
+    let size = vtj_tlog::note::read_unverified(&note)?.size;
+    let mut out = std::io::stdout().lock();
+    for e in entries {
+        if e.seq as u64 > size {
+            bail!("entry #{} is newer than the newest checkpoint ({size}): sign one first", e.seq);
+        }
+        let inclusion = s.audit_inclusion(e.seq, size)?.iter().map(|h| B64.encode(h)).collect();
+        let p = Proof { entry: e.seq, data: e.data, checkpoint: note.clone(), inclusion };
+        writeln!(out, "{}", serde_json::to_string(&p)?)?;
     }
     Ok(())
 }

@@ -133,6 +133,7 @@ fn audit_keys_checkpoints_and_proofs_from_the_command_line() {
     assert!(o.status.success() && text(&o).0.lines().count() == 1 && text(&o).0.starts_with("#2 "), "{:?}", text(&o));
     let o = vtj(&["audit", "prove", "--db", &db, "--hetu", &hetu]);
     assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(o.stdout, vtj(&["audit", "person", "--db", &db, &hetu, "--proofs"]).stdout);
     std::fs::write(p("proof.jsonl"), &o.stdout).unwrap();
     let o = vtj(&["audit", "check-proof", "--key", &public, &p("proof.jsonl")]);
     assert!(o.status.success(), "{:?}", text(&o));

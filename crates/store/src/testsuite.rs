@@ -419,3 +419,38 @@ fn vtj_tlog_verify<S: AuditLog>(s: &S, key: &vtj_tlog::Verifier, held: &[String]
         Err(e) => panic!("the tree does not verify: {e}"),
     }
 }
+
+/// The insider's attack on a SQLite database, for tests: with every
+/// trigger dropped, entry `seq` is made to hide the disclosure it recorded
+/// (status 200 -> 404), the chain and its head are recomputed, and the tree
+/// and checkpoints are dropped so that the program rebuilds the tree from
+/// the rewritten entries on its next open (as for a log older than the
+/// tree). Signing it again is the caller's part.
+pub fn rewrite_audit_history(db: &std::path::Path, seq: i64) {
+    use crate::audit::{chain_hash, ChainPoint};
+    let raw = rusqlite::Connection::open(db).expect("open");
+    raw.execute_batch(
+        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_retention;
+         DROP TRIGGER audit_tree_no_update; DROP TRIGGER audit_tree_no_delete;
+         DROP TRIGGER audit_checkpoint_no_update; DROP TRIGGER audit_checkpoint_no_delete;",
+    )
+    .expect("drop triggers");
+    let changed = raw
+        .execute("UPDATE audit_log SET data = replace(data, '\"status\":200', '\"status\":404') WHERE seq = ?1", [seq])
+        .expect("rewrite");
+    assert_eq!(changed, 1, "entry #{seq} is not there to rewrite");
+    let rows: Vec<(i64, String)> = raw
+        .prepare("SELECT seq, data FROM audit_log ORDER BY seq")
+        .and_then(|mut q| q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .expect("read");
+    let mut prev = ChainPoint::genesis().hash;
+    for (n, data) in &rows {
+        let hash = chain_hash(&prev, *n, data);
+        raw.execute("UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![prev, hash, n])
+            .expect("rechain");
+        prev = hash;
+    }
+    let head = ChainPoint { seq: rows.last().map_or(0, |r| r.0), hash: prev };
+    raw.execute("UPDATE meta SET value = ?1 WHERE key = 'audit.head'", [head.encode()]).expect("head");
+    raw.execute_batch("DROP TABLE audit_tree; DROP TABLE audit_checkpoint; PRAGMA user_version = 3;").expect("tree");
+}

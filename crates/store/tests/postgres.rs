@@ -112,3 +112,48 @@ fn concurrent_writers_never_let_a_reader_skip_a_change() {
     assert_eq!(seen.len(), 801);
     assert!(seen.windows(2).all(|p| p[1] == p[0] + 1), "no cursor skipped or repeated");
 }
+
+/// A log from before the tree (schema step 3) gets, on PostgreSQL too, the
+/// tree an always-treed log would have, pruned entries as placeholder leaves.
+#[test]
+fn a_log_older_than_the_tree_is_built_into_it() {
+    use vtj_store::testsuite::audit_record;
+    use vtj_store::{tree, AuditLog};
+
+    let db = TestDb::new("oldlog");
+    let mut s = db.fresh();
+    for n in 0..9 {
+        let at = format!("20{}-03-01T00:00:00.000Z", if n < 2 { 15 } else { 26 });
+        s.audit_append(&audit_record(&at, n), None).unwrap();
+    }
+    let (root9, pruned_leaf) = (s.audit_root(9).unwrap(), s.audit_node(0, 0).unwrap());
+    drop(s);
+    let conn = format!("host=127.0.0.1 port=5432 user=postgres dbname={}", db.name);
+    let mut raw = Client::connect(&conn, NoTls).unwrap();
+    raw.batch_execute(
+        "SET search_path = s0;
+         DROP TABLE audit_tree; DROP TABLE audit_checkpoint; DROP FUNCTION audit_append_only();
+         DELETE FROM schema_version WHERE version = 4;",
+    )
+    .unwrap();
+    let s = db.store("s0");
+    assert_eq!(s.audit_tree_size().unwrap(), 9);
+    assert_eq!(s.audit_root(9).unwrap(), root9);
+    assert_eq!(tree::verify(&s, None, &[]).unwrap().entries_checked, 9);
+    assert_eq!(s.audit_node(0, 0).unwrap(), pruned_leaf);
+
+    // Pruned before the tree: the leaves are placeholders, the rest is the log.
+    let mut s = s;
+    assert_eq!(s.audit_prune("2021-01-01T00:00:00.000Z").unwrap(), 2);
+    drop(s);
+    raw.batch_execute(
+        "SET search_path = s0;
+         DROP TABLE audit_tree; DROP TABLE audit_checkpoint; DROP FUNCTION audit_append_only();
+         DELETE FROM schema_version WHERE version = 4;",
+    )
+    .unwrap();
+    let s = db.store("s0");
+    assert_eq!(s.audit_tree_size().unwrap(), 9);
+    assert_eq!(s.audit_node(0, 0).unwrap(), Some(vtj_tlog::tree::leaf_hash(tree::pruned_leaf(1).as_bytes())));
+    assert_eq!(tree::verify(&s, None, &[]).unwrap().entries_checked, 7);
+}

@@ -147,7 +147,6 @@ fn audit_tampering_is_refused_or_detected() {
 /// one issued after the rewritten entry is named.
 #[test]
 fn a_rewritten_history_is_caught_by_checkpoints_held_elsewhere() {
-    use vtj_store::audit::{chain_hash, ChainPoint};
     use vtj_store::testsuite::{audit_record, test_signer};
     use vtj_store::{tree, AuditLog, StoreError, TreeBreak};
 
@@ -170,38 +169,8 @@ fn a_rewritten_history_is_caught_by_checkpoints_held_elsewhere() {
         assert_eq!(tree::verify(&s, Some(&key), &held).unwrap().held, 3);
     }
 
-    let raw = Connection::open(&path).unwrap();
-    raw.execute_batch(
-        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_retention;
-         DROP TRIGGER audit_tree_no_update; DROP TRIGGER audit_tree_no_delete;
-         DROP TRIGGER audit_checkpoint_no_update; DROP TRIGGER audit_checkpoint_no_delete;",
-    )
-    .unwrap();
     // Entry #4 hides the disclosure it recorded.
-    raw.execute("UPDATE audit_log SET data = replace(data, '\"status\":200', '\"status\":404') WHERE seq = 4", [])
-        .unwrap();
-    let mut prev = ChainPoint::genesis().hash;
-    let rows: Vec<(i64, String)> = raw
-        .prepare("SELECT seq, data FROM audit_log ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for (seq, data) in &rows {
-        let hash = chain_hash(&prev, *seq, data);
-        raw.execute(
-            "UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
-            rusqlite::params![prev, hash, seq],
-        )
-        .unwrap();
-        prev = hash;
-    }
-    raw.execute("UPDATE meta SET value = ?1 WHERE key = 'audit.head'", [ChainPoint { seq: 12, hash: prev }.encode()])
-        .unwrap();
-    // The tree rebuilt by the program itself, as if from before the tree existed.
-    raw.execute_batch("DROP TABLE audit_tree; DROP TABLE audit_checkpoint; PRAGMA user_version = 3;").unwrap();
-    drop(raw);
+    vtj_store::testsuite::rewrite_audit_history(&path, 4);
     let mut s = SqliteStore::open(&path).unwrap();
     s.audit_sign(&signer).unwrap();
 

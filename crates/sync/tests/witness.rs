@@ -8,8 +8,6 @@ mod common;
 use std::time::Duration;
 
 use common::client;
-use rusqlite::Connection;
-use vtj_store::audit::{chain_hash, ChainPoint};
 use vtj_store::{tree, StoreError, TreeBreak};
 use vtj_sync::{Client, ClientConfig, ClientError, Register, SyncError};
 use vtj_testkit::{area_of, simulate, start, Harness, Options, KS};
@@ -34,40 +32,6 @@ fn audit_refusal(r: Result<vtj_sync::SyncReport, SyncError>) -> String {
     }
 }
 
-/// What an insider with the database and the key can do: rewrite entry
-/// `seq`, recompute the chain and head, and have the program rebuild the
-/// tree; the restarted service then signs the rewritten tree.
-fn rewrite_history(h: &Harness, seq: i64) {
-    let raw = Connection::open(&h.db).unwrap();
-    raw.execute_batch(
-        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_retention;
-         DROP TRIGGER audit_tree_no_update; DROP TRIGGER audit_tree_no_delete;
-         DROP TRIGGER audit_checkpoint_no_update; DROP TRIGGER audit_checkpoint_no_delete;",
-    )
-    .unwrap();
-    let n = raw
-        .execute("UPDATE audit_log SET data = replace(data, '\"status\":200', '\"status\":404') WHERE seq = ?1", [seq])
-        .unwrap();
-    assert_eq!(n, 1);
-    let rows: Vec<(i64, String)> = raw
-        .prepare("SELECT seq, data FROM audit_log ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let mut prev = ChainPoint::genesis().hash;
-    for (s, data) in &rows {
-        let hash = chain_hash(&prev, *s, data);
-        raw.execute("UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![prev, hash, s])
-            .unwrap();
-        prev = hash;
-    }
-    let head = ChainPoint { seq: rows.last().unwrap().0, hash: prev };
-    raw.execute("UPDATE meta SET value = ?1 WHERE key = 'audit.head'", [head.encode()]).unwrap();
-    raw.execute_batch("DROP TABLE audit_tree; DROP TABLE audit_checkpoint; PRAGMA user_version = 3;").unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rewritten_log_is_refused_by_the_next_sync_and_named_by_verify() {
     let mut h = start(Options { persons: 1_500, ..Options::default() }).await;
@@ -85,7 +49,9 @@ async fn a_rewritten_log_is_refused_by_the_next_sync_and_named_by_verify() {
     assert_eq!(tree::verify(&h.store(), Some(&key), &held).unwrap().held, 2);
 
     // An entry the register's first checkpoint already covered is rewritten.
-    rewrite_history(&h, 2);
+    // What an insider with the database and the key can do; the restarted
+    // service signs the rewritten tree.
+    vtj_store::testsuite::rewrite_audit_history(&h.db, 2);
     h.restart(Duration::from_millis(50)).await;
     let s = h.store();
     assert_eq!(tree::verify(&s, Some(&key), &[]).unwrap().held, 0, "the database agrees with itself");
