@@ -170,8 +170,11 @@ fn print_report(r: &SyncReport, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string(r)?);
     } else {
+        let audit = r
+            .audit_checkpoint
+            .map_or(String::new(), |n| format!("; the service's audit checkpoint of {n} entries checked and kept"));
         println!(
-            "synced in {:.1} s: {} persons loaded, {} changes applied ({} censor markers, {} persons removed); {} held, cursor {}",
+            "synced in {:.1} s: {} persons loaded, {} changes applied ({} censor markers, {} persons removed); {} held, cursor {}{audit}",
             r.seconds, r.persons_loaded, r.changes_applied, r.censored, r.removed, r.persons_held, r.cursor
         );
     }

@@ -67,7 +67,7 @@ enum Command {
         #[command(subcommand)]
         cmd: admin::AdminCmd,
     },
-    /// Verify or prune the audit log.
+    /// The audit log as a transparency log: verify, checkpoints, proofs, a person's disclosures, prune.
     Audit {
         #[command(subcommand)]
         cmd: audit::AuditCmd,

@@ -126,32 +126,30 @@ fn a_log_older_than_the_tree_is_built_into_it() {
         let at = format!("20{}-03-01T00:00:00.000Z", if n < 2 { 15 } else { 26 });
         s.audit_append(&audit_record(&at, n), None).unwrap();
     }
-    let (root9, pruned_leaf) = (s.audit_root(9).unwrap(), s.audit_node(0, 0).unwrap());
+    let (root9, leaf1) = (s.audit_root(9).unwrap(), s.audit_node(0, 0).unwrap());
     drop(s);
     let conn = format!("host=127.0.0.1 port=5432 user=postgres dbname={}", db.name);
     let mut raw = Client::connect(&conn, NoTls).unwrap();
-    raw.batch_execute(
-        "SET search_path = s0;
-         DROP TABLE audit_tree; DROP TABLE audit_checkpoint; DROP FUNCTION audit_append_only();
-         DELETE FROM schema_version WHERE version = 4;",
-    )
-    .unwrap();
-    let s = db.store("s0");
+    // Back to schema step 3: no tree, no checkpoints.
+    let mut untree = || {
+        raw.batch_execute(
+            "SET search_path = s0;
+             DROP TABLE audit_tree; DROP TABLE audit_checkpoint; DROP FUNCTION audit_append_only();
+             DELETE FROM schema_version WHERE version = 4;",
+        )
+        .unwrap()
+    };
+    untree();
+    let mut s = db.store("s0");
     assert_eq!(s.audit_tree_size().unwrap(), 9);
     assert_eq!(s.audit_root(9).unwrap(), root9);
     assert_eq!(tree::verify(&s, None, &[]).unwrap().entries_checked, 9);
-    assert_eq!(s.audit_node(0, 0).unwrap(), pruned_leaf);
+    assert_eq!(s.audit_node(0, 0).unwrap(), leaf1);
 
     // Pruned before the tree: the leaves are placeholders, the rest is the log.
-    let mut s = s;
     assert_eq!(s.audit_prune("2021-01-01T00:00:00.000Z").unwrap(), 2);
     drop(s);
-    raw.batch_execute(
-        "SET search_path = s0;
-         DROP TABLE audit_tree; DROP TABLE audit_checkpoint; DROP FUNCTION audit_append_only();
-         DELETE FROM schema_version WHERE version = 4;",
-    )
-    .unwrap();
+    untree();
     let s = db.store("s0");
     assert_eq!(s.audit_tree_size().unwrap(), 9);
     assert_eq!(s.audit_node(0, 0).unwrap(), Some(vtj_tlog::tree::leaf_hash(tree::pruned_leaf(1).as_bytes())));
