@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use time::{Date, OffsetDateTime, Time};
-use vtj_disclose::deliver::{deliver, When};
+use vtj_disclose::deliver::{deliver_signed, When};
 use vtj_sync::Register;
 
 use crate::{open, parse_day, redact};
@@ -34,6 +34,10 @@ pub struct DeliverArgs {
     /// Deliver as of this day (YYYYMMDD) instead of today.
     #[arg(long, value_parser = parse_day)]
     date: Option<Date>,
+    /// The service's audit key (`vtj admin keygen`): each delivery's manifest
+    /// entry then carries a checkpoint of the audit log covering it.
+    #[arg(long, env = "VTJ_AUDIT_KEY")]
+    audit_key: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -48,6 +52,7 @@ fn parse_rhythm(s: &str) -> Result<u32, String> {
 
 pub fn run_deliver(a: DeliverArgs) -> Result<()> {
     let mut s = open(&a.db)?;
+    let signer = a.audit_key.as_deref().map(crate::audit::load_signer).transpose()?;
     let now = match a.date {
         Some(d) => OffsetDateTime::new_utc(d, Time::MIDNIGHT),
         None => OffsetDateTime::now_utc(),
@@ -63,7 +68,7 @@ pub fn run_deliver(a: DeliverArgs) -> Result<()> {
     let mut failed = 0;
     for p in &permits {
         let dir = a.dir.join(p);
-        match deliver(&mut *s, p, &dir, when, now) {
+        match deliver_signed(&mut *s, p, &dir, when, now, signer.as_ref()) {
             Ok(Some(d)) if a.json => println!("{}", serde_json::to_string(&d.entry)?),
             Ok(Some(d)) => println!(
                 "{p}: {} #{} cursor {}..{}, {} records -> {}",
@@ -95,6 +100,10 @@ pub struct ImportArgs {
     /// The permit's delivery directory (with its MANIFEST.json).
     #[arg(long)]
     dir: PathBuf,
+    /// The public key of the service's audit log: the deliveries'
+    /// checkpoints are checked with it before they are kept.
+    #[arg(long, env = "VTJ_SERVICE_AUDIT_KEY")]
+    audit_key: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -102,6 +111,10 @@ pub struct ImportArgs {
 pub fn run_import(a: ImportArgs) -> Result<()> {
     let mut reg =
         Register::connect(&a.register).with_context(|| format!("opening register {}", redact(&a.register)))?;
+    if let Some(k) = &a.audit_key {
+        vtj_tlog::Verifier::parse(k).context("--audit-key")?;
+        reg.bind_audit_key(k)?;
+    }
     let report = vtj_sync::import::import(&mut reg, &a.dir)?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);

@@ -87,6 +87,20 @@ pub fn deliver<S: Store + AuditLog + ?Sized>(
     when: When,
     now: OffsetDateTime,
 ) -> Result<Option<Delivered>, DeliverError> {
+    deliver_signed(s, permit_id, dir, when, now, None)
+}
+
+/// As [`deliver`]; with the service's key, the audit tree is signed once the
+/// delivery's pages are logged and the checkpoint goes into its manifest
+/// entry, as a REST answer carries its own.
+pub fn deliver_signed<S: Store + AuditLog + ?Sized>(
+    s: &mut S,
+    permit_id: &str,
+    dir: &Path,
+    when: When,
+    now: OffsetDateTime,
+    signer: Option<&vtj_tlog::Signer>,
+) -> Result<Option<Delivered>, DeliverError> {
     let today = now.date();
     let permit = pages::authorize(&*s, permit_id, today)?;
     fs::create_dir_all(dir).map_err(io(dir))?;
@@ -132,6 +146,7 @@ pub fn deliver<S: Store + AuditLog + ?Sized>(
         records,
         sha256: sha256_file(&path)?,
         listed,
+        audit_checkpoint: signer.map(|k| s.audit_sign(k)).transpose()?,
     };
     manifest.deliveries.push(entry.clone());
     save_manifest(&manifest, dir)?;
@@ -183,7 +198,7 @@ impl<'a, S: Store + AuditLog + ?Sized> Sink<'a, S> {
         if touched.records == 0 && touched.hetus.is_empty() {
             return Ok(());
         }
-        // Unsigned: the next answer of the service signs a tree that holds these entries.
+        // Unsigned: the delivery is signed once, when its last page is logged.
         audit::commit(self.store, &self.context.entry(self.now, Ok(&touched)), None)?;
         Ok(())
     }

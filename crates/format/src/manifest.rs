@@ -38,6 +38,11 @@ pub struct ManifestEntry {
     /// the list since (in full) and tell of those removed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub listed: Vec<u64>,
+    /// The service's audit-log checkpoint (a C2SP signed note) signed after
+    /// the delivery's pages were logged, so it covers them; none from a
+    /// service that delivers unsigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_checkpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -85,6 +85,9 @@ pub fn import_in_batches(reg: &mut Register, dir: &Path, batch: usize) -> Result
             None => 0,
         };
         report.records += apply_file(reg, dir, entry, &progress.position, skip, batch, &mut report.unknown_groups)?;
+        if let Some(note) = &entry.audit_checkpoint {
+            crate::witness::keep_delivered(reg, note)?;
+        }
         report.applied.push(entry.seq);
     }
     if let Position::Following { cursor } = reg.position()? {

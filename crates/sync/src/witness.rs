@@ -10,6 +10,10 @@
 //!
 //! DVV's own service sends no checkpoints; a register that never got one
 //! has nothing to check. One that did refuses a service that stops.
+//!
+//! Delivery files have no channel for proofs: a register fed by them keeps
+//! each delivery's checkpoint (signature checked with the key it was given,
+//! the log never shrinking) as evidence for `vtj audit verify --checkpoints`.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -80,4 +84,18 @@ pub(crate) async fn witness(client: &Client, reg: &mut Register) -> Result<Optio
     }
     reg.keep_checkpoint(new.size, &note)?;
     Ok(Some(new.size))
+}
+
+/// Keeps the checkpoint a delivery's manifest entry carried.
+pub(crate) fn keep_delivered(reg: &mut Register, note: &str) -> Result<(), SyncError> {
+    let key = reg.audit_key()?.map(|k| Verifier::parse(&k)).transpose().map_err(|e| refused(e.to_string()))?;
+    let new = open(key.as_ref(), note)?;
+    if let Some(k) = reg.checkpoints()?.pop() {
+        let old = open(key.as_ref(), &k)?;
+        if new.size < old.size {
+            return Err(refused(format!("the log shrank from {} to {} entries", old.size, new.size)));
+        }
+    }
+    reg.keep_checkpoint(new.size, note)?;
+    Ok(())
 }

@@ -250,3 +250,63 @@ async fn an_import_cut_off_part_way_resumes_at_the_next_record() {
     assert_eq!(reg.snapshot().unwrap(), whole.snapshot().unwrap());
     assert_eq!(reg.counters().unwrap().persons_loaded, d1.entry.records);
 }
+
+/// A delivery carries the checkpoint of the audit log that logged its
+/// pages; the importing register keeps it, and a log rewritten afterwards
+/// no longer matches what the register kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_carry_checkpoints_that_the_register_keeps() {
+    use vtj_disclose::deliver::deliver_signed;
+    use vtj_store::{tree, StoreError, TreeBreak};
+    let h = start(Options { persons: 1_000, days: 1, ..Options::default() }).await;
+    let out = h.dir.path().join("d");
+    let signer = vtj_store::testsuite::test_signer();
+    let key = signer.verifier();
+    let mut s = h.store();
+    let now = OffsetDateTime::now_utc();
+    let d1 = deliver_signed(&mut s, KS, &out, When::Now, now, Some(&signer)).unwrap().unwrap();
+    simulate(&mut s, 2);
+    let d2 = deliver_signed(&mut s, KS, &out, When::Now, now, Some(&signer)).unwrap().unwrap();
+    let (c1, c2) = (
+        key.open(d1.entry.audit_checkpoint.as_ref().unwrap()).unwrap(),
+        key.open(d2.entry.audit_checkpoint.as_ref().unwrap()).unwrap(),
+    );
+    // Each covers its delivery's own logged pages.
+    let logged = |s: &vtj_store::SqliteStore, file: &str| {
+        let all = vtj_store::AuditLog::audit_entries(s, 0, 100_000).unwrap();
+        all.iter().filter(|e| e.data.contains(file)).map(|e| e.seq).max().unwrap()
+    };
+    assert!(c1.size >= logged(&s, &d1.entry.file) as u64 && c2.size >= logged(&s, &d2.entry.file) as u64);
+    assert!(c2.size > c1.size);
+
+    let mut reg = Register::open(&h.dir.path().join("r.db")).unwrap();
+    reg.bind_audit_key(&key.text()).unwrap();
+    assert_eq!(import(&mut reg, &out).unwrap().applied, vec![1, 2]);
+    let held = reg.checkpoints().unwrap();
+    assert_eq!(held.len(), 2);
+    assert_eq!(tree::verify(&s, Some(&key), &held).unwrap().held, 2);
+
+    // The log rewritten at an entry of the first delivery: both kept checkpoints name it.
+    let first = logged(&s, &d1.entry.file);
+    drop(s);
+    vtj_store::testsuite::rewrite_audit_history(&h.db, first);
+    let s = h.store();
+    match tree::verify(&s, Some(&key), &held) {
+        Err(StoreError::TreeBroken(TreeBreak::Held { n: 1, .. })) => {}
+        other => panic!("not caught: {other:?}"),
+    }
+
+    // A delivery whose checkpoint another key signed is refused by a register bound to the key.
+    let forged = h.dir.path().join("forged");
+    std::fs::create_dir_all(&forged).unwrap();
+    let mut m = Manifest::load(&out).unwrap().unwrap();
+    m.deliveries.truncate(1);
+    m.deliveries[0].audit_checkpoint =
+        Some(vtj_tlog::Signer::from_seed("vtj.test/audit", [5; 32]).unwrap().sign(c1.size, &c1.root));
+    std::fs::write(forged.join("MANIFEST.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+    std::fs::copy(&d1.path, forged.join(&d1.entry.file)).unwrap();
+    let mut other = Register::open(&h.dir.path().join("other.db")).unwrap();
+    other.bind_audit_key(&key.text()).unwrap();
+    let e = import(&mut other, &forged).unwrap_err().to_string();
+    assert!(e.contains("not signed"), "{e}");
+}
