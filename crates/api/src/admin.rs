@@ -236,20 +236,17 @@ pub fn fee_report<S: Store + AuditLog + ?Sized>(
     moved_from_files: &BTreeSet<String>,
 ) -> Result<Vec<FeeLine>, AdminError> {
     let mut delivered: BTreeMap<String, u64> = BTreeMap::new();
-    let mut after = s.audit_anchor()?.seq;
-    loop {
-        let page = s.audit_entries(after, 10_000)?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for e in &page {
-            let r: AuditRecord = serde_json::from_str(&e.data).map_err(StoreError::from)?;
+    s.audit_scan(&mut |page| {
+        for e in page {
+            let r: AuditRecord = serde_json::from_str(&e.data)?;
             // REST initial data (by list and by municipality) and .PTT files.
             let initial = r.action.ends_with("/perustiedot") || r.action.ends_with("/perustiedot-vko");
             if let (true, 200, Some(p)) = (initial, r.status, r.permit) {
                 *delivered.entry(p).or_default() += r.records;
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(s.permits()?
         .into_iter()
         .map(|p| {

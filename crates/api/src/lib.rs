@@ -436,8 +436,7 @@ async fn lokitodiste(
             })
             .await?
             .map_err(|why| ApiError::bad_request("VIRHEELLINEN_KOKO", why))?;
-        use base64::Engine;
-        let todiste = proof.iter().map(|h| base64::engine::general_purpose::STANDARD.encode(h)).collect();
+        let todiste = vtj_tlog::tree::encode_hashes(&proof);
         json(&LokitodisteResponse { vanha_koko: first, uusi_koko: second, todiste }, Touched::default())
     }
     .await;

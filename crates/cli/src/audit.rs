@@ -9,12 +9,10 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
-use vtj_store::{AuditEntry, AuditRecord, Backend};
-use vtj_tlog::tree::{leaf_hash, verify_inclusion};
+use vtj_store::{AuditEntry, AuditRecord, Backend, StoreError};
+use vtj_tlog::tree::{decode_hashes, encode_hashes, leaf_hash, verify_inclusion};
 use vtj_tlog::{Signer, Verifier};
 
 use crate::open_existing;
@@ -138,12 +136,7 @@ pub fn run(cmd: AuditCmd) -> Result<()> {
             for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
                 let p: Proof = serde_json::from_str(line).with_context(|| format!("proof {}: not a proof", i + 1))?;
                 let cp = key.open(&p.checkpoint).with_context(|| format!("proof {}: the checkpoint", i + 1))?;
-                let path = p
-                    .inclusion
-                    .iter()
-                    .map(|h| B64.decode(h).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()))
-                    .collect::<Option<Vec<_>>>()
-                    .with_context(|| format!("proof {}: a malformed hash", i + 1))?;
+                let path = decode_hashes(&p.inclusion).with_context(|| format!("proof {}: a malformed hash", i + 1))?;
                 if p.entry < 1 {
                     bail!("proof {}: no entry #{}", i + 1, p.entry);
                 }
@@ -209,7 +202,7 @@ fn print_proofs(s: &dyn Backend, entries: Vec<AuditEntry>) -> Result<()> {
         if e.seq as u64 > size {
             bail!("entry #{} is newer than the newest checkpoint ({size}): sign one first", e.seq);
         }
-        let inclusion = s.audit_inclusion(e.seq, size)?.iter().map(|h| B64.encode(h)).collect();
+        let inclusion = encode_hashes(&s.audit_inclusion(e.seq, size)?);
         let p = Proof { entry: e.seq, data: e.data, checkpoint: note.clone(), inclusion };
         writeln!(out, "{}", serde_json::to_string(&p)?)?;
     }
@@ -227,19 +220,16 @@ fn read(p: &Path) -> Result<String> {
 fn about(s: &dyn Backend, hetu: &str) -> Result<Vec<(AuditEntry, AuditRecord)>> {
     vtj_core::Hetu::parse(hetu).with_context(|| format!("{hetu:?} is not a valid hetu"))?;
     let mut out = Vec::new();
-    let mut after = s.audit_anchor()?.seq;
-    loop {
-        let page = s.audit_entries(after, 10_000)?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
+    s.audit_scan(&mut |page| {
         for e in page {
-            let r: AuditRecord =
-                serde_json::from_str(&e.data).with_context(|| format!("entry #{} is not an audit record", e.seq))?;
+            let r: AuditRecord = serde_json::from_str(&e.data)
+                .map_err(|err| StoreError::Corrupt(format!("entry #{} is not an audit record: {err}", e.seq)))?;
             if r.hetus.iter().chain(&r.asked).any(|h| h == hetu) {
-                out.push((e, r));
+                out.push((e.clone(), r));
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

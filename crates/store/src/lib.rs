@@ -275,20 +275,23 @@ pub trait AuditLog {
     /// Signs the tree as it stands and keeps the checkpoint.
     fn audit_sign(&mut self, signer: &vtj_tlog::Signer) -> Result<String, StoreError>;
 
+    /// Every entry not pruned, in order, a page at a time.
+    fn audit_scan(&self, f: &mut dyn FnMut(&[AuditEntry]) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let mut after = self.audit_anchor()?.seq;
+        loop {
+            let page = self.audit_entries(after, 10_000)?;
+            let Some(last) = page.last() else { return Ok(()) };
+            after = last.seq;
+            f(&page)?;
+        }
+    }
+
     /// Walks the whole chain from the anchor to the head.
     fn audit_verify(&self) -> Result<ChainReport, StoreError> {
         let anchor = self.audit_anchor()?;
         let head = self.audit_head()?;
         let mut v = audit::ChainVerifier::new(anchor.clone());
-        let mut after = anchor.seq;
-        loop {
-            let page = self.audit_entries(after, 10_000)?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for e in &page {
-                v.check(e)?;
-            }
-        }
+        self.audit_scan(&mut |page| page.iter().try_for_each(|e| Ok(v.check(e)?)))?;
         Ok(ChainReport { entries: v.finish(&head)?, anchor, head })
     }
 

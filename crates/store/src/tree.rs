@@ -12,8 +12,9 @@
 //! [`pruned_leaf`]: the tree cannot vouch for what was gone before it.
 
 use thiserror::Error;
+use vtj_tlog::note::open;
 use vtj_tlog::tree::{self, leaf_hash, Hash, Nodes};
-use vtj_tlog::{Frontier, NoteError, Signer, Verifier};
+use vtj_tlog::{Frontier, Signer, Verifier};
 
 use crate::{AuditLog, StoreError};
 
@@ -47,12 +48,16 @@ pub(crate) fn grow(
     for (level, index, hash) in tree::append(t, size, leaf_hash(data.as_bytes()))? {
         t.put_node(level, index, &hash)?;
     }
-    signer.map(|s| sign(t, s)).transpose()
+    signer.map(|s| sign_at(t, s, size + 1)).transpose()
 }
 
 /// Signs the tree as it stands and keeps the checkpoint.
 pub(crate) fn sign(t: &mut impl TreeTx, signer: &Signer) -> Result<String, StoreError> {
     let size = t.tree_size()?;
+    sign_at(t, signer, size)
+}
+
+fn sign_at(t: &mut impl TreeTx, signer: &Signer, size: u64) -> Result<String, StoreError> {
     let root = tree::root(t, size)?;
     t.put_checkpoint(size, &signer.sign(size, &root))
 }
@@ -133,13 +138,6 @@ pub struct TreeReport {
     pub signatures: bool,
 }
 
-fn open(key: Option<&Verifier>, note: &str) -> Result<vtj_tlog::Checkpoint, NoteError> {
-    match key {
-        Some(k) => k.open(note),
-        None => vtj_tlog::note::read_unverified(note),
-    }
-}
-
 /// The whole tree against the log: every remaining entry is its leaf,
 /// every node the hash of its children, and every checkpoint, the
 /// service's own and those `held` by recipients (in their order), the
@@ -161,11 +159,7 @@ pub fn verify<S: AuditLog + ?Sized>(s: &S, key: Option<&Verifier>, held: &[Strin
         signatures: key.is_some(),
     };
 
-    let mut after = s.audit_anchor()?.seq;
-    loop {
-        let page = s.audit_entries(after, PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
+    s.audit_scan(&mut |page| {
         let leaves = s.audit_nodes(0, page[0].seq as u64 - 1, page.len())?;
         for (i, e) in page.iter().enumerate() {
             if leaves.get(i) != Some(&leaf_hash(e.data.as_bytes())) {
@@ -173,7 +167,8 @@ pub fn verify<S: AuditLog + ?Sized>(s: &S, key: Option<&Verifier>, held: &[Strin
             }
         }
         report.entries_checked += page.len() as u64;
-    }
+        Ok(())
+    })?;
 
     let mut level = 1;
     while size >> level > 0 {

@@ -15,8 +15,6 @@
 //! each delivery's checkpoint (signature checked with the key it was given,
 //! the log never shrinking) as evidence for `vtj audit verify --checkpoints`.
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
 use vtj_tlog::{Checkpoint, Verifier};
 use vtj_wire::paths;
 use vtj_wire::LokitodisteResponse;
@@ -27,12 +25,37 @@ fn refused(why: String) -> SyncError {
     SyncError::Client(ClientError::Audit(why))
 }
 
-fn open(key: Option<&Verifier>, note: &str) -> Result<Checkpoint, SyncError> {
-    match key {
-        Some(k) => k.open(note),
-        None => vtj_tlog::note::read_unverified(note),
+/// What the register holds: the service's key (if given) and its newest
+/// kept checkpoint; opens `note` with the key and refuses a log that shrank.
+struct Held {
+    key: Option<Verifier>,
+    kept: Option<Checkpoint>,
+}
+
+impl Held {
+    fn of(reg: &mut Register) -> Result<Held, SyncError> {
+        let key = reg.audit_key()?.map(|k| Verifier::parse(&k)).transpose().map_err(|e| refused(e.to_string()))?;
+        let kept = reg.latest_checkpoint()?.map(|k| open(key.as_ref(), &k)).transpose()?;
+        Ok(Held { key, kept })
     }
-    .map_err(|e| refused(format!("checkpoint refused: {e}")))
+
+    /// The checkpoint in `note`, if it may follow the kept one.
+    fn next(&self, note: &str) -> Result<Checkpoint, SyncError> {
+        let new = open(self.key.as_ref(), note)?;
+        if let Some(old) = &self.kept {
+            if old.origin != new.origin {
+                return Err(refused(format!("the checkpoint is of the log {:?}, not {:?}", new.origin, old.origin)));
+            }
+            if new.size < old.size {
+                return Err(refused(format!("the log shrank from {} to {} entries", old.size, new.size)));
+            }
+        }
+        Ok(new)
+    }
+}
+
+fn open(key: Option<&Verifier>, note: &str) -> Result<Checkpoint, SyncError> {
+    vtj_tlog::note::open(key, note).map_err(|e| refused(format!("checkpoint refused: {e}")))
 }
 
 /// Checks the run's newest checkpoint against the kept one and keeps it;
@@ -42,15 +65,14 @@ pub(crate) async fn witness(client: &Client, reg: &mut Register) -> Result<Optio
         Verifier::parse(k).map_err(|e| SyncError::Input(format!("--audit-key: {e}")))?;
         reg.bind_audit_key(k)?;
     }
-    let key = reg.audit_key()?.map(|k| Verifier::parse(&k)).transpose().map_err(|e| refused(e.to_string()))?;
-    let kept = reg.checkpoints()?.pop();
+    let held = Held::of(reg)?;
     let (newest, without) = client.take_checkpoints();
     let Some((_, note)) = newest else {
-        return match kept {
+        return match &held.kept {
             Some(k) if without > 0 => Err(refused(format!(
                 "the service's answers carry no checkpoint, but it gave this register one before (size {}); \
                  a service that stops vouching for its log is not followed",
-                open(key.as_ref(), &k)?.size
+                k.size
             ))),
             _ => Ok(None),
         };
@@ -58,21 +80,10 @@ pub(crate) async fn witness(client: &Client, reg: &mut Register) -> Result<Optio
     if without > 0 {
         return Err(refused(format!("{without} of the service's answers carried no checkpoint")));
     }
-    let new = open(key.as_ref(), &note)?;
-    if let Some(k) = &kept {
-        let old = open(key.as_ref(), k)?;
-        if old.origin != new.origin {
-            return Err(refused(format!("the checkpoint is of the log {:?}, not {:?}", new.origin, old.origin)));
-        }
-        if new.size < old.size {
-            return Err(refused(format!("the log shrank from {} to {} entries", old.size, new.size)));
-        }
+    let new = held.next(&note)?;
+    if let Some(old) = &held.kept {
         let proof: LokitodisteResponse = client.get(&paths::lokitodiste(old.size, new.size)).await?;
-        let hashes = proof
-            .todiste
-            .iter()
-            .map(|h| B64.decode(h).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()))
-            .collect::<Option<Vec<_>>>()
+        let hashes = vtj_tlog::tree::decode_hashes(&proof.todiste)
             .ok_or_else(|| refused("the consistency proof holds a malformed hash".into()))?;
         vtj_tlog::tree::verify_consistency(old.size, new.size, &old.root, &new.root, &hashes).map_err(|e| {
             refused(format!(
@@ -88,14 +99,7 @@ pub(crate) async fn witness(client: &Client, reg: &mut Register) -> Result<Optio
 
 /// Keeps the checkpoint a delivery's manifest entry carried.
 pub(crate) fn keep_delivered(reg: &mut Register, note: &str) -> Result<(), SyncError> {
-    let key = reg.audit_key()?.map(|k| Verifier::parse(&k)).transpose().map_err(|e| refused(e.to_string()))?;
-    let new = open(key.as_ref(), note)?;
-    if let Some(k) = reg.checkpoints()?.pop() {
-        let old = open(key.as_ref(), &k)?;
-        if new.size < old.size {
-            return Err(refused(format!("the log shrank from {} to {} entries", old.size, new.size)));
-        }
-    }
+    let new = Held::of(reg)?.next(note)?;
     reg.keep_checkpoint(new.size, note)?;
     Ok(())
 }

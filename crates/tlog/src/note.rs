@@ -109,6 +109,15 @@ pub fn read_unverified(note: &str) -> Result<Checkpoint, NoteError> {
     Checkpoint::parse_body(body)
 }
 
+/// The checkpoint in a note: opened with the key where there is one, read
+/// unverified where there is none.
+pub fn open(key: Option<&Verifier>, note: &str) -> Result<Checkpoint, NoteError> {
+    match key {
+        Some(k) => k.open(note),
+        None => read_unverified(note),
+    }
+}
+
 fn check_name(name: &str) -> Result<(), NoteError> {
     if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
         return Err(NoteError::Name(name.to_string()));

@@ -26,6 +26,21 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     h.finalize().into()
 }
 
+/// Proof hashes as they travel in JSON: standard base64, one string each.
+pub fn encode_hashes(hashes: &[Hash]) -> Vec<String> {
+    use base64::Engine;
+    hashes.iter().map(|h| base64::engine::general_purpose::STANDARD.encode(h)).collect()
+}
+
+/// The hashes of [`encode_hashes`]; `None` if any is not base64 of 32 bytes.
+pub fn decode_hashes(texts: &[String]) -> Option<Vec<Hash>> {
+    use base64::Engine;
+    texts
+        .iter()
+        .map(|t| base64::engine::general_purpose::STANDARD.decode(t).ok().and_then(|b| Hash::try_from(b).ok()))
+        .collect()
+}
+
 /// The root of the empty tree: SHA-256 of nothing.
 pub fn empty_root() -> Hash {
     Sha256::digest([]).into()

@@ -79,6 +79,8 @@ pub(crate) trait Tx {
     fn checkpoint_put(&mut self, size: u64, note: &str, received: &str) -> Result<(), RegisterError>;
     /// Every kept checkpoint, by size.
     fn checkpoints(&mut self) -> Result<Vec<String>, RegisterError>;
+    /// The kept checkpoint of the largest size.
+    fn latest_checkpoint(&mut self) -> Result<Option<String>, RegisterError>;
     /// (hetu, groups JSON) of everyone, in hetu order.
     fn all(&mut self) -> Result<Vec<(String, String)>, RegisterError>;
     fn count(&mut self) -> Result<u64, RegisterError>;
@@ -492,6 +494,11 @@ impl Register {
     /// first: what `vtj audit verify --checkpoints` checks a log against.
     pub fn checkpoints(&mut self) -> Result<Vec<String>, RegisterError> {
         self.tx(|t| t.checkpoints())
+    }
+
+    /// The newest kept checkpoint: what the next one must extend.
+    pub fn latest_checkpoint(&mut self) -> Result<Option<String>, RegisterError> {
+        self.tx(|t| t.latest_checkpoint())
     }
 
     /// Keeps a checkpoint the client has checked.

@@ -164,6 +164,10 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
+    fn latest_checkpoint(&mut self) -> Result<Option<String>, RegisterError> {
+        Ok(self.0.query_opt("SELECT note FROM checkpoint ORDER BY size DESC LIMIT 1", &[])?.map(|r| r.get(0)))
+    }
+
     fn checkpoints(&mut self) -> Result<Vec<String>, RegisterError> {
         Ok(self.0.query("SELECT note FROM checkpoint ORDER BY size", &[])?.iter().map(|r| r.get(0)).collect())
     }

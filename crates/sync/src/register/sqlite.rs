@@ -168,6 +168,14 @@ impl Tx for SqliteTx<'_, '_> {
         Ok(())
     }
 
+    fn latest_checkpoint(&mut self) -> Result<Option<String>, RegisterError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT note FROM checkpoint ORDER BY size DESC LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?)
+    }
+
     fn checkpoints(&mut self) -> Result<Vec<String>, RegisterError> {
         let mut stmt = self.0.prepare("SELECT note FROM checkpoint ORDER BY size")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
