@@ -16,7 +16,9 @@ fn delays(n: usize) -> impl Iterator<Item = Duration> {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        Duration::from_millis(5 + x % 120)
+        // Up to 300 ms: a person record carries the whole VTJ person now,
+        // so the load takes longer than it did with twenty groups.
+        Duration::from_millis(5 + x % 300)
     })
 }
 

@@ -74,7 +74,35 @@ pub enum EventKind {
         #[serde(rename = "uusiHenkilotunnus")]
         uusi_henkilotunnus: Hetu,
     },
+    /// VTJ registered these groups' values (each named group's instances
+    /// are replaced by those given) and removed these groups: a dwelling
+    /// identifier, residence in an institution or abroad, an e-mail
+    /// address, civil status, a ban, religious community ... (*ours*: DVV's
+    /// changes are group by group; this is that, for the groups no other
+    /// event governs). Groups with rules of their own (identity, name,
+    /// death, turvakielto, home municipality) change only by their events.
+    #[serde(rename = "TIETORYHMIEN_REKISTEROINTI")]
+    GroupsRegistered {
+        #[serde(default)]
+        ryhmat: Vec<GroupValue>,
+        #[serde(default)]
+        poistetut: Vec<GroupName>,
+    },
 }
+
+/// Groups that [`EventKind::GroupsRegistered`] may not touch: each has an
+/// event of its own that keeps a rule (the hetu index, the name a person
+/// must have, death, protection, the home municipality that scopes permits).
+pub const GOVERNED_BY_OWN_EVENTS: [GroupName; 8] = [
+    GroupName::HenkilotunnusKorjaus,
+    GroupName::HenkilonNimi,
+    GroupName::Nimenmuutos,
+    GroupName::Sukupuoli,
+    GroupName::Kuolinpaiva,
+    GroupName::Turvakielto,
+    GroupName::Kotikunta,
+    GroupName::Edunvalvonta,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EventError {
@@ -116,6 +144,7 @@ impl EventKind {
             EventKind::GuardianshipEnd => "EDUNVALVONTA_PAATTYY",
             EventKind::PowerOfAttorneyConfirmed { .. } => "EDUNVALVONTAVALTUUTUS_VAHVISTETTU",
             EventKind::HetuCorrection { .. } => "HENKILOTUNNUS_KORJAUS",
+            EventKind::GroupsRegistered { .. } => "TIETORYHMIEN_REKISTEROINTI",
         }
     }
 }
@@ -162,6 +191,50 @@ where
     }
 }
 
+/// A move out of a dwelling: its identifier becomes history, ended today.
+fn retire_dwelling(p: &mut Person, date: VtjDate) {
+    for v in p.tietoryhmat.remove(GroupName::VakinainenKotimainenAsuinpaikkatunnus) {
+        if let GroupValue::VakinainenKotimainenAsuinpaikkatunnus(mut a) = v {
+            a.loppupv = Some(date);
+            let mut history = p.instances(GroupName::EdellinenKotimainenAsuinpaikkatunnus).to_vec();
+            history.push(GroupValue::EdellinenKotimainenAsuinpaikkatunnus(a));
+            p.tietoryhmat.set_all(GroupName::EdellinenKotimainenAsuinpaikkatunnus, history);
+        }
+    }
+}
+
+/// A move into a dwelling: the old one's identifier becomes history, and
+/// the new address's building, where known, is the new identifier.
+fn new_dwelling(p: &mut Person, osoite: &KotimainenOsoite, date: VtjDate) {
+    retire_dwelling(p, date);
+    if let Some(a) = Asuinpaikkatunnus::of(osoite) {
+        p.tietoryhmat.set(GroupValue::VakinainenKotimainenAsuinpaikkatunnus(a));
+    }
+}
+
+/// A move to another home municipality (`None`: abroad): the old one
+/// becomes EDELLINEN_KOTIKUNTA, and the registration municipality, where
+/// the person has one, follows the new home.
+fn leave_municipality(p: &mut Person, to: Option<&Kotikunta>, date: VtjDate) {
+    if let Some(GroupValue::Kotikunta(old)) = p.group(GroupName::Kotikunta).cloned() {
+        let mut history = p.instances(GroupName::EdellinenKotikunta).to_vec();
+        history.push(GroupValue::EdellinenKotikunta(KuntaJakso {
+            kuntakoodi: old.kuntakoodi,
+            kuntaan_muuttopv: old.kuntaan_muuttopv,
+            kunnasta_pois_muuttopv: Some(date),
+        }));
+        p.tietoryhmat.set_all(GroupName::EdellinenKotikunta, history);
+    }
+    if p.group(GroupName::Vaestokirjanpitokunta).is_some() {
+        match to {
+            Some(k) => p.tietoryhmat.set(GroupValue::Vaestokirjanpitokunta(k.clone())),
+            None => {
+                p.tietoryhmat.remove(GroupName::Vaestokirjanpitokunta);
+            }
+        }
+    }
+}
+
 fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventError> {
     let not_applicable = |why| Err(EventError::NotApplicable(kind.wire_name(), p.id, why));
     match kind {
@@ -173,6 +246,7 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
             if p.kotikunta().is_none_or(|k| !k.is_municipality()) {
                 return not_applicable("the person has no Finnish home municipality to move within");
             }
+            new_dwelling(p, osoite, date);
             p.tietoryhmat.set(GroupValue::VakinainenKotimainenOsoite(osoite.clone()));
         }
         EventKind::MoveToMunicipality { osoite, kotikunta } | EventKind::ReturnFromAbroad { osoite, kotikunta } => {
@@ -190,7 +264,10 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
                 p.tietoryhmat.remove(GroupName::VakinainenUlkomainenOsoite);
                 p.tietoryhmat.remove(GroupName::TilapainenUlkomainenOsoite);
                 p.tietoryhmat.remove(GroupName::UlkomainenPostiosoite);
+                p.tietoryhmat.remove(GroupName::VakinainenUlkomaillaAsuminen);
             }
+            new_dwelling(p, osoite, date);
+            leave_municipality(p, Some(kotikunta), date);
             p.tietoryhmat.set(GroupValue::VakinainenKotimainenOsoite(osoite.clone()));
             p.tietoryhmat.set(GroupValue::Kotikunta(kotikunta.clone()));
             p.tietoryhmat.remove(GroupName::TilapainenKotimainenOsoite);
@@ -199,6 +276,8 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
             if p.kotikunta() == Some(KuntaCode::ABROAD) {
                 return not_applicable("the person already lives abroad");
             }
+            retire_dwelling(p, date);
+            leave_municipality(p, None, date);
             p.tietoryhmat.remove(GroupName::VakinainenKotimainenOsoite);
             p.tietoryhmat.remove(GroupName::TilapainenKotimainenOsoite);
             p.tietoryhmat.remove(GroupName::KotimainenPostiosoite);
@@ -236,6 +315,7 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
                     nimilaji: nimilaji.to_string(),
                     nimi: nimi.to_string(),
                     nimi_utf8: Some(nimi.to_string()),
+                    nimenmuutostapa: None,
                     alkupv: old.alkupv,
                     loppupv: Some(date),
                 })
@@ -287,6 +367,28 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
         }
         EventKind::PowerOfAttorneyConfirmed { valtuutus } => {
             p.tietoryhmat.set(GroupValue::Edunvalvontavaltuutus(valtuutus.clone()));
+        }
+        EventKind::GroupsRegistered { ryhmat, poistetut } => {
+            if ryhmat.is_empty() && poistetut.is_empty() {
+                return not_applicable("a registration names at least one group");
+            }
+            let named = ryhmat.iter().map(GroupValue::name).chain(poistetut.iter().copied());
+            if named.clone().any(|g| GOVERNED_BY_OWN_EVENTS.contains(&g)) {
+                return not_applicable("that group changes only by its own event");
+            }
+            let set = Groups::try_from_instances(ryhmat.iter().cloned())
+                .map_err(|_| EventError::NotApplicable(kind.wire_name(), p.id, "a single group given twice"))?;
+            if poistetut.iter().any(|g| set.get(*g).is_some()) {
+                return not_applicable("a group both registered and removed");
+            }
+            for g in poistetut {
+                if p.tietoryhmat.remove(*g).is_empty() {
+                    return not_applicable("a group to remove that the person does not have");
+                }
+            }
+            for g in set.names() {
+                p.tietoryhmat.set_all(g, set.instances(g).to_vec());
+            }
         }
         EventKind::HetuCorrection { uusi_henkilotunnus } => {
             if *uusi_henkilotunnus == p.henkilotunnus || p.all_hetus().contains(uusi_henkilotunnus) {

@@ -53,6 +53,7 @@ impl Product {
                 vec![
                     HenkilotunnusKorjaus,
                     HenkilonNimi,
+                    Syntymapaiva,
                     Aidinkieli,
                     Asiointikieli,
                     Kuolinpaiva,
@@ -62,14 +63,19 @@ impl Product {
                     Kotikunta,
                 ],
             ),
-            "LAAJAT" | "K2000" | "PSOP" | "APOTTI" => (
+            "LAAJAT" | "K2000" => (
                 match tunnus {
                     "LAAJAT" => "Laajat väestötiedot: every person data group",
-                    "K2000" => "K2000 väestötiedot: every person data group, for K2000-format registers",
-                    "PSOP" => "PSOP: client register of social and health services, every person data group",
-                    _ => "Apotti: patient information system, every person data group",
+                    _ => "K2000 väestötiedot: every person data group, for K2000-format registers",
                 },
                 GroupName::ALL.to_vec(),
+            ),
+            "PSOP" | "APOTTI" => (
+                match tunnus {
+                    "PSOP" => "PSOP: client register of social and health services: the person, family, guardians, residence and bans; no religion, no narrow variants",
+                    _ => "Apotti: patient information system: the person, family, guardians, residence and bans; no religion, no narrow variants",
+                },
+                GroupName::ALL.into_iter().filter(|g| social_and_health_care(*g)).collect(),
             ),
             other => return Err(ProductError::Unknown(other.to_string(), BUILTIN_PRODUCTS.join(", "))),
         };
@@ -79,6 +85,28 @@ impl Product {
             tietoryhmat: groups.into_iter().collect(),
         })
     }
+}
+
+/// The groups of PSOP and Apotti: what social and health care runs on
+/// (guardians and children for child welfare and maternity clinics, the
+/// spouse, residence in institutions, e-mail, the bans) without religious
+/// community, which neither needs, and without the narrow (_SUPPEA) and
+/// restricted (_RAJOITETTU) variants, which carry less of what the full
+/// groups carry.
+fn social_and_health_care(g: GroupName) -> bool {
+    use GroupName::*;
+    !matches!(
+        g,
+        Uskontokunta
+            | Uskontokuntalaji
+            | HistoriaaUskontokunnasta
+            | HuoltajaSuppea
+            | HuoltajaRajoitettu
+            | HuollettavaSuppea
+            | HuollettavaRajoitettu
+            | VanhempiSuppea
+            | LapsiSuppea
+    )
 }
 
 /// Who a permit covers.
@@ -171,9 +199,47 @@ mod tests {
         let p = Product::builtin("ASREK").unwrap();
         assert_eq!(p.tietoryhmat.len(), 18);
         assert!(!p.tietoryhmat.contains(&GroupName::Sukupuoli));
-        for g in GroupName::CENSORED_UNDER_TURVAKIELTO {
-            assert!(p.tietoryhmat.contains(&g));
+        let published = [
+            "HENKILOTUNNUS_KORJAUS",
+            "HENKILON_NIMI",
+            "NIMENMUUTOS",
+            "AIDINKIELI",
+            "ASIOINTIKIELI",
+            "KUOLINPAIVA",
+            "TURVAKIELTO",
+            "EDUNVALVONTA",
+            "EDUNVALVONTAVALTUUTUS",
+            "VAKINAINEN_KOTIMAINEN_OSOITE",
+            "TILAPAINEN_KOTIMAINEN_OSOITE",
+            "KOTIMAINEN_POSTIOSOITE",
+            "VAKINAINEN_ULKOMAINEN_OSOITE",
+            "TILAPAINEN_ULKOMAINEN_OSOITE",
+            "ULKOMAINEN_POSTIOSOITE",
+            "KOTIMAINEN_YHTEYSOSOITE",
+            "ULKOMAINEN_YHTEYSOSOITE",
+            "KOTIKUNTA",
+        ];
+        let names: Vec<&str> = p.tietoryhmat.iter().map(|g| g.as_str()).collect();
+        let mut expected = published.to_vec();
+        expected.sort_by_key(|n| GroupName::parse(n).unwrap());
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn care_products_carry_families_and_the_basic_one_does_not() {
+        for tunnus in ["PSOP", "APOTTI"] {
+            let p = Product::builtin(tunnus).unwrap();
+            for g in [GroupName::Huoltaja, GroupName::Huollettava, GroupName::Lapsi, GroupName::Vanhempi] {
+                assert!(p.tietoryhmat.contains(&g), "{tunnus} lacks {g}");
+            }
+            for g in GroupName::CENSORED_UNDER_TURVAKIELTO {
+                assert!(p.tietoryhmat.contains(&g), "{tunnus} lacks {g}");
+            }
+            assert!(!p.tietoryhmat.contains(&GroupName::Uskontokunta));
         }
+        let basic = Product::builtin("PERUSTASO").unwrap();
+        assert!(!basic.tietoryhmat.contains(&GroupName::Huoltaja));
+        assert_eq!(Product::builtin("LAAJAT").unwrap().tietoryhmat.len(), GroupName::ALL.len());
     }
 
     #[test]

@@ -271,6 +271,7 @@ mod tests {
             nimilaji: EDELLINEN_SUKUNIMI.into(),
             nimi: nimi.into(),
             nimi_utf8: None,
+            nimenmuutostapa: None,
             alkupv: None,
             loppupv: None,
         })

@@ -16,8 +16,9 @@ use thiserror::Error;
 use vtj_core::groups::{
     Asiointikieli, AsiointikieliKoodi, Edunvalvoja, Edunvalvonta, Edunvalvontavaltuutus, HetuKorjaus, Kansalaisuus,
     KansalaisuusRivi, Kieli, Kotikunta, KotimainenOsoite, Kuolinpaiva, Localized, Nimenmuutos, Nimi, Postiosoite,
-    Sukupuoli, Turvakielto, UlkomainenOsoite, UlkomainenPostiosoite, Voimassaolo, EDELLINEN_ETUNIMI,
-    EDELLINEN_SUKUNIMI,
+    Sahkopostiosoite, Sukupuoli, Syntymakotikunta, Turvakielto, UlkomainenHenkilotunnus, UlkomainenOsoite,
+    UlkomainenPostiosoite, UlkomainenSyntymapaikka, Voimassaolo, EDELLINEN_ETUNIMI, EDELLINEN_KUTSUMANIMI,
+    EDELLINEN_SUKUNIMI, NYKYINEN_KUTSUMANIMI,
 };
 use vtj_core::{ChangeKind, GroupChange, GroupName, GroupValue, Hetu, Instance, InstanceKind, KuntaCode, Sex, VtjDate};
 
@@ -97,7 +98,128 @@ pub fn head_code(g: GroupName) -> &'static [u8; 3] {
         GroupName::KotimainenYhteysosoite => b"903",
         GroupName::UlkomainenPostiosoite => b"906",
         GroupName::UlkomainenYhteysosoite => b"907",
+        GroupName::Syntymakotikunta => b"008",
+        GroupName::UlkomainenSyntymapaikka => b"009",
+        GroupName::Sahkopostiosoite => b"421",
+        GroupName::UlkomainenHenkilotunnus => b"422",
+        GroupName::Kutsumanimi => b"423",
+        other => JSON_CODES.iter().find(|(g, _)| *g == other).map_or(b"999", |(_, c)| c),
     }
+}
+
+/// The groups written as their JSON value under this project's own codes:
+/// those of DVV's interface with no public fixed-width layout. The table
+/// is the documentation of the codes (README, "File codes").
+pub static JSON_CODES: [(GroupName, [u8; 3]); 46] = {
+    use GroupName as G;
+    [
+        (G::Syntymapaiva, *b"920"),
+        (G::Jarjestyskirjain, *b"921"),
+        (G::Siviilisaaty, *b"922"),
+        (G::Kuolleeksijulistamispaiva, *b"923"),
+        (G::NimenmuutosLaaja, *b"924"),
+        (G::Huoltaja, *b"925"),
+        (G::HuoltajaSuppea, *b"926"),
+        (G::HuoltajaRajoitettu, *b"927"),
+        (G::Huollettava, *b"928"),
+        (G::HuollettavaSuppea, *b"929"),
+        (G::HuollettavaRajoitettu, *b"930"),
+        (G::Vanhempi, *b"931"),
+        (G::VanhempiSuppea, *b"932"),
+        (G::Lapsi, *b"933"),
+        (G::LapsiSuppea, *b"934"),
+        (G::Perhesuhde, *b"935"),
+        (G::Avioliitto, *b"936"),
+        (G::RekisteroityParisuhde, *b"937"),
+        (G::LapsenRekisteroinninLisatiedot, *b"938"),
+        (G::MaastamuutonLisatiedotPuolisosta, *b"939"),
+        (G::MaastamuutonLisatiedotVanhemmasta, *b"940"),
+        (G::MaastamuutonLisatiedotHuoltajasta, *b"941"),
+        (G::VakinainenKotimainenAsuinpaikkatunnus, *b"942"),
+        (G::TilapainenKotimainenAsuinpaikkatunnus, *b"943"),
+        (G::EdellinenKotimainenAsuinpaikkatunnus, *b"944"),
+        (G::VakinainenOlinpaikassaAsuminen, *b"945"),
+        (G::TilapainenOlinpaikassaAsuminen, *b"946"),
+        (G::EntinenOlinpaikassaAsuminen, *b"947"),
+        (G::VakinainenUlkomaillaAsuminen, *b"948"),
+        (G::TilapainenUlkomaillaAsuminen, *b"949"),
+        (G::EdellinenKotikunta, *b"950"),
+        (G::TilapainenKunta, *b"951"),
+        (G::VuodenvaihteenKunta, *b"952"),
+        (G::Vaestokirjanpitokunta, *b"953"),
+        (G::SuomeenMuuttopaiva, *b"954"),
+        (G::ValtioJohonMuuttanut, *b"955"),
+        (G::Poissaolo, *b"956"),
+        (G::Uskontokuntalaji, *b"957"),
+        (G::Uskontokunta, *b"958"),
+        (G::HistoriaaUskontokunnasta, *b"959"),
+        (G::Rekisteriviranomainen, *b"960"),
+        (G::Suoramarkkinointikielto, *b"961"),
+        (G::YhteystietojenLuovutuskielto, *b"962"),
+        (G::Henkilomatrikkelikielto, *b"963"),
+        (G::Sukututkimuskielto, *b"964"),
+        (G::AsiakasrekisterinPaivityskielto, *b"965"),
+    ]
+};
+
+/// The group written as JSON under `code`, if `code` is one of ours for that.
+pub fn json_group(code: &[u8; 3]) -> Option<GroupName> {
+    JSON_CODES.iter().find(|(_, c)| c == code).map(|(g, _)| *g)
+}
+
+/// Whether the group's value names a related person (a longer JSON field).
+pub fn names_a_person(g: GroupName) -> bool {
+    use GroupName as G;
+    matches!(
+        g,
+        G::Huoltaja
+            | G::HuoltajaSuppea
+            | G::HuoltajaRajoitettu
+            | G::Huollettava
+            | G::HuollettavaSuppea
+            | G::HuollettavaRajoitettu
+            | G::Vanhempi
+            | G::VanhempiSuppea
+            | G::Lapsi
+            | G::LapsiSuppea
+            | G::Perhesuhde
+            | G::Avioliitto
+            | G::RekisteroityParisuhde
+            | G::LapsenRekisteroinninLisatiedot
+            | G::MaastamuutonLisatiedotPuolisosta
+            | G::MaastamuutonLisatiedotVanhemmasta
+            | G::MaastamuutonLisatiedotHuoltajasta
+    )
+}
+
+/// A group's value as the one JSON field of its own code: DVV's object
+/// without `tietoryhma`; what Latin-1 cannot carry, and `|`, as `\uXXXX`.
+fn json_text(v: &GroupValue) -> Result<String, CodecError> {
+    let mut map = match serde_json::to_value(v) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => return Err(malformed(format!("{} did not serialise to an object", v.name()))),
+    };
+    map.remove("tietoryhma");
+    let plain = serde_json::Value::Object(map).to_string();
+    let mut out = String::with_capacity(plain.len());
+    for ch in plain.chars() {
+        if (ch as u32) <= 0xFF && ch != '|' {
+            out.push(ch);
+            continue;
+        }
+        let mut units = [0u16; 2];
+        for u in ch.encode_utf16(&mut units) {
+            out.push_str(&format!("\\u{u:04x}"));
+        }
+    }
+    Ok(out)
+}
+
+fn from_json_text(name: GroupName, text: &str) -> Result<GroupValue, CodecError> {
+    let mut map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| malformed(format!("{name}: {e}")))?;
+    map.insert("tietoryhma".into(), name.as_str().into());
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| malformed(format!("{name}: {e}")))
 }
 
 fn group_of_head(code: &[u8; 3]) -> Option<GroupName> {
@@ -128,6 +250,8 @@ fn qualifies(code: &[u8; 3], g: GroupName) -> bool {
 /// one value (earlier hetus, citizenships) or a repeated group's instances.
 fn is_list(g: GroupName) -> bool {
     matches!(g, GroupName::HenkilotunnusKorjaus | GroupName::Nimenmuutos | GroupName::Kansalaisuus)
+        || (g.is_repeated() && json_group(head_code(g)).is_some())
+        || g == GroupName::UlkomainenHenkilotunnus
 }
 
 /// One group change as record groups. Every instance of an added or
@@ -165,6 +289,8 @@ fn censored(g: GroupName) -> Result<RawGroup, CodecError> {
         }
         GroupName::UlkomainenPostiosoite => group(code, b'3', &[PLACEHOLDER_FI, PLACEHOLDER_SV, "", ""]),
         GroupName::Kotikunta => group(code, b'3', &["000", ""]),
+        GroupName::Sahkopostiosoite => group(code, b'3', &["", PLACEHOLDER_FI, "", ""]),
+        g if g.is_censored_under_turvakielto() && json_group(code).is_some() => group(code, b'3', &[PLACEHOLDER_FI]),
         other => Err(malformed(format!("{other} is never censored"))),
     }
 }
@@ -175,11 +301,36 @@ fn opt_date(d: &Option<VtjDate>) -> String {
     d.as_ref().map(VtjDate::to_string).unwrap_or_default()
 }
 
+/// Name kinds and their codes: `01`/`02` in group 005; `04`/`09` the
+/// current and former call name in group 423 (as the shared files show).
+const NIMILAJI: [(&str, &str); 4] = [
+    ("01", EDELLINEN_SUKUNIMI),
+    ("02", EDELLINEN_ETUNIMI),
+    ("04", NYKYINEN_KUTSUMANIMI),
+    ("09", EDELLINEN_KUTSUMANIMI),
+];
+
 fn nimilaji_code(laji: &str) -> Result<&'static str, CodecError> {
-    match laji {
-        EDELLINEN_SUKUNIMI => Ok("01"),
-        EDELLINEN_ETUNIMI => Ok("02"),
-        other => Err(malformed(format!("name kind {other:?} has no code this program writes"))),
+    NIMILAJI
+        .iter()
+        .find(|(_, l)| *l == laji)
+        .map(|(c, _)| *c)
+        .ok_or_else(|| malformed(format!("name kind {laji:?} has no code this program writes")))
+}
+
+fn nimilaji_of(code: &str) -> Result<&'static str, CodecError> {
+    NIMILAJI
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, l)| *l)
+        .ok_or_else(|| malformed(format!("name kind {code:?} is not one this program writes")))
+}
+
+fn voimassaolo_of(code: &str) -> Result<Voimassaolo, CodecError> {
+    match code {
+        "1" => Ok(Voimassaolo::Aktiivi),
+        "2" => Ok(Voimassaolo::Passiivi),
+        other => Err(malformed(format!("validity code {other:?}"))),
     }
 }
 
@@ -205,10 +356,7 @@ fn value(v: &GroupValue, ch: u8) -> Result<Vec<RawGroup>, CodecError> {
         GroupValue::Nimenmuutos(n) => {
             one(&[&n.nimi, nimilaji_code(&n.nimilaji)?, &opt_date(&n.alkupv), &opt_date(&n.loppupv), ""])
         }
-        GroupValue::Sukupuoli(s) => one(&[match s.sukupuoli {
-            Sex::Male => "1",
-            Sex::Female => "2",
-        }]),
+        GroupValue::Sukupuoli(s) => one(&[sex_code(s.sukupuoli)]),
         GroupValue::Aidinkieli(k) if k.kielikoodi == "98" => {
             Ok(vec![group(code, ch, &["98"])?, group(b"452", b'0', &[k.nimi.as_deref().unwrap_or("")])?])
         }
@@ -298,8 +446,74 @@ fn value(v: &GroupValue, ch: u8) -> Result<Vec<RawGroup>, CodecError> {
             one(&[&o.postiosoite, o.postiosoite_lisarivi.as_deref().unwrap_or(""), &o.postitoimipaikka, &o.valtiokoodi])
         }
         GroupValue::Kotikunta(k) => one(&[&k.kuntakoodi.to_string(), &opt_date(&k.kuntaan_muuttopv)]),
+        GroupValue::Syntymakotikunta(k) => one(&[&k.kuntakoodi.to_string()]),
+        GroupValue::UlkomainenSyntymapaikka(p) => {
+            one(&[&p.valtiokoodi, p.ulkomainen_syntymapaikka.as_deref().unwrap_or("")])
+        }
+        GroupValue::Sahkopostiosoite(e) => {
+            one(&[&e.lajikoodi.map(|k| format!("{k:02}")).unwrap_or_default(), &e.sahkopostiosoite, "", ""])
+        }
+        GroupValue::UlkomainenHenkilotunnus(u) => one(&[
+            &u.ulkomainen_henkilotunnus,
+            u.sukupuoli.map_or("", sex_code),
+            &u.valtiokoodi,
+            tietolahde_code(u.tietolahde.as_deref())?,
+            "",
+            voimassaolo_code(u.voimassaolo),
+            &opt_date(&u.antopv),
+            "",
+            &opt_date(&u.vtj_tallennuspv),
+            "",
+            vtj_voimassaolo_code(u.vtj_voimassaolo.as_deref())?,
+        ]),
+        GroupValue::Kutsumanimi(n) => {
+            one(&[&n.nimi, nimilaji_code(&n.nimilaji)?, &opt_date(&n.alkupv), &opt_date(&n.loppupv), ""])
+        }
+        other => one(&[&json_text(other)?]),
     }
 }
+
+fn sex_code(s: Sex) -> &'static str {
+    match s {
+        Sex::Male => "1",
+        Sex::Female => "2",
+    }
+}
+
+fn sex_of(code: &str) -> Result<Option<Sex>, CodecError> {
+    match code {
+        "" => Ok(None),
+        "1" => Ok(Some(Sex::Male)),
+        "2" => Ok(Some(Sex::Female)),
+        other => Err(malformed(format!("sex code {other:?}"))),
+    }
+}
+
+/// Sources of a foreign identity number (group 422). The digits are the
+/// files'; the names DVV's JSON uses for them are known for `HENKILO_ITSE`
+/// only, so this pairing is *ours*.
+const TIETOLAHDE: [(&str, &str); 3] = [("1", "HENKILO_ITSE"), ("2", "VIRANOMAINEN"), ("3", "ULKOMAINEN_VIRANOMAINEN")];
+
+fn tietolahde_code(name: Option<&str>) -> Result<&'static str, CodecError> {
+    match name {
+        None => Ok(""),
+        Some(n) => TIETOLAHDE
+            .iter()
+            .find(|(_, t)| *t == n)
+            .map(|(c, _)| *c)
+            .ok_or_else(|| malformed(format!("tietolahde {n:?} has no code this program writes"))),
+    }
+}
+
+fn vtj_voimassaolo_code(name: Option<&str>) -> Result<&'static str, CodecError> {
+    match name {
+        None => Ok(""),
+        Some(VTJ_PARAS_TIEDOSSA_OLEVA) => Ok("1"),
+        Some(n) => Err(malformed(format!("vtjVoimassaolo {n:?} has no code this program writes"))),
+    }
+}
+
+const VTJ_PARAS_TIEDOSSA_OLEVA: &str = "PARAS_TIEDOSSA_OLEVA";
 
 fn hetu_or_blank(g: &Edunvalvoja) -> &str {
     g.henkilotunnus.as_ref().map_or("", Hetu::as_str)
@@ -379,11 +593,16 @@ fn hetu(s: &str) -> Result<Hetu, CodecError> {
     Hetu::parse(s).map_err(|e| malformed(format!("{s:?}: {e}")))
 }
 
+fn kunta(s: &str) -> Result<KuntaCode, CodecError> {
+    KuntaCode::parse(s).map_err(|e| malformed(e.to_string()))
+}
+
 fn is_censored(name: GroupName, head: &[String]) -> bool {
-    if name == GroupName::Kotikunta {
-        return head[0] == "000";
+    match name {
+        GroupName::Kotikunta => head[0] == "000",
+        GroupName::Sahkopostiosoite => head[1].starts_with(PLACEHOLDER_MARK),
+        _ => name.is_censored_under_turvakielto() && head[0].starts_with(PLACEHOLDER_MARK),
     }
-    name.is_censored_under_turvakielto() && head[0].starts_with(PLACEHOLDER_MARK)
 }
 
 fn decode_unit(u: &Unit) -> Result<GroupChange, CodecError> {
@@ -431,26 +650,19 @@ fn decode_unit(u: &Unit) -> Result<GroupChange, CodecError> {
         GroupName::Nimenmuutos => std::iter::once(&head)
             .chain(&rest)
             .map(|t| {
-                let nimilaji = match t[1].as_str() {
-                    "01" => EDELLINEN_SUKUNIMI,
-                    "02" => EDELLINEN_ETUNIMI,
-                    other => return Err(malformed(format!("name kind {other:?} is not one this program writes"))),
-                };
+                let nimilaji = nimilaji_of(&t[1])?;
                 Ok(GroupValue::Nimenmuutos(Nimenmuutos {
                     nimilaji: nimilaji.to_string(),
                     nimi: t[0].clone(),
                     nimi_utf8: Some(t[0].clone()),
+                    nimenmuutostapa: None,
                     alkupv: opt_vdate(&t[2])?,
                     loppupv: opt_vdate(&t[3])?,
                 }))
             })
             .collect::<Result<_, _>>()?,
         GroupName::Sukupuoli => vec![GroupValue::Sukupuoli(Sukupuoli {
-            sukupuoli: match head[0].as_str() {
-                "1" => Sex::Male,
-                "2" => Sex::Female,
-                other => return Err(malformed(format!("sex code {other:?}"))),
-            },
+            sukupuoli: sex_of(&head[0])?.ok_or_else(|| malformed("a SUKUPUOLI group without the sex"))?,
         })],
         GroupName::Aidinkieli => vec![GroupValue::Aidinkieli(match (head[0].as_str(), qualifier(b"452")?) {
             ("98", Some(t)) => Kieli::other(&t[0]),
@@ -475,11 +687,7 @@ fn decode_unit(u: &Unit) -> Result<GroupChange, CodecError> {
                     Ok(KansalaisuusRivi {
                         kansalaisuuskoodi: t[0].clone(),
                         kansalaisuusnimi: None,
-                        voimassaolo: match t[1].as_str() {
-                            "1" => Voimassaolo::Aktiivi,
-                            "2" => Voimassaolo::Passiivi,
-                            other => return Err(malformed(format!("citizenship status {other:?}"))),
-                        },
+                        voimassaolo: voimassaolo_of(&t[1])?,
                         saamispv: opt_vdate(&t[2])?,
                     })
                 })
@@ -572,9 +780,60 @@ fn decode_unit(u: &Unit) -> Result<GroupChange, CodecError> {
             }]
         }
         GroupName::Kotikunta => vec![GroupValue::Kotikunta(Kotikunta {
-            kuntakoodi: KuntaCode::parse(&head[0]).map_err(|e| malformed(e.to_string()))?,
+            kuntakoodi: kunta(&head[0])?,
             kuntaan_muuttopv: opt_vdate(&head[1])?,
         })],
+        GroupName::Syntymakotikunta => {
+            vec![GroupValue::Syntymakotikunta(Syntymakotikunta { kuntakoodi: kunta(&head[0])? })]
+        }
+        GroupName::UlkomainenSyntymapaikka => vec![GroupValue::UlkomainenSyntymapaikka(UlkomainenSyntymapaikka {
+            valtiokoodi: head[0].clone(),
+            ulkomainen_syntymapaikka: opt(&head[1]),
+        })],
+        GroupName::Sahkopostiosoite => vec![GroupValue::Sahkopostiosoite(Sahkopostiosoite {
+            lajikoodi: match head[0].as_str() {
+                "" => None,
+                k => Some(k.parse().map_err(|_| malformed(format!("e-mail kind {k:?}")))?),
+            },
+            sahkopostiosoite: head[1].clone(),
+        })],
+        GroupName::UlkomainenHenkilotunnus => std::iter::once(&head)
+            .chain(&rest)
+            .map(|t| {
+                Ok(GroupValue::UlkomainenHenkilotunnus(UlkomainenHenkilotunnus {
+                    ulkomainen_henkilotunnus: t[0].clone(),
+                    sukupuoli: sex_of(&t[1])?,
+                    valtiokoodi: t[2].clone(),
+                    tietolahde: match t[3].as_str() {
+                        "" => None,
+                        c => Some(
+                            TIETOLAHDE
+                                .iter()
+                                .find(|(k, _)| *k == c)
+                                .map(|(_, n)| n.to_string())
+                                .ok_or_else(|| malformed(format!("tietolahde code {c:?}")))?,
+                        ),
+                    },
+                    voimassaolo: voimassaolo_of(&t[5])?,
+                    antopv: opt_vdate(&t[6])?,
+                    vtj_tallennuspv: opt_vdate(&t[8])?,
+                    vtj_voimassaolo: match t[10].as_str() {
+                        "" => None,
+                        "1" => Some(VTJ_PARAS_TIEDOSSA_OLEVA.to_string()),
+                        c => return Err(malformed(format!("vtjVoimassaolo code {c:?}"))),
+                    },
+                }))
+            })
+            .collect::<Result<_, CodecError>>()?,
+        GroupName::Kutsumanimi => vec![GroupValue::Kutsumanimi(Nimenmuutos {
+            nimilaji: nimilaji_of(&head[1])?.to_string(),
+            nimi: head[0].clone(),
+            nimi_utf8: Some(head[0].clone()),
+            nimenmuutostapa: None,
+            alkupv: opt_vdate(&head[2])?,
+            loppupv: opt_vdate(&head[3])?,
+        })],
+        other => std::iter::once(&head).chain(&rest).map(|t| from_json_text(other, &t[0])).collect::<Result<_, _>>()?,
     };
     Ok(GroupChange {
         tietoryhma: u.name,

@@ -5,8 +5,11 @@
 //! no public description names them. Codes 9xx are this project's own, for
 //! data our model carries that the public samples do not show (asiointikieli,
 //! foreign postal and contact addresses, post-office names, guardians'
-//! names, an address's building and municipality). A reader of real files never meets them; a real recipient system
-//! reading our files sees them as unknown codes.
+//! names, an address's building and municipality), and 920-989 for the
+//! groups of DVV's interface that have no public file layout (each such
+//! group's value as JSON in one field; `codec` lists them). A reader of
+//! real files never meets them; a real recipient system reading our files
+//! sees them as unknown codes.
 
 use std::collections::BTreeMap;
 
@@ -89,7 +92,25 @@ const VALTUUTUS: &[Field] = &[f("vahvistamispaiva", 8, D), f("loppupaiva", 8, D)
 const VALTUUTETTU: &[Field] = &[f("henkilotunnus", 11, H), f("alkupaiva", 8, D), f("loppupaiva", 8, D)];
 const AMMATTI: &[Field] = &[f("koodi", 4, T), f("ammatti", 35, T)];
 const SAHKOPOSTI: &[Field] = &[f("laji", 2, N), f("sahkoposti", 255, T), f("alkupaiva", 8, D), f("loppupaiva", 8, D)];
-const PUHELIN: &[Field] = &[f("tieto", 70, T)];
+const ULKOMAINEN_HETU: &[Field] = &[
+    f("tunnus", 30, T),
+    f("sukupuoli", 1, N),
+    f("valtiokoodi", 3, N),
+    f("tietolahde", 1, N),
+    f("tyyppi", 1, T),
+    f("voimassaolo", 1, N),
+    f("antopaiva", 8, D),
+    f("passivointipaiva", 8, D),
+    f("tallennuspaiva", 8, D),
+    f("tallennus_passivointipaiva", 8, D),
+    f("vtj_voimassaolo", 1, N),
+];
+const SYNTYMAKOTIKUNTA: &[Field] = &[f("kuntakoodi", 3, N)];
+/// This project's groups without a public layout: the group's value as
+/// DVV's JSON object (without `tietoryhma`), characters outside Latin-1
+/// and `|` escaped as `\uXXXX`. Two widths: relations name a person.
+pub const JSON_SHORT: &[Field] = &[f("json", 300, T)];
+pub const JSON_LONG: &[Field] = &[f("json", 1000, T)];
 const SUKULAISEN_NIMI: &[Field] =
     &[f("tunniste", 9, N), f("sukunimi", 100, T), f("etunimet", 100, T), f("valtio", 3, N)];
 const KIELI_SELITE: &[Field] = &[f("kieli_selite", 30, T)];
@@ -121,12 +142,20 @@ pub fn fields(code: &[u8; 3]) -> Option<&'static [Field]> {
         b"317" => VALTUUTETTU,
         b"401" => AMMATTI,
         b"421" => SAHKOPOSTI,
-        b"422" => PUHELIN,
+        b"422" => ULKOMAINEN_HETU,
+        b"008" => SYNTYMAKOTIKUNTA,
         b"451" => SUKULAISEN_NIMI,
         b"452" => KIELI_SELITE,
         b"910" => POSTITOIMIPAIKKA,
         b"911" => HENKILON_NIMI_OMA,
         b"912" => ASUINPAIKKA,
+        c if crate::codec::json_group(c).is_some() => {
+            if crate::codec::json_group(c).is_some_and(crate::codec::names_a_person) {
+                JSON_LONG
+            } else {
+                JSON_SHORT
+            }
+        }
         _ => return None,
     })
 }

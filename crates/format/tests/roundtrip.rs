@@ -114,6 +114,7 @@ fn nimenmuutos() -> impl Strategy<Value = GroupValue> {
             nimilaji: if s { EDELLINEN_SUKUNIMI } else { EDELLINEN_ETUNIMI }.to_string(),
             nimi_utf8: Some(nimi.clone()),
             nimi,
+            nimenmuutostapa: None,
             alkupv,
             loppupv,
         })

@@ -181,11 +181,76 @@ fn person(rng: &mut Rng, kunnat: &Municipalities, hetus: &mut HetuAllocator, id:
             valtuutetut: vec![guardian(rng)],
         }));
     }
+    // The groups of the wider model draw from a stream of their own, so
+    // the rest of the population is what it was before they existed.
+    wider_groups(&mut Rng::fork(id.0, WIDER_STREAM), kunnat, &mut g, born, adult, today);
     let mut p = Person::new(id, hetu);
     for v in g {
         p.tietoryhmat.set(v);
     }
     p
+}
+
+const WIDER_STREAM: u64 = 0x7769_6465;
+
+/// Birth particulars, civil status, the dwelling identifier and the
+/// registration municipality of a domestic resident, e-mail, care-home
+/// residence for the very old, and the bans some people ask for.
+fn wider_groups(rng: &mut Rng, kunnat: &Municipalities, g: &mut Vec<GroupValue>, born: Date, adult: bool, today: Date) {
+    g.push(GroupValue::Syntymapaiva(Syntymapaiva { syntymapv: VtjDate::Full(born) }));
+    let finnish = g.iter().any(|v| match v {
+        GroupValue::Kansalaisuus(k) => k.henkilon_kansalaisuudet.iter().any(|r| r.kansalaisuuskoodi == "246"),
+        _ => false,
+    });
+    if finnish {
+        g.push(GroupValue::Syntymakotikunta(Syntymakotikunta { kuntakoodi: kunnat.pick(rng) }));
+    } else {
+        g.push(GroupValue::UlkomainenSyntymapaikka(UlkomainenSyntymapaikka {
+            valtiokoodi: rng.pick(&["643", "233", "368", "706", "156", "804"]).to_string(),
+            ulkomainen_syntymapaikka: None,
+        }));
+    }
+    let age = (today - born).whole_days() / 365;
+    let status = match (adult, rng.below(100)) {
+        (false, _) | (true, 0..=39) => code::NAIMATON,
+        (true, 40..=79) => code::AVIOLIITOSSA,
+        (true, 80..=91) => code::ERONNUT,
+        _ => code::LESKI,
+    };
+    g.push(GroupValue::Siviilisaaty(Siviilisaaty { siviilisaaty: status.into() }));
+    let home = g.iter().find_map(|v| match v {
+        GroupValue::VakinainenKotimainenOsoite(o) => Some(o.clone()),
+        _ => None,
+    });
+    let kotikunta = g.iter().find_map(|v| match v {
+        GroupValue::Kotikunta(k) if k.kuntakoodi.is_municipality() => Some(k.clone()),
+        _ => None,
+    });
+    if let (Some(home), Some(kotikunta)) = (home, kotikunta) {
+        if let Some(a) = Asuinpaikkatunnus::of(&home) {
+            g.push(GroupValue::VakinainenKotimainenAsuinpaikkatunnus(a));
+        }
+        if age >= 80 && rng.chance(0.05) {
+            g.push(GroupValue::VakinainenOlinpaikassaAsuminen(make::hoitolaitos(rng, kotikunta.kuntakoodi, born)));
+        }
+        g.push(GroupValue::Vaestokirjanpitokunta(kotikunta));
+    }
+    if adult && rng.chance(0.3) {
+        let (etunimi, sukunimi) = g
+            .iter()
+            .find_map(|v| match v {
+                GroupValue::HenkilonNimi(n) => Some((n.etunimi.clone(), n.sukunimi.clone())),
+                _ => None,
+            })
+            .unwrap_or_default();
+        g.push(GroupValue::Sahkopostiosoite(make::sahkoposti(rng, &etunimi, &sukunimi)));
+    }
+    if adult && rng.chance(0.06) {
+        g.push(GroupValue::Suoramarkkinointikielto(Kielto { alkupv: None }));
+    }
+    if adult && rng.chance(0.01) {
+        g.push(GroupValue::YhteystietojenLuovutuskielto(Kielto { alkupv: None }));
+    }
 }
 
 pub fn guardian(rng: &mut Rng) -> Edunvalvoja {

@@ -50,6 +50,7 @@ pub fn kotimainen_osoite(rng: &mut Rng, kunta: KuntaCode, since: Date) -> Kotima
     let katunumero = (1 + rng.below(80)).to_string();
     let huoneistokirjain = flat.then(|| ["A", "B", "C", "D"][rng.below(4) as usize].to_string());
     let huoneistonumero = flat.then(|| format!("{:03}", 1 + rng.below(60)));
+    let rakennustunnus = Some(rakennustunnus(street, &katunumero, kunta));
     KotimainenOsoite {
         katunimi,
         katunumero,
@@ -58,10 +59,57 @@ pub fn kotimainen_osoite(rng: &mut Rng, kunta: KuntaCode, since: Date) -> Kotima
         jakokirjain: None,
         postinumero: postal_code(rng, kunta),
         postitoimipaikka: Localized::fi(town(kunta)),
-        rakennustunnus: None,
+        rakennustunnus,
         osoitenumero: Some(1),
         kuntakoodi: kunta.is_municipality().then_some(kunta),
         alkupv: Some(VtjDate::Full(since)),
+    }
+}
+
+/// A synthetic permanent building identifier: the same street, number and
+/// municipality give the same building, so the people of one address share
+/// it. Derived, not drawn, so adding it moved no other random value.
+fn rakennustunnus(street: &str, number: &str, kunta: KuntaCode) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in street.bytes().chain(number.bytes()).chain(kunta.number().to_be_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let digits = h % 100_000_000;
+    let check = b"0123456789ABCDEFHJKLMNPRSTUVWXY"[(digits % 31) as usize] as char;
+    format!("9{digits:08}{check}")
+}
+
+/// An e-mail address at a reserved domain (RFC 2606), never a real one.
+pub fn sahkoposti(rng: &mut Rng, etunimi: &str, sukunimi: &str) -> Sahkopostiosoite {
+    let clean = |s: &str| -> String {
+        s.split_whitespace()
+            .next()
+            .unwrap_or("x")
+            .chars()
+            .map(|c| match c.to_ascii_lowercase() {
+                'ä' | 'Ä' | 'å' | 'Å' => 'a',
+                'ö' | 'Ö' => 'o',
+                c if c.is_ascii_alphanumeric() => c.to_ascii_lowercase(),
+                _ => 'x',
+            })
+            .collect()
+    };
+    Sahkopostiosoite {
+        sahkopostiosoite: format!("{}.{}{}@example.invalid", clean(etunimi), clean(sukunimi), rng.below(100)),
+        lajikoodi: Some(99),
+    }
+}
+
+/// A care home of the municipality (institution kind 902, as in DVV's answer).
+pub fn hoitolaitos(rng: &mut Rng, kunta: KuntaCode, since: Date) -> OlinpaikassaAsuminen {
+    OlinpaikassaAsuminen {
+        kuntakoodi: kunta.is_municipality().then_some(kunta),
+        lajikoodi: Some(902),
+        numero: Some(format!("{:04}", rng.below(50))),
+        laitos: Some("0000".into()),
+        alkupv: Some(VtjDate::Full(since)),
+        loppupv: None,
+        asuinpaikantunnus: None,
     }
 }
 

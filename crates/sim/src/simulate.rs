@@ -67,10 +67,13 @@ enum Kind {
     GuardianshipEnd,
     PowerOfAttorney,
     HetuCorrection,
+    Email,
+    CareHome,
+    Ban,
 }
 
 /// Events per person per year, roughly Finland's.
-const RATES: [(Kind, f64); 18] = [
+const RATES: [(Kind, f64); 21] = [
     (Kind::Birth, 0.008),
     (Kind::Death, 0.011),
     (Kind::MoveWithin, 0.085),
@@ -89,6 +92,9 @@ const RATES: [(Kind, f64); 18] = [
     (Kind::GuardianshipEnd, 0.0005),
     (Kind::PowerOfAttorney, 0.0004),
     (Kind::HetuCorrection, 0.00005),
+    (Kind::Email, 0.02),
+    (Kind::CareHome, 0.0005),
+    (Kind::Ban, 0.0015),
 ];
 
 pub fn simulate<S: Store + ?Sized>(
@@ -236,6 +242,14 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                     && p.group(GroupName::Edunvalvontavaltuutus).is_none()
             })?,
             Kind::Language | Kind::HetuCorrection => self.pick(PersonFilter::All, |_, _| true)?,
+            Kind::Email | Kind::Ban => {
+                self.pick(PersonFilter::All, |p, _| (today - p.hetu().birth_date()).whole_days() >= 18 * 365)?
+            }
+            Kind::CareHome => self.pick(PersonFilter::All, |p, _| {
+                (today - p.hetu().birth_date()).whole_days() >= 75 * 365
+                    && in_finland(p)
+                    && p.group(GroupName::VakinainenOlinpaikassaAsuminen).is_none()
+            })?,
             Kind::MoveWithin | Kind::MoveBetween | Kind::MoveAbroad | Kind::Temporary | Kind::Postal => {
                 self.pick(PersonFilter::All, |p, _| in_finland(p))?
             }
@@ -310,6 +324,31 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                 let uusi_henkilotunnus = self.new_hetu(p.hetu().birth_date(), p.hetu().sex())?;
                 EventKind::HetuCorrection { uusi_henkilotunnus }
             }
+            Kind::Email if p.group(GroupName::Sahkopostiosoite).is_some() && r.chance(0.3) => {
+                EventKind::GroupsRegistered { ryhmat: Vec::new(), poistetut: vec![GroupName::Sahkopostiosoite] }
+            }
+            Kind::Email => {
+                let (etunimi, sukunimi) = match p.group(GroupName::HenkilonNimi) {
+                    Some(GroupValue::HenkilonNimi(n)) => (n.etunimi.clone(), n.sukunimi.clone()),
+                    _ => Default::default(),
+                };
+                let osoite = make::sahkoposti(r, &etunimi, &sukunimi);
+                EventKind::GroupsRegistered {
+                    ryhmat: vec![GroupValue::Sahkopostiosoite(osoite)],
+                    poistetut: Vec::new(),
+                }
+            }
+            Kind::CareHome => EventKind::GroupsRegistered {
+                ryhmat: vec![GroupValue::VakinainenOlinpaikassaAsuminen(make::hoitolaitos(r, kunta, today))],
+                poistetut: Vec::new(),
+            },
+            Kind::Ban if p.group(GroupName::Suoramarkkinointikielto).is_some() => {
+                EventKind::GroupsRegistered { ryhmat: Vec::new(), poistetut: vec![GroupName::Suoramarkkinointikielto] }
+            }
+            Kind::Ban => EventKind::GroupsRegistered {
+                ryhmat: vec![GroupValue::Suoramarkkinointikielto(Kielto { alkupv: Some(VtjDate::Full(today)) })],
+                poistetut: Vec::new(),
+            },
         };
         self.push(Some(&p), p.id, tapahtuma);
         Ok(())
@@ -359,8 +398,19 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
             GroupValue::Aidinkieli(kieli),
             GroupValue::Kotikunta(make::kotikunta(kunta, today)),
         ];
-        let copied = [GroupName::Asiointikieli, GroupName::Kansalaisuus, GroupName::VakinainenKotimainenOsoite];
+        let copied = [
+            GroupName::Asiointikieli,
+            GroupName::Kansalaisuus,
+            GroupName::VakinainenKotimainenOsoite,
+            GroupName::VakinainenKotimainenAsuinpaikkatunnus,
+            GroupName::Vaestokirjanpitokunta,
+        ];
         ryhmat.extend(copied.iter().filter_map(|g| parent.group(*g).cloned()));
+        ryhmat.push(GroupValue::Syntymapaiva(Syntymapaiva { syntymapv: VtjDate::Full(today) }));
+        ryhmat.push(GroupValue::Siviilisaaty(Siviilisaaty { siviilisaaty: code::NAIMATON.into() }));
+        if kunta.is_municipality() {
+            ryhmat.push(GroupValue::Syntymakotikunta(Syntymakotikunta { kuntakoodi: kunta }));
+        }
         // Children of a protected parent are protected from birth.
         if let Some(tk) = parent.group(GroupName::Turvakielto) {
             ryhmat.push(tk.clone());

@@ -92,6 +92,7 @@ mod tests {
         for g in vtj_core::GroupName::ALL {
             assert!(is_known_group(g.as_str()), "{g}");
         }
+        assert_eq!(vtj_core::GroupName::ALL.len(), GROUP_NAMES.len(), "the model is every known group");
         assert!(!is_known_group("HENKILON_NIMET"));
     }
 }
