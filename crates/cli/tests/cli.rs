@@ -204,6 +204,50 @@ fn deliver_and_import_from_the_command_line() {
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["applied"], serde_json::json!([1, 2]));
 
+    // The imported register holds the whole person, families included, and
+    // a look-up of a child shows its guardians, each by name and hetu.
+    let o = vtj(&["export", "--register", &reg, "--who", "testi", "--why", "testi"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let persons: Vec<serde_json::Value> = text(&o).0.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let groups_of = |p: &serde_json::Value, name: &str| -> Vec<serde_json::Value> {
+        p["tietoryhmat"].as_array().unwrap().iter().filter(|g| g["tietoryhma"] == name).cloned().collect()
+    };
+    for name in [
+        "SYNTYMAPAIVA",
+        "SIVIILISAATY",
+        "AVIOLIITTO",
+        "HUOLTAJA",
+        "HUOLLETTAVA",
+        "LAPSI",
+        "VANHEMPI",
+        "PERHESUHDE",
+        "VAKINAINEN_KOTIMAINEN_ASUINPAIKKATUNNUS",
+        "SAHKOPOSTIOSOITE",
+    ] {
+        assert!(persons.iter().any(|p| !groups_of(p, name).is_empty()), "no {name} in the imported register");
+    }
+    let child = persons
+        .iter()
+        .find(|p| groups_of(p, "HUOLTAJA").iter().any(|g| g["huoltaja"]["henkilotunnus"].is_string()))
+        .expect("a child with a guardian");
+    let hetu = child["henkilotunnus"].as_str().unwrap();
+    let o = vtj(&["lookup", hetu, "--register", &reg, "--who", "neuvola", "--why", "asiakkuus"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let guardians = groups_of(&shown, "HUOLTAJA");
+    assert!(!guardians.is_empty());
+    for g in &guardians {
+        let Some(gh) = g["huoltaja"]["henkilotunnus"].as_str() else { continue };
+        assert!(g["huoltaja"]["sukunimi"].is_string(), "the guardian is named: {g}");
+        // The guardian's own record names the child back, where the register holds it.
+        if let Some(guardian) = persons.iter().find(|p| p["henkilotunnus"] == gh) {
+            assert!(
+                groups_of(guardian, "HUOLLETTAVA").iter().any(|w| w["huollettava"]["henkilotunnus"] == hetu),
+                "{gh} does not name {hetu}"
+            );
+        }
+    }
+
     // Bad input: an unknown permit, a wrong rhythm, a directory with no deliveries.
     let o = vtj(&["deliver", "--db", &db, "--permit", "NOPE", "--dir", &out]);
     assert!(!o.status.success() && text(&o).1.contains("no permit NOPE"), "{:?}", text(&o));

@@ -118,6 +118,8 @@ pub enum EventError {
     BirthDuplicate(PersonId, GroupName),
     #[error("{0} for person {1}: {2}")]
     NotApplicable(&'static str, PersonId, &'static str),
+    #[error(transparent)]
+    Relation(#[from] crate::relations::RelationError),
 }
 
 impl EventKind {
@@ -160,7 +162,11 @@ pub fn apply(before: Option<&Person>, event: &Event) -> Result<Person, EventErro
     let kind = &event.tapahtuma;
     let EventKind::Birth { henkilotunnus, ryhmat } = kind else {
         let before = before.ok_or(EventError::NoSuchPerson(id))?;
-        if before.is_dead() && !matches!(kind, EventKind::HetuCorrection { .. }) {
+        // The record of the dead still follows its relatives' hetus.
+        let relatives_only = matches!(kind, EventKind::GroupsRegistered { ryhmat, poistetut }
+            if ryhmat.iter().map(GroupValue::name).chain(poistetut.iter().copied())
+                .all(|g| crate::relations::RELATION_GROUPS.contains(&g)));
+        if before.is_dead() && !matches!(kind, EventKind::HetuCorrection { .. }) && !relatives_only {
             return Err(EventError::Dead(id));
         }
         let mut p = before.clone();
@@ -188,6 +194,45 @@ where
         None => {
             p.tietoryhmat.remove(name);
         }
+    }
+}
+
+/// A death ends the person's marriages and partnerships and the custody
+/// between them and their children or guardians; parenthood stays. The
+/// relatives' sides change in the same batch ([`crate::family::death`]).
+fn end_relations_at_death(p: &mut Person, kuolinpv: VtjDate) {
+    for g in [
+        GroupName::Huoltaja,
+        GroupName::HuoltajaSuppea,
+        GroupName::HuoltajaRajoitettu,
+        GroupName::Huollettava,
+        GroupName::HuollettavaSuppea,
+        GroupName::HuollettavaRajoitettu,
+    ] {
+        p.tietoryhmat.remove(g);
+    }
+    let ended = |v: &GroupValue| -> GroupValue {
+        match v {
+            GroupValue::Avioliitto(m) if m.voimassaolo == Voimassaolo::Aktiivi => GroupValue::Avioliitto(Avioliitto {
+                voimassaolo: Voimassaolo::Passiivi,
+                purkautumispv: Some(kuolinpv),
+                purkautumistapa: Some(code::KUOLEMA.into()),
+                ..m.clone()
+            }),
+            GroupValue::RekisteroityParisuhde(m) if m.voimassaolo == Voimassaolo::Aktiivi => {
+                GroupValue::RekisteroityParisuhde(RekisteroityParisuhde {
+                    voimassaolo: Voimassaolo::Passiivi,
+                    purkautumispv: Some(kuolinpv),
+                    purkautumistapa: Some(code::KUOLEMA.into()),
+                    ..m.clone()
+                })
+            }
+            other => other.clone(),
+        }
+    };
+    for g in [GroupName::Avioliitto, GroupName::RekisteroityParisuhde] {
+        let list: Vec<GroupValue> = p.instances(g).iter().map(ended).collect();
+        p.tietoryhmat.set_all(g, list);
     }
 }
 
@@ -241,6 +286,7 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
         EventKind::Birth { .. } => return not_applicable("a person is born once"),
         EventKind::Death { kuolinpv } => {
             p.tietoryhmat.set(GroupValue::Kuolinpaiva(Kuolinpaiva { kuollut: true, kuolinpv: *kuolinpv }));
+            end_relations_at_death(p, *kuolinpv);
         }
         EventKind::MoveWithin { osoite } => {
             if p.kotikunta().is_none_or(|k| !k.is_municipality()) {

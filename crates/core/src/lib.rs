@@ -4,16 +4,20 @@
 //! - [`hetu`], [`date`], [`kunta`]: reference data types.
 //! - [`groups`]: the data groups (tietoryhmät) and their wire names.
 //! - [`person`], [`event`]: person state and the events that change it.
+//! - [`relations`], [`family`]: two-sided relations and the family events
+//!   that keep them so.
 //! - [`permit`]: products and permits.
 //! - [`render`]: the one function that decides what a recipient receives.
 
 pub mod date;
 pub mod event;
+pub mod family;
 pub mod groups;
 pub mod hetu;
 pub mod kunta;
 pub mod permit;
 pub mod person;
+pub mod relations;
 pub mod render;
 
 pub use date::VtjDate;
@@ -23,4 +27,5 @@ pub use hetu::{Hetu, HetuError, Sex};
 pub use kunta::KuntaCode;
 pub use permit::{Permit, Product, Scope, Subject, TurvakieltoRule};
 pub use person::{Person, PersonId};
+pub use relations::RelationError;
 pub use render::{event_label, render, render_full, ChangeKind, Disclosure, GroupChange, Instance, InstanceKind};

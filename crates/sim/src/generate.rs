@@ -77,12 +77,14 @@ pub fn generate<S: Store + ?Sized>(
     let first_id = store.max_person_id()?.0 + 1;
     let mut batch = Vec::with_capacity(BATCH as usize);
     for i in 0..cfg.persons {
-        let p = person(&mut rng, &kunnat, &mut hetus, PersonId(first_id + i), cfg.date);
-        report.turvakielto += u64::from(p.has_turvakielto());
-        report.abroad += u64::from(p.kotikunta() == Some(KuntaCode::ABROAD));
-        report.guardianship += u64::from(p.group(vtj_core::GroupName::Edunvalvonta).is_some());
-        batch.push(p);
+        batch.push(person(&mut rng, &kunnat, &mut hetus, PersonId(first_id + i), cfg.date));
         if batch.len() as u64 == BATCH || i + 1 == cfg.persons {
+            crate::families::link(&mut Rng::fork(cfg.seed ^ FAMILY_STREAM, first_id + i), &mut batch, cfg.date);
+            for p in &batch {
+                report.turvakielto += u64::from(p.has_turvakielto());
+                report.abroad += u64::from(p.kotikunta() == Some(KuntaCode::ABROAD));
+                report.guardianship += u64::from(p.group(vtj_core::GroupName::Edunvalvonta).is_some());
+            }
             store.insert_population(&batch)?;
             report.persons += batch.len() as u64;
             batch.clear();
@@ -192,6 +194,7 @@ fn person(rng: &mut Rng, kunnat: &Municipalities, hetus: &mut HetuAllocator, id:
 }
 
 const WIDER_STREAM: u64 = 0x7769_6465;
+const FAMILY_STREAM: u64 = 0x6661_6d69_6c79;
 
 /// Birth particulars, civil status, the dwelling identifier and the
 /// registration municipality of a domestic resident, e-mail, care-home
@@ -231,7 +234,7 @@ fn wider_groups(rng: &mut Rng, kunnat: &Municipalities, g: &mut Vec<GroupValue>,
             g.push(GroupValue::VakinainenKotimainenAsuinpaikkatunnus(a));
         }
         if age >= 80 && rng.chance(0.05) {
-            g.push(GroupValue::VakinainenOlinpaikassaAsuminen(make::hoitolaitos(rng, kotikunta.kuntakoodi, born)));
+            g.push(GroupValue::VakinainenOlinpaikassaAsuminen(make::hoitolaitos(rng, kotikunta.kuntakoodi)));
         }
         g.push(GroupValue::Vaestokirjanpitokunta(kotikunta));
     }

@@ -2,6 +2,7 @@
 //! ([`simulate()`]). Deterministic: the same seed and days give the same
 //! store. Every hetu is in the test range 900-999.
 
+mod families;
 pub mod generate;
 mod hetus;
 mod make;

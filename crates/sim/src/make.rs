@@ -100,14 +100,16 @@ pub fn sahkoposti(rng: &mut Rng, etunimi: &str, sukunimi: &str) -> Sahkopostioso
     }
 }
 
-/// A care home of the municipality (institution kind 902, as in DVV's answer).
-pub fn hoitolaitos(rng: &mut Rng, kunta: KuntaCode, since: Date) -> OlinpaikassaAsuminen {
+/// A care home of the municipality (institution kind 902, as in DVV's
+/// answer). Without a start date: DVV's answer shows the current
+/// residence's fields (censored) without one, only the former's with.
+pub fn hoitolaitos(rng: &mut Rng, kunta: KuntaCode) -> OlinpaikassaAsuminen {
     OlinpaikassaAsuminen {
         kuntakoodi: kunta.is_municipality().then_some(kunta),
         lajikoodi: Some(902),
         numero: Some(format!("{:04}", rng.below(50))),
         laitos: Some("0000".into()),
-        alkupv: Some(VtjDate::Full(since)),
+        alkupv: None,
         loppupv: None,
         asuinpaikantunnus: None,
     }

@@ -70,10 +70,15 @@ enum Kind {
     Email,
     CareHome,
     Ban,
+    Marriage,
+    Divorce,
+    CustodyEnds,
+    BoardCustody,
+    Adoption,
 }
 
 /// Events per person per year, roughly Finland's.
-const RATES: [(Kind, f64); 21] = [
+const RATES: [(Kind, f64); 26] = [
     (Kind::Birth, 0.008),
     (Kind::Death, 0.011),
     (Kind::MoveWithin, 0.085),
@@ -95,7 +100,31 @@ const RATES: [(Kind, f64); 21] = [
     (Kind::Email, 0.02),
     (Kind::CareHome, 0.0005),
     (Kind::Ban, 0.0015),
+    // Finland: about 20,000 marriages and 9,000 divorces a year.
+    (Kind::Marriage, 0.0036),
+    (Kind::Divorce, 0.0016),
+    // Sampled among those already 18: custody ends as soon as one is found.
+    (Kind::CustodyEnds, 0.03),
+    (Kind::BoardCustody, 0.0001),
+    (Kind::Adoption, 0.00005),
 ];
+
+fn spouse_hetu(p: &Person) -> Option<Hetu> {
+    p.instances(GroupName::Avioliitto).iter().find_map(|v| match v {
+        GroupValue::Avioliitto(m) if m.voimassaolo == Voimassaolo::Aktiivi => m.puoliso.henkilotunnus,
+        _ => None,
+    })
+}
+
+fn is_married(p: &Person) -> bool {
+    spouse_hetu(p).is_some()
+}
+
+fn has_guardian_with_hetu(p: &Person) -> bool {
+    p.instances(GroupName::Huoltaja)
+        .iter()
+        .any(|v| vtj_core::relations::relative(v).is_some_and(|r| r.henkilotunnus.is_some()))
+}
 
 pub fn simulate<S: Store + ?Sized>(
     store: &mut S,
@@ -216,6 +245,127 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
         }
     }
 
+    /// A person as today's changes left them, by any hetu they have had.
+    fn by_hetu(&self, h: Hetu) -> Result<Option<Person>, StoreError> {
+        if let Some(p) = self.touched.values().find(|p| p.all_hetus().contains(&h)) {
+            return Ok(Some(p.clone()));
+        }
+        Ok(self.store.person_by_hetu(h)?.map(|p| self.touched.get(&p.id).cloned().unwrap_or(p)))
+    }
+
+    fn current(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
+        match self.touched.get(&id) {
+            Some(p) => Ok(Some(p.clone())),
+            None => self.store.person(id),
+        }
+    }
+
+    /// Every person `p`'s relations name.
+    fn relatives(&self, p: &Person) -> Result<Vec<Person>, StoreError> {
+        let mut out: Vec<Person> = Vec::new();
+        for l in vtj_core::relations::links(p) {
+            if let Some(r) = self.by_hetu(l.other)? {
+                if !out.iter().any(|o| o.id == r.id) {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn spouse(&self, p: &Person) -> Result<Option<Person>, StoreError> {
+        match spouse_hetu(p) {
+            Some(h) => Ok(self.by_hetu(h)?.filter(|s| !s.is_dead())),
+            None => Ok(None),
+        }
+    }
+
+    fn guardians(&self, child: &Person) -> Result<Vec<Person>, StoreError> {
+        let mut out = Vec::new();
+        for g in [GroupName::Huoltaja, GroupName::HuoltajaSuppea, GroupName::HuoltajaRajoitettu] {
+            for v in child.instances(g) {
+                if let Some(h) = vtj_core::relations::relative(v).and_then(|r| r.henkilotunnus) {
+                    out.extend(self.by_hetu(h)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A family event: all of its events or, if the core refuses any of
+    /// them or the relations would be one-sided, none.
+    fn push_family(&mut self, batch: Vec<Event>) -> Result<(), StoreError> {
+        let mut states: HashMap<PersonId, Person> = HashMap::new();
+        let mut changed: Vec<(Option<Person>, PersonId)> = Vec::new();
+        for e in &batch {
+            let before = match states.get(&e.person) {
+                Some(p) => Some(p.clone()),
+                None => self.current(e.person)?,
+            };
+            let Ok(after) = vtj_core::apply(before.as_ref(), e) else { return Ok(()) };
+            if !changed.iter().any(|(_, id)| *id == e.person) {
+                changed.push((before, e.person));
+            }
+            states.insert(e.person, after);
+        }
+        let pairs: Vec<(Option<&Person>, &Person)> = changed.iter().map(|(b, id)| (b.as_ref(), &states[id])).collect();
+        let consistent =
+            vtj_core::relations::check(&pairs, |h| match pairs.iter().find(|(_, a)| a.all_hetus().contains(&h)) {
+                Some((_, a)) => Ok(Some((*a).clone())),
+                None => self.by_hetu(h),
+            })?;
+        if consistent.is_err() {
+            return Ok(());
+        }
+        for (id, p) in states {
+            self.touched.insert(id, p);
+        }
+        self.events.extend(batch);
+        Ok(())
+    }
+
+    /// `p` marries a single adult of the same municipality, who moves in
+    /// (unless either is protected: a shared address would reveal it).
+    fn marriage(&mut self, p: &Person) -> Result<(), StoreError> {
+        let today = self.today;
+        let Some(kunta) = p.kotikunta() else { return Ok(()) };
+        let here = BTreeSet::from([kunta]);
+        let age = |q: &Person| (today - q.hetu().birth_date()).whole_days() / 365;
+        let (pid, page) = (p.id, age(p));
+        let Some(other) = self.pick(PersonFilter::Kunnat(&here), |q, _| {
+            q.id != pid && !is_married(q) && age(q) >= 20 && (age(q) - page).abs() <= 12 && q.kotikunta() == Some(kunta)
+        })?
+        else {
+            return Ok(());
+        };
+        let tapa = if self.rng.chance(0.4) { code::KIRKOLLINEN_VIHKIMINEN } else { code::SIVIILIVIHKIMINEN };
+        self.push_family(vtj_core::family::marriage(p, &other, tapa, today))?;
+        let protected = p.has_turvakielto() || other.has_turvakielto();
+        if let (false, Some(GroupValue::VakinainenKotimainenOsoite(home))) =
+            (protected, p.group(GroupName::VakinainenKotimainenOsoite).cloned())
+        {
+            if let Some(moving) = self.current(other.id)? {
+                let osoite = KotimainenOsoite { alkupv: Some(VtjDate::Full(today)), ..home };
+                self.push(Some(&moving), moving.id, EventKind::MoveWithin { osoite });
+            }
+        }
+        Ok(())
+    }
+
+    /// The spouse of the child's guardian adopts the child (a stepparent
+    /// adoption), if the guardian is married to someone not yet its parent.
+    fn adoption(&mut self, child: &Person) -> Result<(), StoreError> {
+        let guardians = self.guardians(child)?;
+        let Some(g) = guardians.first() else { return Ok(()) };
+        let Some(spouse) = self.spouse(g)? else { return Ok(()) };
+        let already = vtj_core::relations::links(child).iter().any(|l| spouse.all_hetus().contains(&l.other));
+        if already || guardians.len() > 1 {
+            return Ok(());
+        }
+        let batch = vtj_core::family::adoption(child, &spouse, &[], self.today);
+        self.push_family(batch)
+    }
+
     fn one(&mut self, kind: Kind) -> Result<(), StoreError> {
         let today = self.today;
         let in_finland = |p: &Person| p.kotikunta().is_some_and(|k| k.is_municipality());
@@ -242,6 +392,16 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                     && p.group(GroupName::Edunvalvontavaltuutus).is_none()
             })?,
             Kind::Language | Kind::HetuCorrection => self.pick(PersonFilter::All, |_, _| true)?,
+            Kind::Marriage => self.pick(PersonFilter::All, |p, _| {
+                (today - p.hetu().birth_date()).whole_days() >= 20 * 365 && in_finland(p) && !is_married(p)
+            })?,
+            Kind::Divorce => self.pick(PersonFilter::All, |p, _| is_married(p))?,
+            Kind::CustodyEnds => self.pick(PersonFilter::All, |p, _| {
+                (today - p.hetu().birth_date()).whole_days() >= 18 * 365 && has_guardian_with_hetu(p)
+            })?,
+            Kind::BoardCustody | Kind::Adoption => self.pick(PersonFilter::All, |p, _| {
+                (today - p.hetu().birth_date()).whole_days() < 15 * 365 && has_guardian_with_hetu(p)
+            })?,
             Kind::Email | Kind::Ban => {
                 self.pick(PersonFilter::All, |p, _| (today - p.hetu().birth_date()).whole_days() >= 18 * 365)?
             }
@@ -250,16 +410,43 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                     && in_finland(p)
                     && p.group(GroupName::VakinainenOlinpaikassaAsuminen).is_none()
             })?,
-            Kind::MoveWithin | Kind::MoveBetween | Kind::MoveAbroad | Kind::Temporary | Kind::Postal => {
-                self.pick(PersonFilter::All, |p, _| in_finland(p))?
+            // A child in custody moves with its guardian, not alone.
+            Kind::MoveWithin | Kind::MoveBetween | Kind::MoveAbroad => {
+                self.pick(PersonFilter::All, |p, _| in_finland(p) && !has_guardian_with_hetu(p))?
             }
+            Kind::Temporary | Kind::Postal => self.pick(PersonFilter::All, |p, _| in_finland(p))?,
         };
         let Some(p) = picked else { return Ok(()) };
+        match kind {
+            Kind::Death => {
+                let relatives = self.relatives(&p)?;
+                let batch = vtj_core::family::death(&p, &relatives, VtjDate::Full(today), today);
+                return self.push_family(batch);
+            }
+            Kind::HetuCorrection => {
+                let uusi = self.new_hetu(p.hetu().birth_date(), p.hetu().sex())?;
+                let relatives = self.relatives(&p)?;
+                let batch = vtj_core::family::hetu_correction(&p, &relatives, uusi, today);
+                return self.push_family(batch);
+            }
+            Kind::Marriage => return self.marriage(&p),
+            Kind::Divorce => {
+                let Some(spouse) = self.spouse(&p)? else { return Ok(()) };
+                let batch = vtj_core::family::divorce(&p, &spouse, today);
+                return self.push_family(batch);
+            }
+            Kind::CustodyEnds | Kind::BoardCustody => {
+                let guardians = self.guardians(&p)?;
+                let batch = vtj_core::family::custody_ends(&p, &guardians, kind == Kind::BoardCustody, today);
+                return self.push_family(batch);
+            }
+            Kind::Adoption => return self.adoption(&p),
+            _ => {}
+        }
         let kunta = p.kotikunta().unwrap_or(KuntaCode::UNKNOWN);
         let r = &mut self.rng;
         let tapahtuma = match kind {
             Kind::Birth => unreachable!("handled above"),
-            Kind::Death => EventKind::Death { kuolinpv: VtjDate::Full(today) },
             Kind::MoveWithin => EventKind::MoveWithin { osoite: make::kotimainen_osoite(r, kunta, today) },
             Kind::MoveBetween | Kind::Return => {
                 let target = self.destination(kunta);
@@ -320,10 +507,13 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                     valtuutetut: vec![guardian(r)],
                 },
             },
-            Kind::HetuCorrection => {
-                let uusi_henkilotunnus = self.new_hetu(p.hetu().birth_date(), p.hetu().sex())?;
-                EventKind::HetuCorrection { uusi_henkilotunnus }
-            }
+            Kind::Death
+            | Kind::HetuCorrection
+            | Kind::Marriage
+            | Kind::Divorce
+            | Kind::CustodyEnds
+            | Kind::BoardCustody
+            | Kind::Adoption => unreachable!("family events are handled above"),
             Kind::Email if p.group(GroupName::Sahkopostiosoite).is_some() && r.chance(0.3) => {
                 EventKind::GroupsRegistered { ryhmat: Vec::new(), poistetut: vec![GroupName::Sahkopostiosoite] }
             }
@@ -339,7 +529,7 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                 }
             }
             Kind::CareHome => EventKind::GroupsRegistered {
-                ryhmat: vec![GroupValue::VakinainenOlinpaikassaAsuminen(make::hoitolaitos(r, kunta, today))],
+                ryhmat: vec![GroupValue::VakinainenOlinpaikassaAsuminen(make::hoitolaitos(r, kunta))],
                 poistetut: Vec::new(),
             },
             Kind::Ban if p.group(GroupName::Suoramarkkinointikielto).is_some() => {
@@ -350,8 +540,37 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                 poistetut: Vec::new(),
             },
         };
-        self.push(Some(&p), p.id, tapahtuma);
+        let household = matches!(kind, Kind::MoveWithin | Kind::MoveBetween | Kind::MoveAbroad);
+        let with = if household { self.household(&p)? } else { Vec::new() };
+        self.push(Some(&p), p.id, tapahtuma.clone());
+        // The spouse and the children in the mover's custody who live at
+        // the same address move along (each their own event, as in VTJ).
+        for q in with {
+            if let Some(q) = self.current(q.id)? {
+                self.push(Some(&q), q.id, tapahtuma.clone());
+            }
+        }
         Ok(())
+    }
+
+    /// Who lives with `p` as family: the spouse and the children in `p`'s
+    /// custody registered at `p`'s permanent address.
+    fn household(&self, p: &Person) -> Result<Vec<Person>, StoreError> {
+        let home = p.group(GroupName::VakinainenKotimainenOsoite);
+        let mut out = Vec::new();
+        for l in vtj_core::relations::links(p) {
+            let family = matches!(l.group, GroupName::Huollettava)
+                || (l.group == GroupName::Avioliitto && l.voimassaolo == Some(Voimassaolo::Aktiivi));
+            if !family {
+                continue;
+            }
+            if let Some(q) = self.by_hetu(l.other)? {
+                if !q.is_dead() && home.is_some() && q.group(GroupName::VakinainenKotimainenOsoite) == home {
+                    out.push(q);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Where a mover goes: mostly within the same wellbeing services county,
@@ -372,10 +591,25 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
         let today = self.today;
         let Some(parent) = self.pick(PersonFilter::All, |p, _| {
             let age = (today - p.hetu().birth_date()).whole_days() / 365;
-            (18..50).contains(&age) && p.kotikunta().is_some_and(|k| k.is_municipality())
+            (18..50).contains(&age)
+                && p.kotikunta().is_some_and(|k| k.is_municipality())
+                && p.hetu().sex() == vtj_core::Sex::Female
         })?
         else {
             return Ok(());
+        };
+        // The father: the mother's husband, or (most often) a man of her
+        // municipality who acknowledges paternity; now and then none known.
+        let father = match self.spouse(&parent)? {
+            Some(h) if h.hetu().sex() == vtj_core::Sex::Male => Some(h),
+            _ if self.rng.chance(0.8) => {
+                let here = BTreeSet::from([parent.kotikunta().unwrap_or(KuntaCode::UNKNOWN)]);
+                self.pick(PersonFilter::Kunnat(&here), |p, _| {
+                    let age = (today - p.hetu().birth_date()).whole_days() / 365;
+                    (18..60).contains(&age) && p.hetu().sex() == vtj_core::Sex::Male
+                })?
+            }
+            _ => None,
         };
         let sex = if self.rng.chance(0.5) { vtj_core::Sex::Male } else { vtj_core::Sex::Female };
         let hetu = self.new_hetu(today, sex)?;
@@ -415,7 +649,7 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
         if let Some(tk) = parent.group(GroupName::Turvakielto) {
             ryhmat.push(tk.clone());
         }
-        self.push(None, id, EventKind::Birth { henkilotunnus: hetu, ryhmat });
-        Ok(())
+        let batch = vtj_core::family::birth(id, hetu, ryhmat, &parent, father.as_ref(), today);
+        self.push_family(batch)
     }
 }

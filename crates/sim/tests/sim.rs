@@ -90,3 +90,48 @@ fn simulate_without_population_is_a_clear_error() {
     let err = simulate(&mut s, &SimulateConfig { days: 1, intensity: 1.0 }, &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("vtj generate"), "{err}");
 }
+
+/// Families: the generated population and a simulated year of births,
+/// marriages, divorces, deaths, custody changes and hetu corrections keep
+/// every relation two-sided; children have guardians and live with them.
+#[test]
+fn families_are_two_sided_and_children_have_guardians() {
+    use vtj_core::groups::{code, GroupValue};
+    use vtj_core::relations::links;
+    use vtj_core::GroupName;
+
+    let s = build(4_000, 7, 30, 10.0);
+    let persons = s.persons(PersonFilter::All, PersonId(0), usize::MAX >> 1).unwrap();
+    let by_hetu: HashMap<_, _> = persons.iter().flat_map(|p| p.all_hetus().into_iter().map(move |h| (h, p))).collect();
+    let (mut marriages, mut children_with_guardians, mut board, mut partnerships, mut apart) = (0, 0, 0, 0, 0);
+    for p in &persons {
+        for l in links(p) {
+            let other = by_hetu.get(&l.other).unwrap_or_else(|| panic!("{} names unknown {}", p.hetu(), l.other));
+            assert!(links(other).contains(&l.mirror(p.hetu())), "{} {} of {} is one-sided", l.group, l.other, p.hetu());
+            marriages += usize::from(l.group == GroupName::Avioliitto);
+            partnerships += usize::from(l.group == GroupName::RekisteroityParisuhde);
+        }
+        let guardians: Vec<_> = p.instances(GroupName::Huoltaja).iter().collect();
+        if !guardians.is_empty() && !p.is_dead() {
+            children_with_guardians += 1;
+            let lives_with_one = guardians.iter().any(|g| match g {
+                GroupValue::Huoltaja(h) => h.huoltaja.henkilotunnus.and_then(|x| by_hetu.get(&x)).is_some_and(|g| {
+                    g.group(GroupName::VakinainenKotimainenOsoite) == p.group(GroupName::VakinainenKotimainenOsoite)
+                }),
+                _ => false,
+            });
+            let by_board = guardians.iter().any(|g| matches!(g, GroupValue::Huoltaja(h) if h.huoltajan_rooli.as_deref() == Some(code::SOSIAALILAUTAKUNTA)));
+            board += usize::from(by_board);
+            // A guardian's death or a divorce can leave a child apart from
+            // the guardian it still has: rare, not the rule.
+            apart += usize::from(!lives_with_one && !by_board);
+        }
+    }
+    assert!(marriages > 300, "{marriages} marriage sides");
+    assert!(children_with_guardians > 400, "{children_with_guardians} children with guardians");
+    assert!(
+        apart * 50 < children_with_guardians,
+        "{apart} of {children_with_guardians} children live apart from every guardian"
+    );
+    eprintln!("{marriages} marriage sides, {partnerships} partnership sides, {children_with_guardians} children with guardians, {board} in the board's custody");
+}

@@ -14,6 +14,7 @@ use time::Date;
 use vtj_core::{Event, EventError, Hetu, KuntaCode, Permit, Person, PersonId};
 
 pub mod audit;
+mod batch;
 pub mod migrations;
 mod postgres;
 mod sqlite;

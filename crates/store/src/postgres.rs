@@ -19,6 +19,7 @@ use vtj_core::{Event, Hetu, Permit, Person, PersonId};
 use vtj_tlog::{Hash, Nodes, Signer};
 
 use crate::audit::{chain_hash, Appended, AuditEntry, AuditRecord, ChainPoint};
+use crate::batch::Touched;
 use crate::tree::{self, TreeTx};
 use crate::{
     migrations, Access, ApiUser, AuditLog, Cursor, LogEntry, LogSummary, PersonFilter, Recipient, Store, StoreError,
@@ -246,10 +247,12 @@ impl Store for PgStore {
         let mut tx = c.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
         let mut cursors = Vec::with_capacity(events.len());
+        let mut touched = Touched::default();
         for (index, event) in events.iter().enumerate() {
             let before = load_person(&mut tx, event.person)?;
             let after =
                 vtj_core::apply(before.as_ref(), event).map_err(|source| StoreError::Event { index, source })?;
+            touched.record(index, &before, &after);
             ensure_hetus_free(&mut tx, &after)?;
             upsert_person(&mut tx, &after)?;
             store_hetus(&mut tx, before.as_ref(), &after)?;
@@ -268,6 +271,10 @@ impl Store for PgStore {
             )?;
             cursors.push(Cursor(row.get(0)));
         }
+        touched.check_relations(|h| match hetu_owner(&mut tx, h)? {
+            Some(id) => load_person(&mut tx, id),
+            None => Ok(None),
+        })?;
         for (key, value) in meta {
             set_meta(&mut tx, key, value)?;
         }

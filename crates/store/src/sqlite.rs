@@ -11,6 +11,7 @@ use time::Date;
 use vtj_core::date::ymd;
 use vtj_core::{Event, Hetu, Permit, Person, PersonId};
 
+use crate::batch::Touched;
 use crate::migrations;
 use crate::{Cursor, LogEntry, LogSummary, PersonFilter, Store, StoreError};
 
@@ -165,10 +166,12 @@ impl Store for SqliteStore {
     fn append_with_meta(&mut self, events: &[Event], meta: &[(&str, &str)]) -> Result<Vec<Cursor>, StoreError> {
         let tx = self.write_tx()?;
         let mut cursors = Vec::with_capacity(events.len());
+        let mut touched = Touched::default();
         for (index, event) in events.iter().enumerate() {
             let before = load_person(&tx, event.person)?;
             let after =
                 vtj_core::apply(before.as_ref(), event).map_err(|source| StoreError::Event { index, source })?;
+            touched.record(index, &before, &after);
             ensure_hetus_free(&tx, &after)?;
             upsert_person(&tx, &after)?;
             store_hetus(&tx, before.as_ref(), &after)?;
@@ -186,6 +189,10 @@ impl Store for SqliteStore {
             ])?;
             cursors.push(Cursor(tx.last_insert_rowid()));
         }
+        touched.check_relations(|h| match hetu_owner(&tx, h)? {
+            Some(id) => load_person(&tx, id),
+            None => Ok(None),
+        })?;
         for (key, value) in meta {
             tx.prepare_cached(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use time::{Date, Month};
 use vtj_core::groups::{Kotikunta, Nimi, Sukupuoli};
 use vtj_core::permit::{Product, Scope, TurvakieltoRule};
-use vtj_core::{Event, EventKind, GroupValue, Hetu, KuntaCode, Permit, Person, PersonId, Sex, VtjDate};
+use vtj_core::{Event, EventKind, GroupName, GroupValue, Hetu, KuntaCode, Permit, Person, PersonId, Sex, VtjDate};
 
 use crate::{Access, ApiUser, AuditLog, AuditRecord, Cursor, PersonFilter, Recipient, Store, StoreError};
 
@@ -71,6 +71,55 @@ pub fn run_all<S: Store + Access + AuditLog>(fresh: impl Fn() -> S) {
     persons_filtered_and_paged(&mut fresh());
     permits_and_meta(&mut fresh());
     meta_moves_with_its_events(&mut fresh());
+    relations_commit_two_sided_or_not_at_all(&mut fresh());
+}
+
+/// A family batch commits; the same batch missing one side is refused
+/// whole, naming the event; a later hetu correction reaches the relatives.
+pub fn relations_commit_two_sided_or_not_at_all<S: Store>(s: &mut S) {
+    s.append(&[birth(1, test_hetu(2), "091", 0), birth(2, test_hetu(5), "091", 0)]).unwrap();
+    let mother = s.person(PersonId(1)).unwrap().unwrap();
+    let father_hetu = Hetu::from_parts(day(0) - time::Duration::days(13000), '-', 901).expect("test hetu");
+    s.append(&[birth(3, father_hetu, "091", 0)]).unwrap();
+    let father = s.person(PersonId(3)).unwrap().unwrap();
+    let child_hetu = Hetu::from_parts(day(1), 'A', 902).expect("test hetu");
+    let child_groups = vec![
+        GroupValue::HenkilonNimi(Nimi::new("Vauva", "Testinen", None)),
+        GroupValue::Sukupuoli(Sukupuoli { sukupuoli: Sex::Female }),
+        GroupValue::Kotikunta(Kotikunta {
+            kuntakoodi: KuntaCode::parse("091").expect("known"),
+            kuntaan_muuttopv: None,
+        }),
+    ];
+    let batch = vtj_core::family::birth(PersonId(4), child_hetu, child_groups, &mother, Some(&father), day(1));
+    assert_eq!(batch.len(), 3);
+    let cursor = s.last_cursor().unwrap();
+    for skip in 0..batch.len() {
+        let partial: Vec<Event> =
+            batch.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, e)| e.clone()).collect();
+        match s.append(&partial) {
+            Err(StoreError::Event { source: vtj_core::EventError::Relation(_), .. }) => {}
+            other => panic!("without event {skip} the batch must be refused for its relations, got {other:?}"),
+        }
+        assert_eq!(s.last_cursor().unwrap(), cursor);
+        assert_eq!(s.person(PersonId(1)).unwrap().as_ref(), Some(&mother));
+    }
+    s.append(&batch).unwrap();
+    let child = s.person(PersonId(4)).unwrap().unwrap();
+    assert_eq!(child.instances(GroupName::Huoltaja).len(), 2);
+    assert_eq!(s.person(PersonId(1)).unwrap().unwrap().instances(GroupName::Huollettava).len(), 1);
+    // The child's hetu is corrected: both parents' records follow.
+    let uusi = Hetu::from_parts(day(1), 'A', 904).expect("test hetu");
+    let parents = [s.person(PersonId(1)).unwrap().unwrap(), s.person(PersonId(3)).unwrap().unwrap()];
+    let fix = vtj_core::family::hetu_correction(&child, &parents, uusi, day(2));
+    assert_eq!(fix.len(), 3);
+    assert!(s.append(&fix[..2]).is_err(), "a parent left naming the old hetu");
+    s.append(&fix).unwrap();
+    for id in [1, 3] {
+        let p = s.person(PersonId(id)).unwrap().unwrap();
+        let named: Vec<_> = vtj_core::relations::links(&p).iter().map(|l| l.other).collect();
+        assert_eq!(named, vec![uusi; 3], "LAPSI, HUOLLETTAVA and PERHESUHDE of parent {id}");
+    }
 }
 
 pub fn meta_moves_with_its_events<S: Store>(s: &mut S) {

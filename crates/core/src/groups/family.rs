@@ -103,6 +103,7 @@ pub mod code {
     /// How a marriage or partnership ended (*ours*: DVV's material shows no ended one).
     pub const AVIOERO: &str = "AVIOERO";
     pub const PUOLISON_KUOLEMA: &str = "PUOLISON_KUOLEMA";
+    pub const KUOLEMA: &str = "KUOLEMA";
 }
 
 /// VANHEMPI and VANHEMPI_SUPPEA (the narrow one lacks `isaAiti` and `lapsilaatu`).
