@@ -230,51 +230,56 @@ pub fn parents(child: &Person, mother: &Person, father: Option<&Person>, date: D
     events
 }
 
-/// `a` and `b` register their partnership (possible in Finland until
-/// 2017; the register keeps those in force).
-pub fn partnership(a: &Person, b: &Person, date: Date) -> Vec<Event> {
+/// `a` and `b` enter a marriage or a partnership: each gets the `group`
+/// instance `make` builds (the other, numbered after their earlier ones)
+/// and the civil status `status`.
+fn union(
+    a: &Person,
+    b: &Person,
+    date: Date,
+    group: GroupName,
+    status: &str,
+    make: impl Fn(RelatedPerson, u32) -> GroupValue,
+) -> Vec<Event> {
     [(a, b), (b, a)]
         .into_iter()
         .filter_map(|(me, other)| {
-            let jarjestysnumero = me.instances(GroupName::RekisteroityParisuhde).len() as u32 + 1;
-            let add = vec![
-                GroupValue::RekisteroityParisuhde(RekisteroityParisuhde {
-                    osapuoli: named(other),
-                    voimassaolo: Voimassaolo::Aktiivi,
-                    virallistamispv: Some(VtjDate::Full(date)),
-                    virallistamistapa: Some(code::REKISTEROINTI.into()),
-                    jarjestysnumero: Some(jarjestysnumero),
-                    purkautumispv: None,
-                    purkautumistapa: None,
-                }),
-                civil_status(code::REKISTEROIDYSSA_PARISUHTEESSA),
-            ];
-            rewrite(me, date, &[GroupName::RekisteroityParisuhde], |v| Some(v.clone()), add)
+            let jarjestysnumero = me.instances(group).len() as u32 + 1;
+            let add = vec![make(named(other), jarjestysnumero), civil_status(status)];
+            rewrite(me, date, &[group], |v| Some(v.clone()), add)
         })
         .collect()
 }
 
+/// `a` and `b` register their partnership (possible in Finland until
+/// 2017; the register keeps those in force).
+pub fn partnership(a: &Person, b: &Person, date: Date) -> Vec<Event> {
+    union(a, b, date, GroupName::RekisteroityParisuhde, code::REKISTEROIDYSSA_PARISUHTEESSA, |osapuoli, n| {
+        GroupValue::RekisteroityParisuhde(RekisteroityParisuhde {
+            osapuoli,
+            voimassaolo: Voimassaolo::Aktiivi,
+            virallistamispv: Some(VtjDate::Full(date)),
+            virallistamistapa: Some(code::REKISTEROINTI.into()),
+            jarjestysnumero: Some(n),
+            purkautumispv: None,
+            purkautumistapa: None,
+        })
+    })
+}
+
 /// `a` and `b` marry.
 pub fn marriage(a: &Person, b: &Person, vihkitapa: &str, date: Date) -> Vec<Event> {
-    [(a, b), (b, a)]
-        .into_iter()
-        .filter_map(|(me, other)| {
-            let jarjestysnumero = me.instances(GroupName::Avioliitto).len() as u32 + 1;
-            let add = vec![
-                GroupValue::Avioliitto(Avioliitto {
-                    puoliso: named(other),
-                    voimassaolo: Voimassaolo::Aktiivi,
-                    vihkipv: Some(VtjDate::Full(date)),
-                    vihkitapa: Some(vihkitapa.into()),
-                    jarjestysnumero: Some(jarjestysnumero),
-                    purkautumispv: None,
-                    purkautumistapa: None,
-                }),
-                civil_status(code::AVIOLIITOSSA),
-            ];
-            rewrite(me, date, &[GroupName::Avioliitto], |v| Some(v.clone()), add)
+    union(a, b, date, GroupName::Avioliitto, code::AVIOLIITOSSA, |puoliso, n| {
+        GroupValue::Avioliitto(Avioliitto {
+            puoliso,
+            voimassaolo: Voimassaolo::Aktiivi,
+            vihkipv: Some(VtjDate::Full(date)),
+            vihkitapa: Some(vihkitapa.into()),
+            jarjestysnumero: Some(n),
+            purkautumispv: None,
+            purkautumistapa: None,
         })
-        .collect()
+    })
 }
 
 /// The person's marriage to `other`, ended on `date` for `why`.

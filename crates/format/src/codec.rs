@@ -170,26 +170,14 @@ pub fn json_group(code: &[u8; 3]) -> Option<GroupName> {
 /// Whether the group's value names a related person (a longer JSON field).
 pub fn names_a_person(g: GroupName) -> bool {
     use GroupName as G;
-    matches!(
-        g,
-        G::Huoltaja
-            | G::HuoltajaSuppea
-            | G::HuoltajaRajoitettu
-            | G::Huollettava
-            | G::HuollettavaSuppea
-            | G::HuollettavaRajoitettu
-            | G::Vanhempi
-            | G::VanhempiSuppea
-            | G::Lapsi
-            | G::LapsiSuppea
-            | G::Perhesuhde
-            | G::Avioliitto
-            | G::RekisteroityParisuhde
-            | G::LapsenRekisteroinninLisatiedot
-            | G::MaastamuutonLisatiedotPuolisosta
-            | G::MaastamuutonLisatiedotVanhemmasta
-            | G::MaastamuutonLisatiedotHuoltajasta
-    )
+    vtj_core::relations::RELATION_GROUPS.contains(&g)
+        || matches!(
+            g,
+            G::LapsenRekisteroinninLisatiedot
+                | G::MaastamuutonLisatiedotPuolisosta
+                | G::MaastamuutonLisatiedotVanhemmasta
+                | G::MaastamuutonLisatiedotHuoltajasta
+        )
 }
 
 /// A group's value as the one JSON field of its own code: DVV's object

@@ -1,6 +1,9 @@
 //! What a batch touched, for the check that runs before it commits: every
 //! relation between persons stays two-sided (`vtj_core::relations`).
 
+use std::collections::HashMap;
+
+use vtj_core::relations::links;
 use vtj_core::{EventError, Hetu, Person, PersonId};
 
 use crate::StoreError;
@@ -8,13 +11,26 @@ use crate::StoreError;
 /// Each person a batch changed: their state before the batch, after it,
 /// and the index of the batch's last event on them.
 #[derive(Default)]
-pub(crate) struct Touched(Vec<(PersonId, Option<Person>, Person, usize)>);
+pub(crate) struct Touched(Vec<(PersonId, Option<Person>, Person, usize)>, HashMap<PersonId, usize>);
 
 impl Touched {
+    /// Notes an event's person. Only a person whose relations or hetu the
+    /// batch changes is kept (with their state before that change: earlier
+    /// events of the batch left their relations as they were); the rest are
+    /// read from the transaction if a relative's check needs them, so a
+    /// batch of ordinary changes costs no copies.
     pub(crate) fn record(&mut self, index: usize, before: &Option<Person>, after: &Person) {
-        match self.0.iter_mut().find(|(id, ..)| *id == after.id) {
-            Some(t) => (t.2, t.3) = (after.clone(), index),
-            None => self.0.push((after.id, before.clone(), after.clone(), index)),
+        if let Some(&at) = self.1.get(&after.id) {
+            (self.0[at].2, self.0[at].3) = (after.clone(), index);
+            return;
+        }
+        let relevant = match before {
+            None => !links(after).is_empty(),
+            Some(b) => b.hetu() != after.hetu() || links(b) != links(after),
+        };
+        if relevant {
+            self.1.insert(after.id, self.0.len());
+            self.0.push((after.id, before.clone(), after.clone(), index));
         }
     }
 
@@ -26,7 +42,7 @@ impl Touched {
     ) -> Result<(), StoreError> {
         let pairs: Vec<(Option<&Person>, &Person)> = self.0.iter().map(|(_, b, a, _)| (b.as_ref(), a)).collect();
         vtj_core::relations::check(&pairs, find)?.map_err(|e| {
-            let index = self.0.iter().find(|(id, ..)| *id == e.person()).map_or(0, |t| t.3);
+            let index = self.1.get(&e.person()).map_or(0, |&at| self.0[at].3);
             StoreError::Event { index, source: EventError::Relation(e) }
         })
     }
