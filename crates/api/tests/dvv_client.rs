@@ -202,10 +202,11 @@ async fn a_client_written_from_dvvs_material_works_unchanged() {
         .map(|n| Hetu::from_parts(corrected.hetu().birth_date(), sign, n).unwrap())
         .find(|x| !s.hetu_exists(*x).unwrap())
         .unwrap();
-    s.append(&[ev(&at(&corrected, &s), EventKind::HetuCorrection { uusi_henkilotunnus: new })]).unwrap();
+    let fix = hetu_correction(&s, &at(&corrected, &s), new, day(2026, Month::February, 1));
+    s.append(&fix).unwrap();
     if !at(&dies, &s).is_dead() {
-        s.append(&[ev(&at(&dies, &s), EventKind::Death { kuolinpv: VtjDate::Full(day(2026, Month::February, 1)) })])
-            .unwrap();
+        let death = death(&s, &at(&dies, &s), day(2026, Month::February, 1));
+        s.append(&death).unwrap();
     }
     let p = at(&moves, &s);
     if !p.is_dead() && p.kotikunta().is_some_and(|k| k.is_municipality()) {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 use vtj_core::groups::Nimi;
-use vtj_core::{Event, EventKind, GroupName, GroupValue, Hetu, KuntaCode, Person, PersonId};
+use vtj_core::{GroupName, GroupValue, Hetu, KuntaCode, Person, PersonId};
 use vtj_store::{AuditLog, AuditRecord, PersonFilter, Store};
 use vtj_testkit::*;
 
@@ -64,13 +64,9 @@ async fn persons_out_of_scope_by_hetu_guessing_and_correction_history() {
     let old = outsider.hetu();
     let new = unused_hetus(&h, 1).pop().unwrap();
     let c0 = h.store().last_cursor().unwrap().0;
-    h.store()
-        .append(&[Event {
-            person: outsider.id,
-            rekisterointipaiva: day(2026, time::Month::March, 2),
-            tapahtuma: EventKind::HetuCorrection { uusi_henkilotunnus: new.parse().unwrap() },
-        }])
-        .unwrap();
+    let mut s = h.store();
+    let fix = hetu_correction(&s, &outsider, new.parse().unwrap(), day(2026, time::Month::March, 2));
+    s.append(&fix).unwrap();
     let mut asked = vec![old.to_string(), new.clone()];
     asked.extend(unused_hetus(&h, 40));
     let before = audit_len(&h);

@@ -209,7 +209,8 @@ async fn a_hetu_correction_comes_under_the_old_hetu_and_both_find_the_person() {
         .map(|n| Hetu::from_parts(p.hetu().birth_date(), sign, n).unwrap())
         .find(|h| !s.hetu_exists(*h).unwrap())
         .unwrap();
-    s.append(&[ev(&p, EventKind::HetuCorrection { uusi_henkilotunnus: new })]).unwrap();
+    let fix = hetu_correction(&s, &p, new, day(2026, Month::March, 1));
+    s.append(&fix).unwrap();
     let permit = s.permit(KS).unwrap().unwrap();
     let mut reg = projection(&s, &permit, &[], today());
     reg.area = Some(area_of(KS));

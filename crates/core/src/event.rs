@@ -237,9 +237,13 @@ fn end_relations_at_death(p: &mut Person, kuolinpv: VtjDate) {
 }
 
 /// A move out of a dwelling: its identifier becomes history, ended today.
+/// Not under turvakielto (ours): the history groups are not censored, as at
+/// DVV, so a history entry would tell that and when a protected person
+/// moved; such a move leaves none.
 fn retire_dwelling(p: &mut Person, date: VtjDate) {
+    let protected = p.has_turvakielto();
     for v in p.tietoryhmat.remove(GroupName::VakinainenKotimainenAsuinpaikkatunnus) {
-        if let GroupValue::VakinainenKotimainenAsuinpaikkatunnus(mut a) = v {
+        if let (false, GroupValue::VakinainenKotimainenAsuinpaikkatunnus(mut a)) = (protected, v) {
             a.loppupv = Some(date);
             let mut history = p.instances(GroupName::EdellinenKotimainenAsuinpaikkatunnus).to_vec();
             history.push(GroupValue::EdellinenKotimainenAsuinpaikkatunnus(a));
@@ -260,8 +264,9 @@ fn new_dwelling(p: &mut Person, osoite: &KotimainenOsoite, date: VtjDate) {
 /// A move to another home municipality (`None`: abroad): the old one
 /// becomes EDELLINEN_KOTIKUNTA, and the registration municipality, where
 /// the person has one, follows the new home.
+/// Under turvakielto no history entry, as in [`retire_dwelling`].
 fn leave_municipality(p: &mut Person, to: Option<&Kotikunta>, date: VtjDate) {
-    if let Some(GroupValue::Kotikunta(old)) = p.group(GroupName::Kotikunta).cloned() {
+    if let (false, Some(GroupValue::Kotikunta(old))) = (p.has_turvakielto(), p.group(GroupName::Kotikunta).cloned()) {
         let mut history = p.instances(GroupName::EdellinenKotikunta).to_vec();
         history.push(GroupValue::EdellinenKotikunta(KuntaJakso {
             kuntakoodi: old.kuntakoodi,

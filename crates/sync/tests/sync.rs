@@ -300,7 +300,7 @@ async fn a_hetus_bucket_never_changes_and_each_bucket_has_its_cursor() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrected_hetu_stays_listed_in_its_bucket_under_the_new_hetu() {
-    use vtj_core::{Event, EventKind, Hetu};
+    use vtj_core::Hetu;
     let h = start(Options::default()).await;
     let c = client(&h, LIST);
     let mut reg = Register::open(&h.dir.path().join("reg.db")).unwrap();
@@ -316,12 +316,7 @@ async fn a_corrected_hetu_stays_listed_in_its_bucket_under_the_new_hetu() {
         .find(|x| !s.hetu_exists(*x).unwrap())
         .unwrap();
     let rekisterointipaiva = time::OffsetDateTime::now_utc().date();
-    s.append(&[Event {
-        person: p.id,
-        rekisterointipaiva,
-        tapahtuma: EventKind::HetuCorrection { uusi_henkilotunnus: new },
-    }])
-    .unwrap();
+    s.append(&hetu_correction(&s, &p, new, rekisterointipaiva)).unwrap();
     let bucket_of = |reg: &mut Register, h: &str| {
         reg.buckets().unwrap().into_iter().find(|b| b.members.iter().any(|m| m == h)).map(|b| b.id)
     };

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use time::{Date, Month, OffsetDateTime};
 use vtj_api::admin::{self, PermitSpec};
 use vtj_api::{App, Config};
-use vtj_core::{Hetu, Permit, Subject};
+use vtj_core::{Hetu, Permit, Person, Subject};
 use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{SqliteStore, Store};
 use vtj_wire::{person_record, ChangeRecord, Held, MuutoksetResponse, PerustiedotVkoResponse};
@@ -151,6 +151,31 @@ pub fn simulate(s: &mut SqliteStore, days: u32) {
 }
 
 /// The municipalities of a wellbeing services county, as codes.
+/// Every person `p`'s relations name, as the store holds them.
+pub fn relatives(s: &SqliteStore, p: &Person) -> Vec<Person> {
+    let mut out: Vec<Person> = Vec::new();
+    for l in vtj_core::relations::links(p) {
+        if let Some(r) = s.person_by_hetu(l.other).unwrap() {
+            if !out.iter().any(|o| o.id == r.id) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// A hetu correction as the register makes it: the person's and each
+/// relative's reference to them (a lone correction of a person with
+/// relatives is refused: it would leave the relatives naming the old hetu).
+pub fn hetu_correction(s: &SqliteStore, p: &Person, new: Hetu, date: Date) -> Vec<vtj_core::Event> {
+    vtj_core::family::hetu_correction(p, &relatives(s, p), new, date)
+}
+
+/// A death with what it ends for the spouse and the children in custody.
+pub fn death(s: &SqliteStore, p: &Person, date: Date) -> Vec<vtj_core::Event> {
+    vtj_core::family::death(p, &relatives(s, p), vtj_core::VtjDate::Full(date), date)
+}
+
 pub fn county(region: &str) -> BTreeSet<String> {
     vtj_core::kunta::region_kunnat(region).unwrap().iter().map(|k| k.to_string()).collect()
 }
