@@ -418,6 +418,23 @@ pub fn custody_ends(child: &Person, guardians: &[Person], board: bool, date: Dat
     events
 }
 
+/// `child` comes of age: every custody over them ends, on both sides.
+pub fn comes_of_age(child: &Person, guardians: &[Person], date: Date) -> Vec<Event> {
+    let mut events: Vec<Event> = rewrite(
+        child,
+        date,
+        &CUSTODY_OF_WARD,
+        |v| (!CUSTODY_OF_WARD.contains(&v.name())).then(|| v.clone()),
+        Vec::new(),
+    )
+    .into_iter()
+    .collect();
+    for g in guardians {
+        events.extend(rewrite(g, date, &CUSTODY_OF_GUARDIAN, without(&CUSTODY_OF_GUARDIAN, child.hetu()), Vec::new()));
+    }
+    events
+}
+
 /// `adopter` adopts `child`: a parent and guardian by adoption. Custody of
 /// the child's `guardians` ends; the relations to the birth parents stay in
 /// the register as history, as VTJ keeps them.

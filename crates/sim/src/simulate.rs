@@ -72,13 +72,12 @@ enum Kind {
     Ban,
     Marriage,
     Divorce,
-    CustodyEnds,
     BoardCustody,
     Adoption,
 }
 
 /// Events per person per year, roughly Finland's.
-const RATES: [(Kind, f64); 26] = [
+const RATES: [(Kind, f64); 25] = [
     (Kind::Birth, 0.008),
     (Kind::Death, 0.011),
     (Kind::MoveWithin, 0.085),
@@ -103,8 +102,6 @@ const RATES: [(Kind, f64); 26] = [
     // Finland: about 20,000 marriages and 9,000 divorces a year.
     (Kind::Marriage, 0.0036),
     (Kind::Divorce, 0.0016),
-    // Sampled among those already 18: custody ends as soon as one is found.
-    (Kind::CustodyEnds, 0.03),
     (Kind::BoardCustody, 0.0001),
     (Kind::Adoption, 0.00005),
 ];
@@ -206,6 +203,30 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
         }
         for kind in kinds {
             self.one(kind)?;
+        }
+        self.coming_of_age()
+    }
+
+    /// Custody ends on the 18th birthday. Synthetic hetus of one birth date
+    /// are the test range's 100 individual numbers under each century sign,
+    /// so those turning 18 today are found by hetu, not sampled.
+    fn coming_of_age(&mut self) -> Result<(), StoreError> {
+        let today = self.today;
+        let Ok(born) = today.replace_year(today.year() - 18) else { return Ok(()) };
+        for &sign in vtj_core::hetu::century_signs(born.year()) {
+            for n in 900..=999 {
+                let Ok(h) = Hetu::from_parts(born, sign, n) else { continue };
+                let Some(p) = self.by_hetu(h)? else { continue };
+                let in_custody = [GroupName::Huoltaja, GroupName::HuoltajaSuppea, GroupName::HuoltajaRajoitettu]
+                    .iter()
+                    .any(|g| !p.instances(*g).is_empty());
+                if p.is_dead() || p.hetu() != h || !in_custody {
+                    continue;
+                }
+                let guardians = self.guardians(&p)?;
+                let batch = vtj_core::family::comes_of_age(&p, &guardians, today);
+                self.push_family(batch)?;
+            }
         }
         Ok(())
     }
@@ -396,9 +417,6 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                 (today - p.hetu().birth_date()).whole_days() >= 20 * 365 && in_finland(p) && !is_married(p)
             })?,
             Kind::Divorce => self.pick(PersonFilter::All, |p, _| is_married(p))?,
-            Kind::CustodyEnds => self.pick(PersonFilter::All, |p, _| {
-                (today - p.hetu().birth_date()).whole_days() >= 18 * 365 && has_guardian_with_hetu(p)
-            })?,
             Kind::BoardCustody | Kind::Adoption => self.pick(PersonFilter::All, |p, _| {
                 (today - p.hetu().birth_date()).whole_days() < 15 * 365 && has_guardian_with_hetu(p)
             })?,
@@ -435,9 +453,9 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                 let batch = vtj_core::family::divorce(&p, &spouse, today);
                 return self.push_family(batch);
             }
-            Kind::CustodyEnds | Kind::BoardCustody => {
+            Kind::BoardCustody => {
                 let guardians = self.guardians(&p)?;
-                let batch = vtj_core::family::custody_ends(&p, &guardians, kind == Kind::BoardCustody, today);
+                let batch = vtj_core::family::custody_ends(&p, &guardians, true, today);
                 return self.push_family(batch);
             }
             Kind::Adoption => return self.adoption(&p),
@@ -511,7 +529,6 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
             | Kind::HetuCorrection
             | Kind::Marriage
             | Kind::Divorce
-            | Kind::CustodyEnds
             | Kind::BoardCustody
             | Kind::Adoption => unreachable!("family events are handled above"),
             Kind::Email if p.group(GroupName::Sahkopostiosoite).is_some() && r.chance(0.3) => {

@@ -101,6 +101,7 @@ fn families_are_two_sided_and_children_have_guardians() {
     use vtj_core::GroupName;
 
     let s = build(4_000, 7, 30, 10.0);
+    let last_day = Date::from_calendar_date(2026, Month::January, 31).unwrap();
     let persons = s.persons(PersonFilter::All, PersonId(0), usize::MAX >> 1).unwrap();
     let by_hetu: HashMap<_, _> = persons.iter().flat_map(|p| p.all_hetus().into_iter().map(move |h| (h, p))).collect();
     let (mut marriages, mut children_with_guardians, mut board, mut partnerships, mut apart) = (0, 0, 0, 0, 0);
@@ -112,6 +113,13 @@ fn families_are_two_sided_and_children_have_guardians() {
             partnerships += usize::from(l.group == GroupName::RekisteroityParisuhde);
         }
         let guardians: Vec<_> = p.instances(GroupName::Huoltaja).iter().collect();
+        // Custody ends on the 18th birthday (the last simulated day is January 31).
+        if !guardians.is_empty() && !p.is_dead() {
+            let born = p.hetu().birth_date();
+            let of_age = Date::from_calendar_date(born.year() + 18, born.month(), born.day())
+                .unwrap_or_else(|_| Date::from_calendar_date(born.year() + 18, Month::March, 1).unwrap());
+            assert!(of_age > last_day, "{} is of age since {of_age} and still in custody", p.hetu());
+        }
         if !guardians.is_empty() && !p.is_dead() {
             children_with_guardians += 1;
             let lives_with_one = guardians.iter().any(|g| match g {
