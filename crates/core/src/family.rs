@@ -73,6 +73,14 @@ fn eighteenth_birthday(h: Hetu) -> VtjDate {
     VtjDate::Full(d)
 }
 
+/// The hetu of the person's spouse in a marriage in force.
+pub fn spouse(p: &Person) -> Option<Hetu> {
+    p.instances(GroupName::Avioliitto).iter().find_map(|v| match v {
+        GroupValue::Avioliitto(m) if m.voimassaolo == Voimassaolo::Aktiivi => m.puoliso.henkilotunnus,
+        _ => None,
+    })
+}
+
 fn married_to(a: &Person, b: &Person) -> bool {
     a.instances(GroupName::Avioliitto)
         .iter()

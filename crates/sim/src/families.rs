@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use time::Date;
 use vtj_core::family;
 use vtj_core::groups::*;
-use vtj_core::{Event, GroupName, GroupValue, Hetu, KuntaCode, Person, PersonId, Sex};
+use vtj_core::{Event, GroupName, GroupValue, KuntaCode, Person, PersonId, Sex};
 
 use crate::rng::Rng;
 
@@ -158,7 +158,7 @@ fn children(rng: &mut Rng, batch: &mut [Person], at: &HashMap<PersonId, usize>, 
             (0..24).map(|_| from[rng.below(from.len() as u64) as usize]).find(|&i| range.contains(&years(i)))
         };
         let Some(mother) = pick(rng, &women, 20..=42) else { continue };
-        let husband = spouse(&batch[mother]).and_then(|h| men.iter().copied().find(|&i| batch[i].hetu() == h));
+        let husband = family::spouse(&batch[mother]).and_then(|h| men.iter().copied().find(|&i| batch[i].hetu() == h));
         let father = match husband {
             Some(h) if years(h) >= 18 => Some(h),
             _ if rng.chance(0.7) => pick(rng, &men, 20..=50),
@@ -180,11 +180,4 @@ fn children(rng: &mut Rng, batch: &mut [Person], at: &HashMap<PersonId, usize>, 
             apply(batch, at, &events);
         }
     }
-}
-
-fn spouse(p: &Person) -> Option<Hetu> {
-    p.instances(GroupName::Avioliitto).iter().find_map(|v| match v {
-        GroupValue::Avioliitto(m) if m.voimassaolo == Voimassaolo::Aktiivi => m.puoliso.henkilotunnus,
-        _ => None,
-    })
 }

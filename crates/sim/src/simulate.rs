@@ -106,15 +106,8 @@ const RATES: [(Kind, f64); 25] = [
     (Kind::Adoption, 0.00005),
 ];
 
-fn spouse_hetu(p: &Person) -> Option<Hetu> {
-    p.instances(GroupName::Avioliitto).iter().find_map(|v| match v {
-        GroupValue::Avioliitto(m) if m.voimassaolo == Voimassaolo::Aktiivi => m.puoliso.henkilotunnus,
-        _ => None,
-    })
-}
-
 fn is_married(p: &Person) -> bool {
-    spouse_hetu(p).is_some()
+    vtj_core::family::spouse(p).is_some()
 }
 
 fn has_guardian_with_hetu(p: &Person) -> bool {
@@ -295,7 +288,7 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
     }
 
     fn spouse(&self, p: &Person) -> Result<Option<Person>, StoreError> {
-        match spouse_hetu(p) {
+        match vtj_core::family::spouse(p) {
             Some(h) => Ok(self.by_hetu(h)?.filter(|s| !s.is_dead())),
             None => Ok(None),
         }
