@@ -14,11 +14,11 @@
 
 use thiserror::Error;
 use vtj_core::groups::{
-    Asiointikieli, AsiointikieliKoodi, Edunvalvoja, Edunvalvonta, Edunvalvontavaltuutus, HetuKorjaus, Kansalaisuus,
-    KansalaisuusRivi, Kieli, Kotikunta, KotimainenOsoite, Kuolinpaiva, Localized, Nimenmuutos, Nimi, Postiosoite,
-    Sahkopostiosoite, Sukupuoli, Syntymakotikunta, Turvakielto, UlkomainenHenkilotunnus, UlkomainenOsoite,
-    UlkomainenPostiosoite, UlkomainenSyntymapaikka, Voimassaolo, EDELLINEN_ETUNIMI, EDELLINEN_KUTSUMANIMI,
-    EDELLINEN_SUKUNIMI, NYKYINEN_KUTSUMANIMI,
+    code, Asiointikieli, AsiointikieliKoodi, Edunvalvoja, Edunvalvonta, Edunvalvontavaltuutus, HetuKorjaus, Huoltaja,
+    Kansalaisuus, KansalaisuusRivi, Kieli, Kotikunta, KotimainenOsoite, Kuolinpaiva, Localized, Nimenmuutos, Nimi,
+    Oikeus, Postiosoite, RelatedPerson, Sahkopostiosoite, Sukupuoli, Syntymakotikunta, Turvakielto,
+    UlkomainenHenkilotunnus, UlkomainenOsoite, UlkomainenPostiosoite, UlkomainenSyntymapaikka, Voimassaolo,
+    EDELLINEN_ETUNIMI, EDELLINEN_KUTSUMANIMI, EDELLINEN_SUKUNIMI, NYKYINEN_KUTSUMANIMI,
 };
 use vtj_core::{ChangeKind, GroupChange, GroupName, GroupValue, Hetu, Instance, InstanceKind, KuntaCode, Sex, VtjDate};
 
@@ -103,6 +103,7 @@ pub fn head_code(g: GroupName) -> &'static [u8; 3] {
         GroupName::Sahkopostiosoite => b"421",
         GroupName::UlkomainenHenkilotunnus => b"422",
         GroupName::Kutsumanimi => b"423",
+        GroupName::Huoltaja => b"305",
         other => JSON_CODES.iter().find(|(g, _)| *g == other).map_or(b"999", |(_, c)| c),
     }
 }
@@ -110,7 +111,7 @@ pub fn head_code(g: GroupName) -> &'static [u8; 3] {
 /// The groups written as their JSON value under this project's own codes:
 /// those of DVV's interface with no public fixed-width layout. The table
 /// is the documentation of the codes (README, "File codes").
-pub static JSON_CODES: [(GroupName, [u8; 3]); 46] = {
+pub static JSON_CODES: [(GroupName, [u8; 3]); 45] = {
     use GroupName as G;
     [
         (G::Syntymapaiva, *b"920"),
@@ -118,7 +119,6 @@ pub static JSON_CODES: [(GroupName, [u8; 3]); 46] = {
         (G::Siviilisaaty, *b"922"),
         (G::Kuolleeksijulistamispaiva, *b"923"),
         (G::NimenmuutosLaaja, *b"924"),
-        (G::Huoltaja, *b"925"),
         (G::HuoltajaSuppea, *b"926"),
         (G::HuoltajaRajoitettu, *b"927"),
         (G::Huollettava, *b"928"),
@@ -188,7 +188,11 @@ fn json_text(v: &GroupValue) -> Result<String, CodecError> {
         _ => return Err(malformed(format!("{} did not serialise to an object", v.name()))),
     };
     map.remove("tietoryhma");
-    let plain = serde_json::Value::Object(map).to_string();
+    Ok(latin1_json(serde_json::Value::Object(map).to_string()))
+}
+
+/// JSON text for a Latin-1 field: what Latin-1 cannot carry, and `|`, as `\uXXXX`.
+fn latin1_json(plain: String) -> String {
     let mut out = String::with_capacity(plain.len());
     for ch in plain.chars() {
         if (ch as u32) <= 0xFF && ch != '|' {
@@ -200,7 +204,7 @@ fn json_text(v: &GroupValue) -> Result<String, CodecError> {
             out.push_str(&format!("\\u{u:04x}"));
         }
     }
-    Ok(out)
+    out
 }
 
 fn from_json_text(name: GroupName, text: &str) -> Result<GroupValue, CodecError> {
@@ -230,6 +234,7 @@ fn qualifies(code: &[u8; 3], g: GroupName) -> bool {
                 | G::KotimainenYhteysosoite
         ),
         b"912" => matches!(g, G::VakinainenKotimainenOsoite | G::TilapainenKotimainenOsoite),
+        b"320" | b"451" | b"913" => g == G::Huoltaja,
         _ => false,
     }
 }
@@ -237,8 +242,10 @@ fn qualifies(code: &[u8; 3], g: GroupName) -> bool {
 /// Groups written as several main groups of the same code: a list inside
 /// one value (earlier hetus, citizenships) or a repeated group's instances.
 fn is_list(g: GroupName) -> bool {
-    matches!(g, GroupName::HenkilotunnusKorjaus | GroupName::Nimenmuutos | GroupName::Kansalaisuus)
-        || (g.is_repeated() && json_group(head_code(g)).is_some())
+    matches!(
+        g,
+        GroupName::HenkilotunnusKorjaus | GroupName::Nimenmuutos | GroupName::Kansalaisuus | GroupName::Huoltaja
+    ) || (g.is_repeated() && json_group(head_code(g)).is_some())
         || g == GroupName::UlkomainenHenkilotunnus
 }
 
@@ -445,7 +452,7 @@ fn value(v: &GroupValue, ch: u8) -> Result<Vec<RawGroup>, CodecError> {
             &u.ulkomainen_henkilotunnus,
             u.sukupuoli.map_or("", sex_code),
             &u.valtiokoodi,
-            tietolahde_code(u.tietolahde.as_deref())?,
+            code_of(&TIETOLAHDE, "tietolahde", u.tietolahde.as_deref())?,
             "",
             voimassaolo_code(u.voimassaolo),
             &opt_date(&u.antopv),
@@ -457,6 +464,7 @@ fn value(v: &GroupValue, ch: u8) -> Result<Vec<RawGroup>, CodecError> {
         GroupValue::Kutsumanimi(n) => {
             one(&[&n.nimi, nimilaji_code(&n.nimilaji)?, &opt_date(&n.alkupv), &opt_date(&n.loppupv), ""])
         }
+        GroupValue::Huoltaja(h) => huoltaja(h, ch),
         other => one(&[&json_text(other)?]),
     }
 }
@@ -482,17 +490,6 @@ fn sex_of(code: &str) -> Result<Option<Sex>, CodecError> {
 /// only, so this pairing is *ours*.
 const TIETOLAHDE: [(&str, &str); 3] = [("1", "HENKILO_ITSE"), ("2", "VIRANOMAINEN"), ("3", "ULKOMAINEN_VIRANOMAINEN")];
 
-fn tietolahde_code(name: Option<&str>) -> Result<&'static str, CodecError> {
-    match name {
-        None => Ok(""),
-        Some(n) => TIETOLAHDE
-            .iter()
-            .find(|(_, t)| *t == n)
-            .map(|(c, _)| *c)
-            .ok_or_else(|| malformed(format!("tietolahde {n:?} has no code this program writes"))),
-    }
-}
-
 fn vtj_voimassaolo_code(name: Option<&str>) -> Result<&'static str, CodecError> {
     match name {
         None => Ok(""),
@@ -505,6 +502,134 @@ const VTJ_PARAS_TIEDOSSA_OLEVA: &str = "PARAS_TIEDOSSA_OLEVA";
 
 fn hetu_or_blank(g: &Edunvalvoja) -> &str {
     g.henkilotunnus.as_ref().map_or("", Hetu::as_str)
+}
+
+/// Guardian kinds and roles in group 305's one-digit fields. The files'
+/// codes are not public: this pairing with DVV's JSON names is *ours*.
+const HUOLTAJAN_LAJI: [(&str, &str); 2] = [("1", code::LAKISAATEINEN_HUOLTAJA), ("2", code::MAARATTY_HUOLTAJA)];
+const HUOLTAJAN_ROOLI: [(&str, &str); 5] = [
+    ("1", code::AITI),
+    ("2", code::ISA),
+    ("3", code::ADOPTIOAITI),
+    ("4", code::ADOPTIOISA),
+    ("5", code::SOSIAALILAUTAKUNTA),
+];
+
+fn code_of(table: &[(&'static str, &str)], what: &str, name: Option<&str>) -> Result<&'static str, CodecError> {
+    let Some(name) = name else { return Ok("") };
+    table
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(c, _)| *c)
+        .ok_or_else(|| malformed(format!("{what} {name:?} has no code this program writes")))
+}
+
+fn name_of(table: &[(&str, &str)], what: &str, digit: &str) -> Result<Option<String>, CodecError> {
+    if digit.is_empty() {
+        return Ok(None);
+    }
+    table
+        .iter()
+        .find(|(c, _)| *c == digit)
+        .map(|(_, n)| Some(n.to_string()))
+        .ok_or_else(|| malformed(format!("{what} code {digit:?}")))
+}
+
+/// One guardian as group 305 (2019 layout), then 451 for a guardian
+/// without hetu as real files have it, then 913 (*ours*: the guardian as
+/// DVV's JSON names a relative, for what 305 and 451 do not carry), then a
+/// 320 for each right. The living fields of 305 stay blank: DVV's JSON has
+/// no such field.
+fn huoltaja(h: &Huoltaja, ch: u8) -> Result<Vec<RawGroup>, CodecError> {
+    let who = &h.huoltaja;
+    let mut out = vec![group(
+        b"305",
+        ch,
+        &[
+            who.henkilotunnus.as_ref().map_or("", Hetu::as_str),
+            code_of(&HUOLTAJAN_LAJI, "huoltajanLaji", h.huoltajan_laji.as_deref())?,
+            code_of(&HUOLTAJAN_ROOLI, "huoltajanRooli", h.huoltajan_rooli.as_deref())?,
+            &opt_date(&h.huoltosuhteen_alkupv),
+            &opt_date(&h.huoltosuhteen_loppupv),
+            "",
+            "",
+            "",
+        ],
+    )?];
+    if who.henkilotunnus.is_none() {
+        out.push(group(
+            b"451",
+            b'0',
+            &[
+                &opt_date(&who.syntymapv),
+                who.sukupuoli.map_or("", sex_code),
+                who.sukunimi.as_deref().unwrap_or(""),
+                who.etunimet.as_deref().unwrap_or(""),
+                "",
+            ],
+        )?);
+    }
+    let json = serde_json::to_string(&RelatedPerson { henkilotunnus: None, ..who.clone() })
+        .map_err(|e| malformed(format!("HUOLTAJA: {e}")))?;
+    out.push(group(b"913", b'0', &[&latin1_json(json)])?);
+    for o in h.oikeudet.iter().flatten() {
+        out.push(group(b"320", b'0', &[&o.oikeus, &opt_date(&o.alkupv), &opt_date(&o.loppupv)])?);
+    }
+    Ok(out)
+}
+
+/// The guardians of one HUOLTAJA change: each 305 with the groups after it.
+/// Without our 913 (a real file) the guardian is what 305 or 451 tells;
+/// the list of rights is always there, as DVV's JSON always has it.
+fn huoltajat(u: &Unit, head: &[String], rest: &[Vec<String>]) -> Result<Vec<GroupValue>, CodecError> {
+    let mut out: Vec<Huoltaja> = Vec::new();
+    let all = u.groups.iter().zip(std::iter::once(head).chain(rest.iter().map(Vec::as_slice)));
+    for (g, t) in all {
+        if &g.code == b"305" {
+            let henkilotunnus = if t[0].is_empty() { None } else { Some(hetu(&t[0])?) };
+            out.push(Huoltaja {
+                huoltaja: RelatedPerson {
+                    henkilotunnus,
+                    etunimet: None,
+                    sukunimi: None,
+                    etunimet_utf8: None,
+                    sukunimi_utf8: None,
+                    syntymapv: None,
+                    sukupuoli: None,
+                },
+                huoltajan_laji: name_of(&HUOLTAJAN_LAJI, "huoltajanLaji", &t[1])?,
+                huoltajan_rooli: name_of(&HUOLTAJAN_ROOLI, "huoltajanRooli", &t[2])?,
+                huoltosuhteen_alkupv: opt_vdate(&t[3])?,
+                huoltosuhteen_loppupv: opt_vdate(&t[4])?,
+                oikeudet: Some(Vec::new()),
+            });
+            continue;
+        }
+        let Some(h) = out.last_mut() else {
+            return Err(malformed(format!("HUOLTAJA: group {} before any 305", g.code_str())));
+        };
+        match &g.code {
+            b"451" => {
+                let who = &mut h.huoltaja;
+                who.syntymapv = opt_vdate(&t[0])?;
+                who.sukupuoli = sex_of(&t[1])?;
+                who.sukunimi = opt(&t[2]);
+                who.etunimet = opt(&t[3]);
+            }
+            b"913" => {
+                let named: RelatedPerson =
+                    serde_json::from_str(&t[0]).map_err(|e| malformed(format!("HUOLTAJA group 913: {e}")))?;
+                h.huoltaja = RelatedPerson { henkilotunnus: h.huoltaja.henkilotunnus, ..named };
+            }
+            b"320" => h.oikeudet.get_or_insert_with(Vec::new).push(Oikeus {
+                oikeus: t[0].clone(),
+                alkupv: opt_vdate(&t[1])?,
+                loppupv: opt_vdate(&t[2])?,
+            }),
+            other => return Err(malformed(format!("HUOLTAJA: group {} out of place", String::from_utf8_lossy(other)))),
+        }
+    }
+    Ok(out.into_iter().map(GroupValue::Huoltaja).collect())
 }
 
 /// Record groups decoded into group changes, and the groups of codes this
@@ -555,7 +680,7 @@ pub fn decode(groups: &[RawGroup]) -> Result<Decoded, CodecError> {
 
 /// A group's field texts, in layout order.
 fn texts(g: &RawGroup) -> Result<Vec<String>, CodecError> {
-    Ok(layout::split(g).map_err(CodecError::Malformed)?.into_iter().map(|(_, t)| t).collect())
+    Ok(layout::split_current(g).map_err(CodecError::Malformed)?.into_iter().map(|(_, t)| t).collect())
 }
 
 fn vdate(s: &str) -> Result<VtjDate, CodecError> {
@@ -792,16 +917,7 @@ fn decode_unit(u: &Unit) -> Result<GroupChange, CodecError> {
                     ulkomainen_henkilotunnus: t[0].clone(),
                     sukupuoli: sex_of(&t[1])?,
                     valtiokoodi: t[2].clone(),
-                    tietolahde: match t[3].as_str() {
-                        "" => None,
-                        c => Some(
-                            TIETOLAHDE
-                                .iter()
-                                .find(|(k, _)| *k == c)
-                                .map(|(_, n)| n.to_string())
-                                .ok_or_else(|| malformed(format!("tietolahde code {c:?}")))?,
-                        ),
-                    },
+                    tietolahde: name_of(&TIETOLAHDE, "tietolahde", &t[3])?,
                     voimassaolo: voimassaolo_of(&t[5])?,
                     antopv: opt_vdate(&t[6])?,
                     vtj_tallennuspv: opt_vdate(&t[8])?,
@@ -821,6 +937,7 @@ fn decode_unit(u: &Unit) -> Result<GroupChange, CodecError> {
             alkupv: opt_vdate(&head[2])?,
             loppupv: opt_vdate(&head[3])?,
         })],
+        GroupName::Huoltaja => huoltajat(u, &head, &rest)?,
         other => std::iter::once(&head).chain(&rest).map(|t| from_json_text(other, &t[0])).collect::<Result<_, _>>()?,
     };
     Ok(GroupChange {

@@ -1,15 +1,16 @@
 //! The fixed-width fields of each group code, in ISO-8859-1 bytes.
 //!
-//! Codes below 900 and their widths are those seen in real-format files
-//! (the shared conformance set); the names of their fields are ours where
-//! no public description names them. Codes 9xx are this project's own, for
-//! data our model carries that the public samples do not show (asiointikieli,
+//! Codes below 900 and their widths are those of real-format files: seen
+//! in the shared conformance set, or given in its README (305 in its 2019
+//! layout, 320, 451); the names of their fields are ours where no public
+//! description names them. Codes 9xx are this project's own, for data our
+//! model carries that the public samples do not show (asiointikieli,
 //! foreign postal and contact addresses, post-office names, guardians'
-//! names, an address's building and municipality), and 920-989 for the
-//! groups of DVV's interface that have no public file layout (each such
-//! group's value as JSON in one field; `codec` lists them). A reader of
-//! real files never meets them; a real recipient system reading our files
-//! sees them as unknown codes.
+//! names, an address's building and municipality, a relative as DVV's JSON
+//! names them), and 920-989 for the groups of DVV's interface that have no
+//! public file layout (each such group's value as JSON in one field; `codec`
+//! lists them). A reader of real files never meets them; a real recipient
+//! system reading our files sees them as unknown codes.
 
 use std::collections::BTreeMap;
 
@@ -76,7 +77,9 @@ const ULKOMAINEN_POSTIOSOITE: &[Field] =
     &[f("postiosoite", 80, T), f("lisarivi", 80, T), f("postitoimipaikka", 80, T), f("valtiokoodi", 3, N)];
 const ASUINPAIKKA: &[Field] = &[f("rakennustunnus", 10, T), f("osoitenumero", 3, N), f("kuntakoodi", 3, N)];
 const KOTIKUNTA: &[Field] = &[f("kuntakoodi", 3, N), f("alkupaiva", 8, D)];
-const SUKULAINEN: &[Field] = &[
+/// Group 305 as files carried it before December 2019 (the shared sample
+/// files): read for a survey only; field names ours.
+const SUKULAINEN_2017: &[Field] = &[
     f("henkilotunnus", 11, H),
     f("suhde", 2, N),
     f("lisatieto", 1, T),
@@ -85,6 +88,19 @@ const SUKULAINEN: &[Field] = &[
     f("loppupaiva", 8, D),
     f("muutospaiva", 8, D),
 ];
+/// Group 305, guardian, in the layout since December 2019.
+const HUOLTAJA: &[Field] = &[
+    f("henkilotunnus", 11, H),
+    f("laji", 1, N),
+    f("rooli", 1, N),
+    f("alkupaiva", 8, D),
+    f("loppupaiva", 8, D),
+    f("asuminen", 1, N),
+    f("asuminen_alkupaiva", 8, D),
+    f("asuminen_loppupaiva", 8, D),
+];
+/// Group 320, a right of the guardian of the 305 before it.
+const OIKEUS: &[Field] = &[f("oikeus", 4, T), f("alkupaiva", 8, D), f("loppupaiva", 8, D)];
 const EDUNVALVONTA: &[Field] = &[f("alkupaiva", 8, D), f("loppupaiva", 8, D), f("rajoitus", 1, T), f("tehtava", 3, N)];
 const EDUNVALVOJA: &[Field] =
     &[f("henkilotunnus", 11, H), f("y_tunnus", 9, T), f("tunniste", 9, N), f("alkupaiva", 8, D), f("loppupaiva", 8, D)];
@@ -111,8 +127,14 @@ const SYNTYMAKOTIKUNTA: &[Field] = &[f("kuntakoodi", 3, N)];
 /// and `|` escaped as `\uXXXX`. Two widths: relations name a person.
 pub const JSON_SHORT: &[Field] = &[f("json", 300, T)];
 pub const JSON_LONG: &[Field] = &[f("json", 1000, T)];
-const SUKULAISEN_NIMI: &[Field] =
-    &[f("tunniste", 9, N), f("sukunimi", 100, T), f("etunimet", 100, T), f("valtio", 3, N)];
+/// Group 451: the person of the group before it, who has no hetu.
+const HENKILO_ILMAN_HETUA: &[Field] = &[
+    f("syntymapaiva", 8, D),
+    f("sukupuoli", 1, N),
+    f("sukunimi", 100, T),
+    f("etunimet", 100, T),
+    f("kansalaisuus", 3, N),
+];
 const KIELI_SELITE: &[Field] = &[f("kieli_selite", 30, T)];
 const HENKILON_NIMI_OMA: &[Field] = &[f("nimi", 100, T)];
 const POSTITOIMIPAIKKA: &[Field] =
@@ -135,7 +157,8 @@ pub fn fields(code: &[u8; 3]) -> Option<&'static [Field]> {
         b"104" | b"105" => ULKOMAINEN_OSOITE,
         b"906" | b"907" => ULKOMAINEN_POSTIOSOITE,
         b"204" => KOTIKUNTA,
-        b"305" => SUKULAINEN,
+        b"305" => HUOLTAJA,
+        b"320" => OIKEUS,
         b"306" => EDUNVALVONTA,
         b"307" => EDUNVALVOJA,
         b"316" => VALTUUTUS,
@@ -144,11 +167,12 @@ pub fn fields(code: &[u8; 3]) -> Option<&'static [Field]> {
         b"421" => SAHKOPOSTI,
         b"422" => ULKOMAINEN_HETU,
         b"008" => SYNTYMAKOTIKUNTA,
-        b"451" => SUKULAISEN_NIMI,
+        b"451" => HENKILO_ILMAN_HETUA,
         b"452" => KIELI_SELITE,
         b"910" => POSTITOIMIPAIKKA,
         b"911" => HENKILON_NIMI_OMA,
         b"912" => ASUINPAIKKA,
+        b"913" => JSON_LONG,
         c if crate::codec::json_group(c).is_some() => {
             if crate::codec::json_group(c).is_some_and(crate::codec::names_a_person) {
                 JSON_LONG
@@ -164,9 +188,43 @@ pub fn width(fields: &[Field]) -> usize {
     fields.iter().map(|f| f.width).sum()
 }
 
-/// A group's fields as text, trailing blanks removed, with their names.
+/// Layouts a code had before the one this program writes, which real
+/// files of their time carry: told apart by width.
+fn earlier(code: &[u8; 3]) -> &'static [&'static [Field]] {
+    match code {
+        b"305" => &[SUKULAINEN_2017],
+        _ => &[],
+    }
+}
+
+/// A group's fields as text, trailing blanks removed, with their names; a
+/// group in an earlier layout of its code (by width) in that layout.
 pub fn split(group: &RawGroup) -> Result<Vec<(&'static str, String)>, String> {
-    let layout = fields(&group.code).ok_or_else(|| format!("unknown group code {}", group.code_str()))?;
+    let current = fields(&group.code).ok_or_else(|| format!("unknown group code {}", group.code_str()))?;
+    let layout = earlier(&group.code)
+        .iter()
+        .find(|l| width(l) == group.fields.len() && group.fields.len() != width(current))
+        .copied()
+        .unwrap_or(current);
+    split_as(group, layout)
+}
+
+/// A group's fields in the layout this program writes; a group in an
+/// earlier layout of its code is refused, saying so.
+pub fn split_current(group: &RawGroup) -> Result<Vec<(&'static str, String)>, String> {
+    let current = fields(&group.code).ok_or_else(|| format!("unknown group code {}", group.code_str()))?;
+    if earlier(&group.code).iter().any(|l| width(l) == group.fields.len()) && group.fields.len() != width(current) {
+        return Err(format!(
+            "group {} is in its layout before December 2019 ({} bytes); this program reads the current one ({} bytes)",
+            group.code_str(),
+            group.fields.len(),
+            width(current)
+        ));
+    }
+    split_as(group, current)
+}
+
+fn split_as(group: &RawGroup, layout: &'static [Field]) -> Result<Vec<(&'static str, String)>, String> {
     if group.fields.len() != width(layout) {
         return Err(format!(
             "group {} has {} bytes of fields; its layout has {}",

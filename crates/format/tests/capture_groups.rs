@@ -1,7 +1,7 @@
 //! Every instance of DVV's captured answer (`perustiedot-response-ok.json`,
 //! read from the shared conformance folder) of a group this file channel
-//! writes under a code of its own or one of the real codes 008, 009, 421,
-//! 422 and 423 goes through the codec and comes back value for value, as a
+//! writes under a code of its own or one of the real codes 008, 009, 305,
+//! 421, 422 and 423 goes through the codec and comes back value for value, as a
 //! whole change, a removal and a censoring.
 
 use std::path::PathBuf;
@@ -23,7 +23,8 @@ fn capture() -> Option<serde_json::Value> {
     found.map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap())
 }
 
-const REAL_CODES: [GroupName; 5] = [
+const REAL_CODES: [GroupName; 6] = [
+    GroupName::Huoltaja,
     GroupName::Syntymakotikunta,
     GroupName::UlkomainenSyntymapaikka,
     GroupName::Sahkopostiosoite,

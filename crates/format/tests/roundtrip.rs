@@ -121,6 +121,49 @@ fn nimenmuutos() -> impl Strategy<Value = GroupValue> {
     })
 }
 
+/// A guardian (group 305 with its 913, 451 and 320s): with a hetu or
+/// without; the UTF-8 names beyond Latin-1 as DVV's may be, the plain
+/// ones Latin-1; rights.
+fn huoltaja() -> impl Strategy<Value = GroupValue> {
+    let names = (opt_text(60), opt_text(60), any::<bool>());
+    let who = (prop::option::of(hetu()), names, end_date(), prop::option::of(any::<bool>()));
+    let laji = prop::sample::select(vec![None, Some(code::LAKISAATEINEN_HUOLTAJA), Some(code::MAARATTY_HUOLTAJA)]);
+    let rooli = prop::sample::select(vec![
+        None,
+        Some(code::AITI),
+        Some(code::ISA),
+        Some(code::ADOPTIOAITI),
+        Some(code::ADOPTIOISA),
+        Some(code::SOSIAALILAUTAKUNTA),
+    ]);
+    let oikeus = ("[A-Z0-9]{4}", end_date(), end_date()).prop_map(|(oikeus, alkupv, loppupv)| Oikeus {
+        oikeus,
+        alkupv,
+        loppupv,
+    });
+    (who, laji, rooli, end_date(), end_date(), prop::collection::vec(oikeus, 0..3)).prop_map(
+        |((henkilotunnus, (etunimet, sukunimi, wide), syntymapv, male), laji, rooli, alkupv, loppupv, oikeudet)| {
+            let utf8 = |n: &Option<String>| n.as_ref().map(|n| if wide { format!("Ŝ{n}") } else { n.clone() });
+            GroupValue::Huoltaja(Huoltaja {
+                huoltaja: RelatedPerson {
+                    henkilotunnus,
+                    etunimet_utf8: utf8(&etunimet),
+                    sukunimi_utf8: utf8(&sukunimi),
+                    etunimet,
+                    sukunimi,
+                    syntymapv,
+                    sukupuoli: male.map(|m| if m { Sex::Male } else { Sex::Female }),
+                },
+                huoltajan_laji: laji.map(String::from),
+                huoltajan_rooli: rooli.map(String::from),
+                huoltosuhteen_alkupv: alkupv,
+                huoltosuhteen_loppupv: loppupv,
+                oikeudet: Some(oikeudet),
+            })
+        },
+    )
+}
+
 /// A group's instances: several for a repeated group, one otherwise.
 fn values() -> impl Strategy<Value = Vec<GroupValue>> {
     let kunta = (0..kunnat().len(), end_date()).prop_map(|(i, kuntaan_muuttopv)| {
@@ -171,7 +214,11 @@ fn values() -> impl Strategy<Value = Vec<GroupValue>> {
         ulkoposti().prop_map(GroupValue::UlkomainenYhteysosoite),
         kunta,
     ];
-    prop_oneof![one.prop_map(|v| vec![v]), prop::collection::vec(nimenmuutos(), 1..4)]
+    prop_oneof![
+        one.prop_map(|v| vec![v]),
+        prop::collection::vec(nimenmuutos(), 1..4),
+        prop::collection::vec(huoltaja(), 1..4)
+    ]
 }
 
 fn change() -> impl Strategy<Value = GroupChange> {
@@ -328,4 +375,61 @@ fn unknown_groups_are_counted_not_applied_and_bad_headers_refused() {
     let miscounted = format!("{head}'''EOF'''3'\r\n");
     let e = DeliveryReader::new(miscounted.as_bytes()).unwrap().next_item().unwrap_err().to_string();
     assert!(e.contains("does not count the 0 record lines"), "{e}");
+}
+
+fn raw(text: &str) -> vtj_format::RawGroup {
+    let b = vtj_format::latin1::encode(text).unwrap();
+    vtj_format::RawGroup { code: [b[0], b[1], b[2]], change: b[3], fields: b[4..].to_vec() }
+}
+
+/// Group 305's fields after the kind and role: start, no end, no living data.
+fn tail(start: &str) -> String {
+    format!("{start}00000000 0000000000000000")
+}
+
+#[test]
+fn guardians_of_a_real_file_are_read_and_the_2017_layout_is_named() {
+    // As DVV writes them since 2019: 305 with a hetu and nothing of ours;
+    // a guardian without hetu in 451; a right in 320.
+    let blank_hetu = " ".repeat(11);
+    let groups = [
+        raw(&format!("3051010181-900C11{}", tail("20210101"))),
+        raw(&format!("3051{blank_hetu}12{}", tail("20210101"))),
+        raw(&format!("4510197501011{:<100}{:<100}752", "Ulkomies Tes", "Urho")),
+        raw("3200TERV2021010100000000"),
+    ];
+    let decoded = vtj_format::codec::decode(&groups).unwrap();
+    let [change] = decoded.changes.as_slice() else { panic!("{decoded:?}") };
+    assert_eq!(change.tietoryhma, GroupName::Huoltaja);
+    let guardians: Vec<&Huoltaja> = change
+        .values()
+        .map(|v| match v {
+            GroupValue::Huoltaja(h) => h,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(guardians.len(), 2);
+    assert_eq!(guardians[0].huoltaja.henkilotunnus, Some(Hetu::parse("010181-900C").unwrap()));
+    assert_eq!(guardians[0].huoltajan_laji.as_deref(), Some(code::LAKISAATEINEN_HUOLTAJA));
+    assert_eq!(guardians[0].huoltajan_rooli.as_deref(), Some(code::AITI));
+    assert_eq!(guardians[0].huoltaja.sukunimi, None, "a real 305 names no one beyond the hetu");
+    assert_eq!(guardians[1].huoltaja.henkilotunnus, None);
+    assert_eq!(guardians[1].huoltaja.sukunimi.as_deref(), Some("Ulkomies Tes"));
+    assert_eq!(guardians[1].huoltaja.etunimet.as_deref(), Some("Urho"));
+    assert_eq!(guardians[1].huoltaja.sukupuoli, Some(Sex::Male));
+    assert_eq!(guardians[1].huoltajan_rooli.as_deref(), Some(code::ISA));
+    let rights = guardians[1].oikeudet.as_deref().unwrap();
+    assert_eq!(rights.len(), 1);
+    assert_eq!(rights[0].oikeus, "TERV");
+
+    // The older layout of the shared sample files: surveyed, not misread.
+    let old = raw("3051051172-928L03 1201701010000000000000000");
+    assert_eq!(vtj_format::layout::split(&old).unwrap()[1], ("suhde", "03".to_string()));
+    let err = vtj_format::codec::decode(&[old]).unwrap_err().to_string();
+    assert!(err.contains("before December 2019"), "{err}");
+    // A code the reader does not know is refused, not guessed.
+    let err = vtj_format::codec::decode(&[raw(&format!("3051010181-900C19{}", tail("20210101")))])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("huoltajanRooli code \"9\""), "{err}");
 }

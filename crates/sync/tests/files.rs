@@ -96,6 +96,13 @@ proptest! {
             let a = files.snapshot().unwrap();
             assert!(!a.is_empty());
             assert_eq!(a, rest.snapshot().unwrap(), "after the initial delivery");
+            if permit != LIST {
+                // The whole person's groups are compared, families included
+                // (HUOLTAJA through the real group 305).
+                for g in ["HUOLTAJA", "HUOLLETTAVA", "LAPSI", "VANHEMPI", "SYNTYMAPAIVA"] {
+                    assert!(a.values().any(|p| !p.instances(g).is_empty()), "no {g} in the registers compared");
+                }
+            }
 
             let mut writer = h.store();
             let mut delivered = 0;
