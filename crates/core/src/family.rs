@@ -1,6 +1,7 @@
 //! Family events as batches of per-person events that keep every relation
 //! two-sided: a birth, a marriage, a divorce, a death, custody ending at 18
-//! or passing to the social welfare board, an adoption, a hetu correction.
+//! or passing to the social welfare board, an adoption, a hetu correction,
+//! a new name (which every relative's record of the person then carries).
 //! Pure: each is a function of the persons' current states. The store
 //! commits a batch whole or not at all, and [`crate::relations::check`]
 //! refuses one that would leave a relation one-sided.
@@ -480,12 +481,37 @@ pub fn adoption(child: &Person, adopter: &Person, guardians: &[Person], date: Da
 /// `p`'s hetu is corrected: every relative's record naming the old hetu
 /// names the new one (each relative gets a change).
 pub fn hetu_correction(p: &Person, relatives: &[Person], uusi: Hetu, date: Date) -> Vec<Event> {
-    let old = p.hetu();
-    let mut events = vec![Event {
-        person: p.id,
-        rekisterointipaiva: date,
-        tapahtuma: EventKind::HetuCorrection { uusi_henkilotunnus: uusi },
-    }];
+    let event = EventKind::HetuCorrection { uusi_henkilotunnus: uusi };
+    retold(p, event, relatives, date, |rel| {
+        rel.henkilotunnus = Some(uusi);
+        rel.syntymapv = Some(VtjDate::Full(uusi.birth_date()));
+        rel.sukupuoli = Some(uusi.sex());
+    })
+}
+
+/// `p` takes a new name: every relative's record naming `p` carries it
+/// (each relative gets a change), so no register shows a relative under a
+/// name they no longer have.
+pub fn renamed(p: &Person, relatives: &[Person], nimi: Nimi, date: Date) -> Vec<Event> {
+    let (etunimet, sukunimi) = (nimi.etunimi.clone(), nimi.sukunimi.clone());
+    retold(p, EventKind::NameChange { nimi }, relatives, date, |rel| {
+        rel.etunimet = Some(etunimet.clone());
+        rel.etunimet_utf8 = Some(etunimet.clone());
+        rel.sukunimi = Some(sukunimi.clone());
+        rel.sukunimi_utf8 = Some(sukunimi.clone());
+    })
+}
+
+/// `p`'s own event, then each relative's record of `p` rewritten by `tell`.
+fn retold(
+    p: &Person,
+    own: EventKind,
+    relatives: &[Person],
+    date: Date,
+    tell: impl Fn(&mut RelatedPerson),
+) -> Vec<Event> {
+    let me = p.hetu();
+    let mut events = vec![Event { person: p.id, rekisterointipaiva: date, tapahtuma: own }];
     for r in relatives {
         events.extend(rewrite(
             r,
@@ -494,10 +520,8 @@ pub fn hetu_correction(p: &Person, relatives: &[Person], uusi: Hetu, date: Date)
             |v| {
                 let mut v = v.clone();
                 if let Some(rel) = crate::relations::relative_mut(&mut v) {
-                    if names(rel, old) {
-                        rel.henkilotunnus = Some(uusi);
-                        rel.syntymapv = Some(VtjDate::Full(uusi.birth_date()));
-                        rel.sukupuoli = Some(uusi.sex());
+                    if names(rel, me) {
+                        tell(rel);
                     }
                 }
                 Some(v)

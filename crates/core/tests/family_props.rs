@@ -1,7 +1,8 @@
 //! Relations stay two-sided over random family histories: births, marriages,
 //! divorces, deaths, custody ending at 18 or passing to the social welfare
-//! board, adoptions and hetu corrections, each a batch from `family`,
-//! applied through `apply` and `relations::check` as the store applies them.
+//! board, adoptions, hetu corrections and new names, each a batch from
+//! `family`, applied through `apply` and `relations::check` as the store
+//! applies them.
 
 use std::collections::BTreeMap;
 
@@ -97,6 +98,28 @@ impl World {
         self.persons.values().filter(|p| !p.is_dead() && f(p)).cloned().collect()
     }
 
+    /// Every relative's record names a person by the name they have now.
+    fn names_current(&self) -> Result<(), String> {
+        for p in self.persons.values() {
+            for v in relations::RELATION_GROUPS.iter().flat_map(|g| p.instances(*g)) {
+                let Some(rel) = relations::relative(v) else { continue };
+                let Some(other) = rel.henkilotunnus.and_then(|h| self.by_hetu(h)) else { continue };
+                let Some(GroupValue::HenkilonNimi(n)) = other.group(GroupName::HenkilonNimi) else { continue };
+                let now = (Some(&n.etunimi), Some(&n.sukunimi), Some(&n.etunimi), Some(&n.sukunimi));
+                let told = (
+                    rel.etunimet.as_ref(),
+                    rel.sukunimi.as_ref(),
+                    rel.etunimet_utf8.as_ref(),
+                    rel.sukunimi_utf8.as_ref(),
+                );
+                if told != now {
+                    return Err(format!("{} names {} as {told:?}, not {now:?}", p.hetu(), other.hetu()));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every relation anyone holds is held by the other side too.
     fn symmetric(&self) -> Result<(), String> {
         for p in self.persons.values() {
@@ -131,7 +154,7 @@ fn guardians(w: &World, child: &Person) -> Vec<Person> {
 fn family_event(w: &mut World, k: u8, a: usize, b: usize, n: u16) -> Option<Vec<Event>> {
     let date = day0() + Duration::days(i64::from(n));
     let pick = |v: Vec<Person>, i: usize| (!v.is_empty()).then(|| v[i % v.len()].clone());
-    Some(match k % 8 {
+    Some(match k % FAMILY_EVENTS {
         0 | 1 => {
             let mother = pick(w.alive(|p| p.hetu().sex() == Sex::Female && p.hetu().birth_date().year() < 2008), a)?;
             let father = match married(&mother) {
@@ -175,14 +198,25 @@ fn family_event(w: &mut World, k: u8, a: usize, b: usize, n: u16) -> Option<Vec<
             }
             family::adoption(&child, &adopter, &g, date)
         }
-        _ => {
+        HETU_CORRECTION => {
             let x = pick(w.persons.values().cloned().collect(), a)?;
             let uusi = w.new_hetu(x.hetu().birth_date(), x.hetu().sex());
             let relatives = w.relatives(&x);
             family::hetu_correction(&x, &relatives, uusi, date)
         }
+        _ => {
+            let x = pick(w.alive(|_| true), a)?;
+            let nimi = Nimi::new(&format!("Uusi{b}"), &format!("Muutettu{n}"), Some(VtjDate::Full(date)));
+            let relatives = w.relatives(&x);
+            family::renamed(&x, &relatives, nimi, date)
+        }
     })
 }
+
+const FAMILY_EVENTS: u8 = 9;
+const HETU_CORRECTION: u8 = 7;
+/// A new name changes no relation: `check` has nothing to refuse in a part of it.
+const RENAME: u8 = 8;
 
 fn guardians_of(p: &Person) -> Vec<Hetu> {
     [GroupName::Huoltaja, GroupName::HuoltajaSuppea, GroupName::HuoltajaRajoitettu]
@@ -207,16 +241,17 @@ proptest! {
             let Some(batch) = family_event(&mut w, k, a, b, n as u16) else { continue };
             let before = w.clone();
             let result = w.apply(&batch);
-            prop_assert!(result.is_ok(), "family event {} refused: {:?}", k % 8, result);
+            prop_assert!(result.is_ok(), "family event {} refused: {:?}", k % FAMILY_EVENTS, result);
             prop_assert_eq!(w.symmetric(), Ok(()));
+            prop_assert_eq!(w.names_current(), Ok(()));
             // Without any one of its events a family batch leaves a relation
             // one-sided, and is refused whole.
-            if batch.len() > 1 {
+            if batch.len() > 1 && k % FAMILY_EVENTS != RENAME {
                 for skip in 0..batch.len() {
                     let partial: Vec<Event> =
                         batch.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, e)| e.clone()).collect();
                     let mut w2 = before.clone();
-                    prop_assert!(w2.apply(&partial).is_err(), "event {} of family event {} was not needed: {:?}", skip, k % 8, batch);
+                    prop_assert!(w2.apply(&partial).is_err(), "event {} of family event {} was not needed: {:?}", skip, k % FAMILY_EVENTS, batch);
                     prop_assert_eq!(w2.persons, before.persons.clone());
                 }
             }
@@ -285,8 +320,8 @@ proptest! {
             w.adult(sex, 25 + 6 * i as i32);
         }
         for (n, (k, a, b)) in steps.into_iter().enumerate() {
-            // No hetu corrections here: the check is of locations.
-            if k % 8 == 7 { continue; }
+            // No hetu corrections or new names here: the check is of locations.
+            if k % FAMILY_EVENTS >= HETU_CORRECTION { continue; }
             if let Some(batch) = family_event(&mut w, k, a, b, n as u16) {
                 let _ = w.apply(&batch);
             }

@@ -428,8 +428,7 @@ fn guardians_of_a_real_file_are_read_and_the_2017_layout_is_named() {
     let err = vtj_format::codec::decode(&[old]).unwrap_err().to_string();
     assert!(err.contains("before December 2019"), "{err}");
     // A code the reader does not know is refused, not guessed.
-    let err = vtj_format::codec::decode(&[raw(&format!("3051010181-900C19{}", tail("20210101")))])
-        .unwrap_err()
-        .to_string();
+    let err =
+        vtj_format::codec::decode(&[raw(&format!("3051010181-900C19{}", tail("20210101")))]).unwrap_err().to_string();
     assert!(err.contains("huoltajanRooli code \"9\""), "{err}");
 }

@@ -452,12 +452,24 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                 return self.push_family(batch);
             }
             Kind::Adoption => return self.adoption(&p),
+            Kind::NameChange => {
+                let Some(GroupValue::HenkilonNimi(old)) = p.group(GroupName::HenkilonNimi) else { return Ok(()) };
+                let swedish =
+                    matches!(p.group(GroupName::Aidinkieli), Some(GroupValue::Aidinkieli(k)) if make::is_swedish(k));
+                let mut sukunimi = make::surname(&mut self.rng, swedish);
+                if sukunimi == old.sukunimi {
+                    sukunimi = make::surname(&mut self.rng, !swedish);
+                }
+                let nimi = Nimi::new(&old.etunimi, &sukunimi, Some(VtjDate::Full(today)));
+                let relatives = self.relatives(&p)?;
+                return self.push_family(vtj_core::family::renamed(&p, &relatives, nimi, today));
+            }
             _ => {}
         }
         let kunta = p.kotikunta().unwrap_or(KuntaCode::UNKNOWN);
         let r = &mut self.rng;
         let tapahtuma = match kind {
-            Kind::Birth => unreachable!("handled above"),
+            Kind::Birth | Kind::NameChange => unreachable!("handled above"),
             Kind::MoveWithin => EventKind::MoveWithin { osoite: make::kotimainen_osoite(r, kunta, today) },
             Kind::MoveBetween | Kind::Return => {
                 let target = self.destination(kunta);
@@ -473,16 +485,6 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
                 osoite: make::ulkomainen_osoite(r, Some(today)),
                 kuntaan_muuttopv: VtjDate::Full(today),
             },
-            Kind::NameChange => {
-                let Some(GroupValue::HenkilonNimi(old)) = p.group(GroupName::HenkilonNimi) else { return Ok(()) };
-                let swedish =
-                    matches!(p.group(GroupName::Aidinkieli), Some(GroupValue::Aidinkieli(k)) if make::is_swedish(k));
-                let mut sukunimi = make::surname(r, swedish);
-                if sukunimi == old.sukunimi {
-                    sukunimi = make::surname(r, !swedish);
-                }
-                EventKind::NameChange { nimi: Nimi::new(&old.etunimi, &sukunimi, Some(VtjDate::Full(today))) }
-            }
             Kind::Language => {
                 let now_sv = matches!(
                     p.group(GroupName::Asiointikieli),

@@ -105,7 +105,23 @@ fn families_are_two_sided_and_children_have_guardians() {
     let persons = s.persons(PersonFilter::All, PersonId(0), usize::MAX >> 1).unwrap();
     let by_hetu: HashMap<_, _> = persons.iter().flat_map(|p| p.all_hetus().into_iter().map(move |h| (h, p))).collect();
     let (mut marriages, mut children_with_guardians, mut board, mut partnerships, mut apart) = (0, 0, 0, 0, 0);
+    let first_day = Date::from_calendar_date(2026, Month::January, 1).unwrap();
+    let mut told_new_names = 0;
     for p in &persons {
+        // A relative is named as they are named now, a new name included.
+        for v in vtj_core::relations::RELATION_GROUPS.iter().flat_map(|g| p.instances(*g)) {
+            let Some(rel) = vtj_core::relations::relative(v) else { continue };
+            let Some(other) = rel.henkilotunnus.and_then(|h| by_hetu.get(&h)) else { continue };
+            let Some(GroupValue::HenkilonNimi(n)) = other.group(GroupName::HenkilonNimi) else { continue };
+            assert_eq!(
+                (rel.etunimet.as_deref(), rel.sukunimi.as_deref()),
+                (Some(n.etunimi.as_str()), Some(n.sukunimi.as_str())),
+                "{} names {} by a name not theirs",
+                p.hetu(),
+                other.hetu()
+            );
+            told_new_names += usize::from(n.alkupv.is_some_and(|d| d >= vtj_core::VtjDate::Full(first_day)));
+        }
         for l in links(p) {
             let other = by_hetu.get(&l.other).unwrap_or_else(|| panic!("{} names unknown {}", p.hetu(), l.other));
             assert!(links(other).contains(&l.mirror(p.hetu())), "{} {} of {} is one-sided", l.group, l.other, p.hetu());
@@ -136,6 +152,7 @@ fn families_are_two_sided_and_children_have_guardians() {
         }
     }
     assert!(marriages > 300, "{marriages} marriage sides");
+    assert!(told_new_names > 0, "no relative of anyone renamed in the month");
     assert!(children_with_guardians > 400, "{children_with_guardians} children with guardians");
     assert!(
         apart * 50 < children_with_guardians,
