@@ -269,7 +269,7 @@ fn leave_municipality(p: &mut Person, to: Option<&Kotikunta>, date: VtjDate) {
     if let (false, Some(GroupValue::Kotikunta(old))) = (p.has_turvakielto(), p.group(GroupName::Kotikunta).cloned()) {
         let mut history = p.instances(GroupName::EdellinenKotikunta).to_vec();
         history.push(GroupValue::EdellinenKotikunta(KuntaJakso {
-            kuntakoodi: old.kuntakoodi,
+            kuntakoodi: old.kuntakoodi.into(),
             kuntaan_muuttopv: old.kuntaan_muuttopv,
             kunnasta_pois_muuttopv: Some(date),
         }));

@@ -37,15 +37,7 @@ impl KuntaCode {
     pub const CENSORED: KuntaCode = KuntaCode(0);
 
     pub fn parse(s: &str) -> Result<KuntaCode, KuntaError> {
-        if s.len() != 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(KuntaError::Shape(s.to_string()));
-        }
-        let code = KuntaCode(s.parse().map_err(|_| KuntaError::Shape(s.to_string()))?);
-        if code.is_special() || code == KuntaCode::CENSORED || kunta(code).is_some() {
-            Ok(code)
-        } else {
-            Err(KuntaError::Unknown(s.to_string()))
-        }
+        RecordedKuntaCode::parse(s)?.in_force().ok_or_else(|| KuntaError::Unknown(s.to_string()))
     }
 
     pub fn number(self) -> u16 {
@@ -84,6 +76,59 @@ impl<'de> Deserialize<'de> for KuntaCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         KuntaCode::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A municipality code as recorded when it applied: three digits, perhaps
+/// of a municipality since merged into another. History groups and birth
+/// municipalities keep the code of their time (DVV serves them so), which
+/// [`KuntaCode`], the codes in force, would refuse.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordedKuntaCode(u16);
+
+impl RecordedKuntaCode {
+    pub fn parse(s: &str) -> Result<RecordedKuntaCode, KuntaError> {
+        if s.len() != 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(KuntaError::Shape(s.to_string()));
+        }
+        s.parse().map(RecordedKuntaCode).map_err(|_| KuntaError::Shape(s.to_string()))
+    }
+
+    /// The code as one in force, if it still is one.
+    pub fn in_force(self) -> Option<KuntaCode> {
+        let code = KuntaCode(self.0);
+        (code.is_special() || code == KuntaCode::CENSORED || kunta(code).is_some()).then_some(code)
+    }
+}
+
+impl From<KuntaCode> for RecordedKuntaCode {
+    fn from(k: KuntaCode) -> RecordedKuntaCode {
+        RecordedKuntaCode(k.0)
+    }
+}
+
+impl fmt::Display for RecordedKuntaCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:03}", self.0)
+    }
+}
+
+impl fmt::Debug for RecordedKuntaCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordedKuntaCode({:03})", self.0)
+    }
+}
+
+impl Serialize for RecordedKuntaCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordedKuntaCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        RecordedKuntaCode::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -160,6 +205,32 @@ pub fn region_kunnat(region: &str) -> Result<BTreeSet<KuntaCode>, KuntaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_of_its_time_is_kept_where_a_code_in_force_is_required() {
+        // 084 is not a municipality code in force.
+        assert_eq!(KuntaCode::parse("084"), Err(KuntaError::Unknown("084".into())));
+        let former = RecordedKuntaCode::parse("084").unwrap();
+        assert_eq!((former.to_string(), former.in_force()), ("084".to_string(), None));
+        let helsinki = RecordedKuntaCode::parse("091").unwrap();
+        assert_eq!(helsinki.in_force(), Some(KuntaCode::parse("091").unwrap()));
+        assert_eq!(RecordedKuntaCode::from(KuntaCode::parse("091").unwrap()), helsinki);
+        assert!(matches!(RecordedKuntaCode::parse("91"), Err(KuntaError::Shape(_))));
+        assert!(matches!(RecordedKuntaCode::parse("09a"), Err(KuntaError::Shape(_))));
+        // In DVV's JSON: history and birth keep it, the home in force refuses it.
+        let group = |name: &str| format!(r#"{{"tietoryhma":"{name}","kuntakoodi":"084"}}"#);
+        for kept in ["SYNTYMAKOTIKUNTA", "EDELLINEN_KOTIKUNTA", "VUODENVAIHTEEN_KUNTA"] {
+            let json = if kept == "VUODENVAIHTEEN_KUNTA" {
+                r#"{"tietoryhma":"VUODENVAIHTEEN_KUNTA","kuntakoodi":"084","vuodenvaihde":2008}"#.to_string()
+            } else {
+                group(kept)
+            };
+            let v: crate::GroupValue = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{kept}: {e}"));
+            assert_eq!(serde_json::to_value(&v).unwrap(), serde_json::from_str::<serde_json::Value>(&json).unwrap());
+        }
+        let e = serde_json::from_str::<crate::GroupValue>(&group("KOTIKUNTA")).unwrap_err().to_string();
+        assert!(e.contains("unknown municipality code"), "{e}");
+    }
 
     #[test]
     fn embedded_table_is_complete() {

@@ -24,7 +24,7 @@ pub use date::VtjDate;
 pub use event::{apply, Event, EventError, EventKind};
 pub use groups::{GroupName, GroupValue};
 pub use hetu::{Hetu, HetuError, Sex};
-pub use kunta::KuntaCode;
+pub use kunta::{KuntaCode, RecordedKuntaCode};
 pub use permit::{Permit, Product, Scope, Subject, TurvakieltoRule};
 pub use person::{Person, PersonId};
 pub use relations::RelationError;

@@ -102,7 +102,7 @@ fn wider(a: u8, b: u8) -> Vec<GroupValue> {
         jakokirjain: None,
         huoneistonumero: Some(format!("{a:03}")),
         huoneistokirjain: None,
-        kuntakoodi: Some(kunta),
+        kuntakoodi: Some(kunta.into()),
         alkupv: Some(VtjDate::Year(2026)),
         loppupv,
         asuinpaikantunnus: Some(format!("{a:03}{b:03}")),
@@ -115,7 +115,7 @@ fn wider(a: u8, b: u8) -> Vec<GroupValue> {
             GroupValue::TilapainenKotimainenAsuinpaikkatunnus(tunnus(None))
         }
         GroupName::VakinainenOlinpaikassaAsuminen => GroupValue::VakinainenOlinpaikassaAsuminen(OlinpaikassaAsuminen {
-            kuntakoodi: Some(kunta),
+            kuntakoodi: Some(kunta.into()),
             lajikoodi: Some(902),
             numero: Some(format!("{b:04}")),
             laitos: Some("0000".into()),
@@ -134,12 +134,12 @@ fn wider(a: u8, b: u8) -> Vec<GroupValue> {
             lajikoodi: Some(99),
         }),
         GroupName::TilapainenKunta => GroupValue::TilapainenKunta(KuntaJakso {
-            kuntakoodi: kunta,
+            kuntakoodi: kunta.into(),
             kuntaan_muuttopv: Some(VtjDate::Year(2026)),
             kunnasta_pois_muuttopv: None,
         }),
         GroupName::VuodenvaihteenKunta => {
-            GroupValue::VuodenvaihteenKunta(VuodenvaihteenKunta { kuntakoodi: kunta, vuodenvaihde: 2025 })
+            GroupValue::VuodenvaihteenKunta(VuodenvaihteenKunta { kuntakoodi: kunta.into(), vuodenvaihde: 2025 })
         }
         GroupName::Siviilisaaty => GroupValue::Siviilisaaty(Siviilisaaty {
             siviilisaaty: if b.is_multiple_of(2) { code::NAIMATON } else { code::AVIOLIITOSSA }.into(),

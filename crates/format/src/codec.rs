@@ -20,7 +20,10 @@ use vtj_core::groups::{
     UlkomainenHenkilotunnus, UlkomainenOsoite, UlkomainenPostiosoite, UlkomainenSyntymapaikka, Voimassaolo,
     EDELLINEN_ETUNIMI, EDELLINEN_KUTSUMANIMI, EDELLINEN_SUKUNIMI, NYKYINEN_KUTSUMANIMI,
 };
-use vtj_core::{ChangeKind, GroupChange, GroupName, GroupValue, Hetu, Instance, InstanceKind, KuntaCode, Sex, VtjDate};
+use vtj_core::{
+    ChangeKind, GroupChange, GroupName, GroupValue, Hetu, Instance, InstanceKind, KuntaCode, RecordedKuntaCode, Sex,
+    VtjDate,
+};
 
 use crate::layout::{self, Kind};
 use crate::{latin1, RawGroup};
@@ -897,7 +900,9 @@ fn decode_unit(u: &Unit) -> Result<GroupChange, CodecError> {
             kuntaan_muuttopv: opt_vdate(&head[1])?,
         })],
         GroupName::Syntymakotikunta => {
-            vec![GroupValue::Syntymakotikunta(Syntymakotikunta { kuntakoodi: kunta(&head[0])? })]
+            vec![GroupValue::Syntymakotikunta(Syntymakotikunta {
+                kuntakoodi: RecordedKuntaCode::parse(&head[0]).map_err(|e| malformed(e.to_string()))?,
+            })]
         }
         GroupName::UlkomainenSyntymapaikka => vec![GroupValue::UlkomainenSyntymapaikka(UlkomainenSyntymapaikka {
             valtiokoodi: head[0].clone(),

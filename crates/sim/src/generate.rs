@@ -206,7 +206,9 @@ fn wider_groups(rng: &mut Rng, kunnat: &Municipalities, g: &mut Vec<GroupValue>,
         _ => false,
     });
     if finnish {
-        g.push(GroupValue::Syntymakotikunta(Syntymakotikunta { kuntakoodi: kunnat.pick(rng) }));
+        let kuntakoodi =
+            if born.year() < 2009 && rng.chance(0.12) { make::former_kunta(rng) } else { kunnat.pick(rng).into() };
+        g.push(GroupValue::Syntymakotikunta(Syntymakotikunta { kuntakoodi }));
     } else {
         g.push(GroupValue::UlkomainenSyntymapaikka(UlkomainenSyntymapaikka {
             valtiokoodi: rng.pick(&["643", "233", "368", "706", "156", "804"]).to_string(),

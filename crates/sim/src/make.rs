@@ -2,7 +2,7 @@
 
 use time::Date;
 use vtj_core::groups::*;
-use vtj_core::{KuntaCode, Sex, VtjDate};
+use vtj_core::{KuntaCode, RecordedKuntaCode, Sex, VtjDate};
 
 use crate::names::*;
 use crate::rng::Rng;
@@ -105,7 +105,7 @@ pub fn sahkoposti(rng: &mut Rng, etunimi: &str, sukunimi: &str) -> Sahkopostioso
 /// residence's fields (censored) without one, only the former's with.
 pub fn hoitolaitos(rng: &mut Rng, kunta: KuntaCode) -> OlinpaikassaAsuminen {
     OlinpaikassaAsuminen {
-        kuntakoodi: kunta.is_municipality().then_some(kunta),
+        kuntakoodi: kunta.is_municipality().then_some(kunta.into()),
         lajikoodi: Some(902),
         numero: Some(format!("{:04}", rng.below(50))),
         laitos: Some("0000".into()),
@@ -166,6 +166,19 @@ pub fn aidinkieli(rng: &mut Rng) -> Kieli {
 
 pub fn is_swedish(k: &Kieli) -> bool {
     k.kielikoodi == "sv"
+}
+
+/// A municipality code no longer in force, as the birth municipality of
+/// someone born before the mergers of the 2000s still carries one: any
+/// code of 001-299 the current table lacks (synthetic; which of them were
+/// real municipalities does not matter here).
+pub fn former_kunta(rng: &mut Rng) -> RecordedKuntaCode {
+    loop {
+        let code = RecordedKuntaCode::parse(&format!("{:03}", rng.below(299) + 1)).expect("three digits");
+        if code.in_force().is_none() {
+            return code;
+        }
+    }
 }
 
 pub fn kotikunta(code: KuntaCode, since: Date) -> Kotikunta {

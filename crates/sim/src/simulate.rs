@@ -655,7 +655,7 @@ impl<'a, S: Store + ?Sized> Day<'a, S> {
         ryhmat.push(GroupValue::Syntymapaiva(Syntymapaiva { syntymapv: VtjDate::Full(today) }));
         ryhmat.push(GroupValue::Siviilisaaty(Siviilisaaty { siviilisaaty: code::NAIMATON.into() }));
         if kunta.is_municipality() {
-            ryhmat.push(GroupValue::Syntymakotikunta(Syntymakotikunta { kuntakoodi: kunta }));
+            ryhmat.push(GroupValue::Syntymakotikunta(Syntymakotikunta { kuntakoodi: kunta.into() }));
         }
         // Children of a protected parent are protected from birth.
         if let Some(tk) = parent.group(GroupName::Turvakielto) {

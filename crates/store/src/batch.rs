@@ -19,7 +19,7 @@ impl Touched {
     /// events of the batch left their relations as they were); the rest are
     /// read from the transaction if a relative's check needs them, so a
     /// batch of ordinary changes costs no copies.
-    pub(crate) fn record(&mut self, index: usize, before: &Option<Person>, after: &Person) {
+    pub(crate) fn record(&mut self, index: usize, before: Option<&Person>, after: &Person) {
         if let Some(&at) = self.1.get(&after.id) {
             (self.0[at].2, self.0[at].3) = (after.clone(), index);
             return;
@@ -30,7 +30,7 @@ impl Touched {
         };
         if relevant {
             self.1.insert(after.id, self.0.len());
-            self.0.push((after.id, before.clone(), after.clone(), index));
+            self.0.push((after.id, before.cloned(), after.clone(), index));
         }
     }
 

@@ -10,6 +10,7 @@
 //! service calls stores from its blocking pool.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use postgres::{Client, GenericClient, NoTls, Row};
 use time::Date;
@@ -138,48 +139,6 @@ fn hetu_owner(c: &mut impl GenericClient, hetu: Hetu) -> Result<Option<PersonId>
     Ok(row.map(|r| PersonId(r.get::<_, i64>(0) as u64)))
 }
 
-fn ensure_hetus_free(c: &mut impl GenericClient, p: &Person) -> Result<(), StoreError> {
-    for hetu in p.all_hetus() {
-        if hetu_owner(c, hetu)?.is_some_and(|owner| owner != p.id) {
-            return Err(StoreError::HetuInUse(hetu));
-        }
-    }
-    Ok(())
-}
-
-fn claim_hetu(c: &mut impl GenericClient, hetu: Hetu, person: PersonId, active: bool) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO hetu (hetu, person_id, active) VALUES ($1, $2, $3)
-         ON CONFLICT (hetu) DO UPDATE SET active = excluded.active",
-        &[&hetu.as_str(), &(person.0 as i64), &active],
-    )?;
-    Ok(())
-}
-
-fn upsert_person(c: &mut impl GenericClient, p: &Person) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO person (id, hetu, kotikunta, turvakielto, data) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (id) DO UPDATE SET hetu = excluded.hetu, kotikunta = excluded.kotikunta,
-             turvakielto = excluded.turvakielto, data = excluded.data",
-        &[
-            &(p.id.0 as i64),
-            &p.hetu().as_str(),
-            &p.kotikunta().map(|k| i32::from(k.number())),
-            &p.has_turvakielto(),
-            &serde_json::to_string(p)?,
-        ],
-    )?;
-    Ok(())
-}
-
-fn store_hetus(c: &mut impl GenericClient, before: Option<&Person>, after: &Person) -> Result<(), StoreError> {
-    if before.is_some_and(|b| b.hetu() == after.hetu()) {
-        return Ok(());
-    }
-    c.execute("UPDATE hetu SET active = FALSE WHERE person_id = $1", &[&(after.id.0 as i64)])?;
-    claim_hetu(c, after.hetu(), after.id, true)
-}
-
 fn set_meta(c: &mut impl GenericClient, key: &str, value: &str) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -197,6 +156,132 @@ fn require_permit(c: &mut impl GenericClient, permit: &str) -> Result<(), StoreE
 
 fn persons_from(rows: Vec<Row>) -> Result<Vec<Person>, StoreError> {
     rows.iter().map(|r| decode_person(r.get(0))).collect()
+}
+
+/// A person as the batch left them, with their stored JSON.
+struct State {
+    person: Person,
+    json: String,
+}
+
+/// A batch's events in a few set-wise statements: the persons read at
+/// once, the events applied in memory in order, then the log rows, the
+/// persons' last states and the hetus of those whose hetus changed. Row by
+/// row it took about ten round trips an event (1.3 k events/s).
+fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<(Vec<Cursor>, Touched), StoreError> {
+    let mut ids: Vec<i64> = events.iter().map(|e| e.person.0 as i64).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut states: HashMap<PersonId, State> = HashMap::with_capacity(ids.len());
+    for row in tx.query("SELECT id, data FROM person WHERE id = ANY($1)", &[&ids])? {
+        let json: String = row.get(1);
+        states.insert(PersonId(row.get::<_, i64>(0) as u64), State { person: decode_person(&json)?, json });
+    }
+    let mut touched = Touched::default();
+    let mut rehetued: Vec<PersonId> = Vec::new();
+    let n = events.len();
+    let (mut person_ids, mut registered, mut kinds) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut event_json, mut befores, mut afters) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for (index, event) in events.iter().enumerate() {
+        let before = states.remove(&event.person);
+        let before_person = before.as_ref().map(|s| &s.person);
+        let after = vtj_core::apply(before_person, event).map_err(|source| StoreError::Event { index, source })?;
+        touched.record(index, before_person, &after);
+        if before_person.is_none_or(|b| b.all_hetus() != after.all_hetus()) && !rehetued.contains(&after.id) {
+            rehetued.push(after.id);
+        }
+        let json = serde_json::to_string(&after)?;
+        person_ids.push(event.person.0 as i64);
+        registered.push(ymd(event.rekisterointipaiva));
+        kinds.push(event.tapahtuma.wire_name());
+        event_json.push(serde_json::to_string(event)?);
+        befores.push(before.map(|s| s.json));
+        afters.push(json.clone());
+        states.insert(event.person, State { person: after, json });
+    }
+    claim_hetus(tx, &states, &rehetued)?;
+    let mut cursors: Vec<Cursor> = tx
+        .query(
+            "INSERT INTO change_log (person_id, registered, kind, event, before, after)
+             SELECT p, r, k, e, b, a FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                 WITH ORDINALITY AS t(p, r, k, e, b, a, n) ORDER BY n
+             RETURNING cursor",
+            &[&person_ids, &registered, &kinds, &event_json, &befores, &afters],
+        )?
+        .iter()
+        .map(|r| Cursor(r.get(0)))
+        .collect();
+    // Cursors are drawn in the insert's order, which is the events' order.
+    cursors.sort_unstable();
+    if cursors.len() != n {
+        return Err(StoreError::Corrupt(format!("{n} events appended as {} log rows", cursors.len())));
+    }
+    Ok((cursors, touched))
+}
+
+/// Refuses a hetu another person holds (in the database or in this batch),
+/// writes the persons' last states, then every hetu of those whose hetus
+/// changed, only the one in force active.
+fn claim_hetus(
+    tx: &mut postgres::Transaction<'_>,
+    states: &HashMap<PersonId, State>,
+    rehetued: &[PersonId],
+) -> Result<(), StoreError> {
+    let mut claims: HashMap<Hetu, PersonId> = HashMap::new();
+    for id in rehetued {
+        for h in states[id].person.all_hetus() {
+            if claims.insert(h, *id).is_some_and(|other| other != *id) {
+                return Err(StoreError::HetuInUse(h));
+            }
+        }
+    }
+    let wanted: Vec<&str> = claims.keys().map(Hetu::as_str).collect();
+    let held = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        tx.query("SELECT hetu, person_id FROM hetu WHERE hetu = ANY($1)", &[&wanted])?
+    };
+    for row in held {
+        let hetu = Hetu::parse(row.get(0)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if claims.get(&hetu).is_some_and(|id| id.0 as i64 != row.get::<_, i64>(1)) {
+            return Err(StoreError::HetuInUse(hetu));
+        }
+    }
+    let (mut ids, mut hetus, mut kotikunnat, mut turvakiellot, mut data) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (id, s) in states {
+        ids.push(id.0 as i64);
+        hetus.push(s.person.hetu().as_str().to_string());
+        kotikunnat.push(s.person.kotikunta().map(|k| i32::from(k.number())));
+        turvakiellot.push(s.person.has_turvakielto());
+        data.push(s.json.as_str());
+    }
+    tx.execute(
+        "INSERT INTO person (id, hetu, kotikunta, turvakielto, data)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bool[], $5::text[])
+         ON CONFLICT (id) DO UPDATE SET hetu = excluded.hetu, kotikunta = excluded.kotikunta,
+             turvakielto = excluded.turvakielto, data = excluded.data",
+        &[&ids, &hetus, &kotikunnat, &turvakiellot, &data],
+    )?;
+    if rehetued.is_empty() {
+        return Ok(());
+    }
+    let owners: Vec<i64> = rehetued.iter().map(|id| id.0 as i64).collect();
+    tx.execute("UPDATE hetu SET active = FALSE WHERE person_id = ANY($1)", &[&owners])?;
+    let (mut hetus, mut owners, mut active) = (Vec::new(), Vec::new(), Vec::new());
+    for (h, id) in &claims {
+        hetus.push(h.as_str());
+        owners.push(id.0 as i64);
+        active.push(states[id].person.hetu() == *h);
+    }
+    tx.execute(
+        "INSERT INTO hetu (hetu, person_id, active) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bool[])
+         ON CONFLICT (hetu) DO UPDATE SET active = excluded.active",
+        &[&hetus, &owners, &active],
+    )?;
+    Ok(())
 }
 
 impl Store for PgStore {
@@ -246,31 +331,7 @@ impl Store for PgStore {
         let c = self.client_mut()?;
         let mut tx = c.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
-        let mut cursors = Vec::with_capacity(events.len());
-        let mut touched = Touched::default();
-        for (index, event) in events.iter().enumerate() {
-            let before = load_person(&mut tx, event.person)?;
-            let after =
-                vtj_core::apply(before.as_ref(), event).map_err(|source| StoreError::Event { index, source })?;
-            touched.record(index, &before, &after);
-            ensure_hetus_free(&mut tx, &after)?;
-            upsert_person(&mut tx, &after)?;
-            store_hetus(&mut tx, before.as_ref(), &after)?;
-            let before_json = before.as_ref().map(serde_json::to_string).transpose()?;
-            let row = tx.query_one(
-                "INSERT INTO change_log (person_id, registered, kind, event, before, after)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING cursor",
-                &[
-                    &(event.person.0 as i64),
-                    &ymd(event.rekisterointipaiva),
-                    &event.tapahtuma.wire_name(),
-                    &serde_json::to_string(event)?,
-                    &before_json,
-                    &serde_json::to_string(&after)?,
-                ],
-            )?;
-            cursors.push(Cursor(row.get(0)));
-        }
+        let (cursors, touched) = append_batch(&mut tx, events)?;
         touched.check_relations(|h| match hetu_owner(&mut tx, h)? {
             Some(id) => load_person(&mut tx, id),
             None => Ok(None),

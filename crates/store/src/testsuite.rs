@@ -194,6 +194,20 @@ pub fn log_keeps_both_sides_of_each_change<S: Store>(s: &mut S) {
     assert_eq!(log[1].before.as_ref(), Some(&log[0].after));
     assert!(log[1].after.has_turvakielto());
     assert_eq!(s.person(PersonId(1)).unwrap().as_ref(), Some(&log[1].after));
+    // Within one batch too, each change's before is the change before it.
+    s.append(&[
+        event(1, 1, EventKind::TurvakieltoEnd),
+        birth(2, test_hetu(2), "091", 0),
+        event(1, 2, EventKind::Death { kuolinpv: VtjDate::Full(day(2)) }),
+    ])
+    .unwrap();
+    let log = s.changes_since(log[1].cursor, 10).unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(log[0].cursor < log[1].cursor && log[1].cursor < log[2].cursor);
+    let ids: Vec<PersonId> = log.iter().map(|e| e.event.person).collect();
+    assert_eq!(ids, [PersonId(1), PersonId(2), PersonId(1)]);
+    assert_eq!(log[2].before.as_ref(), Some(&log[0].after));
+    assert_eq!(s.person(PersonId(1)).unwrap().as_ref(), Some(&log[2].after));
 }
 
 pub fn hetu_correction_keeps_old_hetu_findable<S: Store>(s: &mut S) {
@@ -204,6 +218,16 @@ pub fn hetu_correction_keeps_old_hetu_findable<S: Store>(s: &mut S) {
     assert_eq!(p.hetu(), new);
     assert_eq!(s.person_by_hetu(old).unwrap().map(|p| p.id), Some(PersonId(1)));
     assert_eq!(p.all_hetus(), vec![new, old]);
+    // Corrected twice in one batch: every hetu finds the person.
+    let (third, fourth) = (test_hetu(501), test_hetu(502));
+    s.append(&[
+        event(1, 1, EventKind::HetuCorrection { uusi_henkilotunnus: third }),
+        event(1, 1, EventKind::HetuCorrection { uusi_henkilotunnus: fourth }),
+    ])
+    .unwrap();
+    for h in [old, new, third, fourth] {
+        assert_eq!(s.person_by_hetu(h).unwrap().map(|p| (p.id, p.hetu())), Some((PersonId(1), fourth)), "{h}");
+    }
     let ids = s.person_ids(&[old, new, test_hetu(77)]).unwrap();
     assert_eq!((ids.get(&old), ids.get(&new), ids.len()), (Some(&PersonId(1)), Some(&PersonId(1)), 2));
 }
@@ -215,6 +239,9 @@ pub fn hetu_cannot_belong_to_two_persons<S: Store>(s: &mut S) {
     assert!(matches!(s.append(&[birth(3, test_hetu(1), "091", 0)]), Err(StoreError::HetuInUse(_))));
     let steal = event(2, 1, EventKind::HetuCorrection { uusi_henkilotunnus: test_hetu(1) });
     assert!(matches!(s.append(&[steal]), Err(StoreError::HetuInUse(_))));
+    // Two persons of one batch cannot take the same hetu either.
+    let twins = [birth(3, test_hetu(3), "091", 0), birth(4, test_hetu(3), "091", 0)];
+    assert!(matches!(s.append(&twins), Err(StoreError::HetuInUse(h)) if h == test_hetu(3)));
     assert_eq!(s.last_cursor().unwrap(), last);
     assert_eq!(s.person(PersonId(2)).unwrap().unwrap().hetu(), test_hetu(2));
 }

@@ -102,6 +102,14 @@ proptest! {
                 for g in ["HUOLTAJA", "HUOLLETTAVA", "LAPSI", "VANHEMPI", "SYNTYMAPAIVA"] {
                     assert!(a.values().any(|p| !p.instances(g).is_empty()), "no {g} in the registers compared");
                 }
+                // Birth municipalities merged away since keep their codes.
+                let former = a
+                    .values()
+                    .flat_map(|p| p.instances("SYNTYMAKOTIKUNTA"))
+                    .filter_map(|g| g.get("kuntakoodi")?.as_str())
+                    .filter(|k| vtj_core::KuntaCode::parse(k).is_err())
+                    .count();
+                assert!(former > 0, "no birth municipality code out of force in the registers compared");
             }
 
             let mut writer = h.store();

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::date::VtjDate;
 use crate::hetu::Sex;
-use crate::kunta::KuntaCode;
+use crate::kunta::RecordedKuntaCode;
 
 use super::Voimassaolo;
 
@@ -35,7 +35,7 @@ pub struct Jarjestyskirjain {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Syntymakotikunta {
-    pub kuntakoodi: KuntaCode,
+    pub kuntakoodi: RecordedKuntaCode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

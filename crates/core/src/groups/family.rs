@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::date::VtjDate;
 use crate::hetu::{Hetu, Sex};
-use crate::kunta::KuntaCode;
+use crate::kunta::RecordedKuntaCode;
 
 use super::Voimassaolo;
 
@@ -259,7 +259,7 @@ pub struct Lisatiedot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sukupuoli: Option<Sex>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub syntymakotikunta: Option<KuntaCode>,
+    pub syntymakotikunta: Option<RecordedKuntaCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valtiokoodi: Option<String>,
 }

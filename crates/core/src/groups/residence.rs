@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::date::VtjDate;
-use crate::kunta::KuntaCode;
+use crate::kunta::RecordedKuntaCode;
 
 /// VAKINAINEN_, TILAPAINEN_ and EDELLINEN_KOTIMAINEN_ASUINPAIKKATUNNUS:
 /// the building and dwelling a person is registered in. `asuinpaikantunnus`
@@ -26,7 +26,7 @@ pub struct Asuinpaikkatunnus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub huoneistokirjain: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kuntakoodi: Option<KuntaCode>,
+    pub kuntakoodi: Option<RecordedKuntaCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alkupv: Option<VtjDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,7 +54,7 @@ impl Asuinpaikkatunnus {
             jakokirjain: o.jakokirjain.clone(),
             huoneistonumero: flat,
             huoneistokirjain: o.huoneistokirjain.clone(),
-            kuntakoodi: o.kuntakoodi,
+            kuntakoodi: o.kuntakoodi.map(Into::into),
             alkupv: o.alkupv,
             loppupv: None,
         })
@@ -67,7 +67,7 @@ impl Asuinpaikkatunnus {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OlinpaikassaAsuminen {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kuntakoodi: Option<KuntaCode>,
+    pub kuntakoodi: Option<RecordedKuntaCode>,
     /// The kind of place (DVV's code, e.g. 902).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lajikoodi: Option<u32>,
@@ -101,7 +101,7 @@ pub struct UlkomaillaAsuminen {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KuntaJakso {
-    pub kuntakoodi: KuntaCode,
+    pub kuntakoodi: RecordedKuntaCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kuntaan_muuttopv: Option<VtjDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,7 +113,7 @@ pub struct KuntaJakso {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VuodenvaihteenKunta {
-    pub kuntakoodi: KuntaCode,
+    pub kuntakoodi: RecordedKuntaCode,
     pub vuodenvaihde: u16,
 }
 
