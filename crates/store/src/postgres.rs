@@ -10,7 +10,7 @@
 //! service calls stores from its blocking pool.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use postgres::{Client, GenericClient, NoTls, Row};
 use time::Date;
@@ -178,7 +178,7 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
         states.insert(PersonId(row.get::<_, i64>(0) as u64), State { person: decode_person(&json)?, json });
     }
     let mut touched = Touched::default();
-    let mut rehetued: Vec<PersonId> = Vec::new();
+    let mut rehetued: HashSet<PersonId> = HashSet::new();
     let n = events.len();
     let (mut person_ids, mut registered, mut kinds) =
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
@@ -189,8 +189,8 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
         let before_person = before.as_ref().map(|s| &s.person);
         let after = vtj_core::apply(before_person, event).map_err(|source| StoreError::Event { index, source })?;
         touched.record(index, before_person, &after);
-        if before_person.is_none_or(|b| b.all_hetus() != after.all_hetus()) && !rehetued.contains(&after.id) {
-            rehetued.push(after.id);
+        if before_person.is_none_or(|b| b.all_hetus() != after.all_hetus()) {
+            rehetued.insert(after.id);
         }
         let json = serde_json::to_string(&after)?;
         person_ids.push(event.person.0 as i64);
@@ -201,7 +201,9 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
         afters.push(json.clone());
         states.insert(event.person, State { person: after, json });
     }
-    claim_hetus(tx, &states, &rehetued)?;
+    let claims = hetu_claims(tx, &states, &rehetued)?;
+    write_persons(tx, &states)?;
+    write_hetus(tx, &states, &claims)?;
     let mut cursors: Vec<Cursor> = tx
         .query(
             "INSERT INTO change_log (person_id, registered, kind, event, before, after)
@@ -221,14 +223,14 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
     Ok((cursors, touched))
 }
 
-/// Refuses a hetu another person holds (in the database or in this batch),
-/// writes the persons' last states, then every hetu of those whose hetus
-/// changed, only the one in force active.
-fn claim_hetus(
+/// The hetus of the persons whose hetus the batch changed, each with its
+/// person; refused if another person holds one, in the database or in
+/// this batch.
+fn hetu_claims(
     tx: &mut postgres::Transaction<'_>,
     states: &HashMap<PersonId, State>,
-    rehetued: &[PersonId],
-) -> Result<(), StoreError> {
+    rehetued: &HashSet<PersonId>,
+) -> Result<HashMap<Hetu, PersonId>, StoreError> {
     let mut claims: HashMap<Hetu, PersonId> = HashMap::new();
     for id in rehetued {
         for h in states[id].person.all_hetus() {
@@ -237,18 +239,21 @@ fn claim_hetus(
             }
         }
     }
+    if claims.is_empty() {
+        return Ok(claims);
+    }
     let wanted: Vec<&str> = claims.keys().map(Hetu::as_str).collect();
-    let held = if wanted.is_empty() {
-        Vec::new()
-    } else {
-        tx.query("SELECT hetu, person_id FROM hetu WHERE hetu = ANY($1)", &[&wanted])?
-    };
-    for row in held {
+    for row in tx.query("SELECT hetu, person_id FROM hetu WHERE hetu = ANY($1)", &[&wanted])? {
         let hetu = Hetu::parse(row.get(0)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         if claims.get(&hetu).is_some_and(|id| id.0 as i64 != row.get::<_, i64>(1)) {
             return Err(StoreError::HetuInUse(hetu));
         }
     }
+    Ok(claims)
+}
+
+/// Each person's last state in the batch, in one statement.
+fn write_persons(tx: &mut postgres::Transaction<'_>, states: &HashMap<PersonId, State>) -> Result<(), StoreError> {
     let (mut ids, mut hetus, mut kotikunnat, mut turvakiellot, mut data) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (id, s) in states {
@@ -265,13 +270,25 @@ fn claim_hetus(
              turvakielto = excluded.turvakielto, data = excluded.data",
         &[&ids, &hetus, &kotikunnat, &turvakiellot, &data],
     )?;
-    if rehetued.is_empty() {
+    Ok(())
+}
+
+/// Every hetu of the persons whose hetus changed, only the one in force
+/// active (after the persons: a hetu row names its person).
+fn write_hetus(
+    tx: &mut postgres::Transaction<'_>,
+    states: &HashMap<PersonId, State>,
+    claims: &HashMap<Hetu, PersonId>,
+) -> Result<(), StoreError> {
+    if claims.is_empty() {
         return Ok(());
     }
-    let owners: Vec<i64> = rehetued.iter().map(|id| id.0 as i64).collect();
+    let mut owners: Vec<i64> = claims.values().map(|id| id.0 as i64).collect();
+    owners.sort_unstable();
+    owners.dedup();
     tx.execute("UPDATE hetu SET active = FALSE WHERE person_id = ANY($1)", &[&owners])?;
     let (mut hetus, mut owners, mut active) = (Vec::new(), Vec::new(), Vec::new());
-    for (h, id) in &claims {
+    for (h, id) in claims {
         hetus.push(h.as_str());
         owners.push(id.0 as i64);
         active.push(states[id].person.hetu() == *h);
