@@ -309,11 +309,7 @@ const NIMILAJI: [(&str, &str); 4] = [
 ];
 
 fn nimilaji_code(laji: &str) -> Result<&'static str, CodecError> {
-    NIMILAJI
-        .iter()
-        .find(|(_, l)| *l == laji)
-        .map(|(c, _)| *c)
-        .ok_or_else(|| malformed(format!("name kind {laji:?} has no code this program writes")))
+    code_of(&NIMILAJI, "name kind", Some(laji))
 }
 
 fn nimilaji_of(code: &str) -> Result<&'static str, CodecError> {

@@ -197,23 +197,24 @@ fn earlier(code: &[u8; 3]) -> &'static [&'static [Field]] {
     }
 }
 
+/// The earlier layout of its code a group is in, told by its width.
+fn earlier_layout(group: &RawGroup, current: &[Field]) -> Option<&'static [Field]> {
+    let len = group.fields.len();
+    (len != width(current)).then(|| earlier(&group.code).iter().find(|l| width(l) == len).copied()).flatten()
+}
+
 /// A group's fields as text, trailing blanks removed, with their names; a
 /// group in an earlier layout of its code (by width) in that layout.
 pub fn split(group: &RawGroup) -> Result<Vec<(&'static str, String)>, String> {
     let current = fields(&group.code).ok_or_else(|| format!("unknown group code {}", group.code_str()))?;
-    let layout = earlier(&group.code)
-        .iter()
-        .find(|l| width(l) == group.fields.len() && group.fields.len() != width(current))
-        .copied()
-        .unwrap_or(current);
-    split_as(group, layout)
+    split_as(group, earlier_layout(group, current).unwrap_or(current))
 }
 
 /// A group's fields in the layout this program writes; a group in an
 /// earlier layout of its code is refused, saying so.
 pub fn split_current(group: &RawGroup) -> Result<Vec<(&'static str, String)>, String> {
     let current = fields(&group.code).ok_or_else(|| format!("unknown group code {}", group.code_str()))?;
-    if earlier(&group.code).iter().any(|l| width(l) == group.fields.len()) && group.fields.len() != width(current) {
+    if earlier_layout(group, current).is_some() {
         return Err(format!(
             "group {} is in its layout before December 2019 ({} bytes); this program reads the current one ({} bytes)",
             group.code_str(),
