@@ -8,12 +8,14 @@
 //!   that keep them so.
 //! - [`permit`]: products and permits.
 //! - [`render`]: the one function that decides what a recipient receives.
+//! - [`hub`]: a county hub's person, as its upstream permit disclosed them.
 
 pub mod date;
 pub mod event;
 pub mod family;
 pub mod groups;
 pub mod hetu;
+pub mod hub;
 pub mod kunta;
 pub mod permit;
 pub mod person;
@@ -25,7 +27,7 @@ pub use event::{apply, Event, EventError, EventKind};
 pub use groups::{GroupName, GroupValue};
 pub use hetu::{Hetu, HetuError, Sex};
 pub use kunta::{KuntaCode, RecordedKuntaCode};
-pub use permit::{Permit, Product, Scope, Subject, TurvakieltoRule};
+pub use permit::{Permit, Product, Scope, SubPermitError, Subject, TurvakieltoRule};
 pub use person::{Person, PersonId};
 pub use relations::RelationError;
 pub use render::{event_label, render, render_full, ChangeKind, Disclosure, GroupChange, Instance, InstanceKind};

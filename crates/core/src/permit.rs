@@ -172,6 +172,105 @@ impl Permit {
     }
 }
 
+/// Why a sub-permit cannot be carved out of an upstream permit: each
+/// names what it would add to the upstream permit, or what the hub could
+/// not keep apart. A county hub refuses such a sub-permit at creation.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SubPermitError {
+    #[error("the upstream permit {0} is revoked: no sub-permit can be given under it")]
+    UpstreamRevoked(String),
+    #[error("groups outside the upstream product {product}: {}", names(.groups))]
+    Groups { product: String, groups: Vec<GroupName> },
+    #[error("municipalities outside the upstream permit's area: {}", codes(.0))]
+    Municipalities(Vec<KuntaCode>),
+    #[error(
+        "the upstream permit has no product group KOTIKUNTA, so the hub cannot tell where anyone lives: \
+         a municipality-scoped sub-permit is impossible; use a hetu list"
+    )]
+    NoHomeMunicipality,
+    #[error("the turvakielto right (TIEDOT_LUOVUTETAAN): the upstream permit does not have it")]
+    TurvakieltoRight,
+    #[error(
+        "the upstream permit has the turvakielto right but not the group TURVAKIELTO, so the hub \
+         cannot tell whose data to censor: a sub-permit without the right may not carry {}",
+        names(.0)
+    )]
+    CannotCensor(Vec<GroupName>),
+    #[error("valid from {sub}, before the upstream permit ({upstream})")]
+    StartsEarlier { sub: Date, upstream: Date },
+    #[error("valid until {sub}, after the upstream permit ends ({upstream})")]
+    EndsLater { sub: Date, upstream: Date },
+}
+
+fn names(groups: &[GroupName]) -> String {
+    groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn codes(kunnat: &[KuntaCode]) -> String {
+    kunnat.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+impl Permit {
+    /// Whether this permit can be a sub-permit of `upstream` in a county
+    /// hub: it discloses nothing `upstream` does not (groups, area,
+    /// turvakielto right, validity), and the hub, which holds only what
+    /// `upstream` gave, can decide its scope and censoring. Every reason it
+    /// cannot, at once (an empty list is never returned as an error).
+    ///
+    /// A sub-permit without an end date ends with the upstream permit: the
+    /// hub stops serving when upstream is no longer in force. A hetu list
+    /// narrows any upstream scope (the hub holds only upstream's persons),
+    /// and so does an area within upstream's own.
+    pub fn check_narrows(&self, upstream: &Permit) -> Result<(), Vec<SubPermitError>> {
+        let mut errors = Vec::new();
+        if upstream.peruttu {
+            errors.push(SubPermitError::UpstreamRevoked(upstream.tunnus.clone()));
+        }
+        let wider: Vec<GroupName> = self.tuote.tietoryhmat.difference(&upstream.tuote.tietoryhmat).copied().collect();
+        if !wider.is_empty() {
+            errors.push(SubPermitError::Groups { product: upstream.tuote.tunnus.clone(), groups: wider });
+        }
+        if let Scope::Kuntarajaus { kunnat } = &self.rajaus {
+            if let Scope::Kuntarajaus { kunnat: area } = &upstream.rajaus {
+                let outside: Vec<KuntaCode> = kunnat.difference(area).copied().collect();
+                if !outside.is_empty() {
+                    errors.push(SubPermitError::Municipalities(outside));
+                }
+            }
+            if !upstream.tuote.tietoryhmat.contains(&GroupName::Kotikunta) {
+                errors.push(SubPermitError::NoHomeMunicipality);
+            }
+        }
+        if self.sees_turvakielto_data() && !upstream.sees_turvakielto_data() {
+            errors.push(SubPermitError::TurvakieltoRight);
+        }
+        if !self.sees_turvakielto_data()
+            && upstream.sees_turvakielto_data()
+            && !upstream.tuote.tietoryhmat.contains(&GroupName::Turvakielto)
+        {
+            let censorable: Vec<GroupName> =
+                self.tuote.tietoryhmat.iter().copied().filter(|g| g.is_censored_under_turvakielto()).collect();
+            if !censorable.is_empty() {
+                errors.push(SubPermitError::CannotCensor(censorable));
+            }
+        }
+        if self.voimassa_alkaen < upstream.voimassa_alkaen {
+            errors
+                .push(SubPermitError::StartsEarlier { sub: self.voimassa_alkaen, upstream: upstream.voimassa_alkaen });
+        }
+        if let (Some(sub), Some(end)) = (self.voimassa_asti, upstream.voimassa_asti) {
+            if sub > end {
+                errors.push(SubPermitError::EndsLater { sub, upstream: end });
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
 mod opt_ymd {
     use serde::{Deserialize, Deserializer, Serializer};
     use time::Date;

@@ -1,4 +1,5 @@
-//! Property tests of `render` over random event histories and random permits.
+//! Property tests of `render` over random event histories and random permits,
+//! directly and through a county hub (upstream permit -> hub -> sub-permit).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -527,4 +528,255 @@ fn moving_out_of_the_area_discloses_only_the_new_municipality_code() {
         }
         other => panic!("expected a leaving change, got {other:?}"),
     }
+}
+
+// ---- Through a county hub: upstream permit -> hub -> sub-permit ----
+
+/// An upstream permit a hub can follow (its product carries the name).
+fn arb_upstream() -> impl Strategy<Value = Permit> {
+    arb_permit().prop_map(|mut u| {
+        u.tuote.tietoryhmat.insert(GroupName::HenkilonNimi);
+        u
+    })
+}
+
+/// A sub-permit carved out of `u` by `bits`: a subset of its groups, its
+/// area or a part of it (or a hetu list), the turvakielto right only with
+/// upstream's. Groups the hub could not censor are left out.
+fn sub_permit(u: &Permit, (group_bits, kunta_bits, hetu_list, entitled): (u128, u8, bool, bool)) -> Permit {
+    let mut groups: BTreeSet<GroupName> =
+        u.tuote.tietoryhmat.iter().enumerate().filter(|(i, _)| group_bits & (1 << i) != 0).map(|(_, g)| *g).collect();
+    let entitled = entitled && u.sees_turvakielto_data();
+    if u.sees_turvakielto_data() && !entitled && !u.tuote.tietoryhmat.contains(&GroupName::Turvakielto) {
+        groups.retain(|g| !g.is_censored_under_turvakielto());
+    }
+    let pool: BTreeSet<KuntaCode> = POOL
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| kunta_bits & (1 << i) != 0)
+        .map(|(_, k)| KuntaCode::parse(k).unwrap())
+        .collect();
+    let rajaus = match &u.rajaus {
+        _ if hetu_list || !u.tuote.tietoryhmat.contains(&GroupName::Kotikunta) => Scope::Hetulista,
+        Scope::Kuntarajaus { kunnat } => Scope::Kuntarajaus { kunnat: kunnat.intersection(&pool).copied().collect() },
+        Scope::Hetulista => Scope::Kuntarajaus { kunnat: pool },
+    };
+    Permit {
+        tunnus: "S".into(),
+        luvansaaja: "R/sisainen".into(),
+        kayttotarkoitus: "sisäinen".into(),
+        tuote: Product { tunnus: "SP".into(), kuvaus: String::new(), tietoryhmat: groups },
+        rajaus,
+        turvakielto: if entitled { TurvakieltoRule::TiedotLuovutetaan } else { TurvakieltoRule::TiedotSensuroidaan },
+        ..u.clone()
+    }
+}
+
+fn seen(held: Option<Held>) -> Vec<(GroupName, hub::Seen)> {
+    held.unwrap_or_default()
+        .into_iter()
+        .map(|(g, h)| match h {
+            HeldGroup::Values(v) => (g, hub::Seen::Values(v)),
+            HeldGroup::Marker => (g, hub::Seen::Censored),
+        })
+        .collect()
+}
+
+/// What an internal system under `sub` should hold of `p`, worked out from
+/// the true person, not through the hub: nothing unless upstream gives the
+/// person; nothing to a municipality-scoped system when upstream withholds
+/// the home municipality (the hub cannot place them); else the
+/// sub-permit's own projection.
+fn through_hub(u: &Permit, sub: &Permit, p: &Person, u_list: bool, s_list: bool) -> Option<Held> {
+    if !u.in_scope(Subject { person: p, on_list: u_list }) {
+        return None;
+    }
+    let home_withheld = p.has_turvakielto() && !u.sees_turvakielto_data();
+    if matches!(sub.rajaus, Scope::Kuntarajaus { .. }) && home_withheld {
+        return None;
+    }
+    projection(sub, Subject { person: p, on_list: s_list })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_sub_permit_carved_from_upstream_is_accepted(u in arb_upstream(), bits in any::<(u128, u8, bool, bool)>()) {
+        let sub = sub_permit(&u, bits);
+        prop_assert_eq!(sub.check_narrows(&u), Ok(()));
+        prop_assert_eq!(hub::check_upstream(&u), Ok(()));
+    }
+
+    /// Any permit the check accepts discloses, of any person in any state,
+    /// nothing the upstream permit does not: no group upstream lacks, no
+    /// value where upstream has none or censors. The candidates are carved
+    /// from upstream and then perhaps widened: a group added, the right
+    /// claimed, censorable groups kept that the hub could not censor.
+    #[test]
+    fn an_accepted_sub_permit_sees_only_what_upstream_sees(
+        u in arb_permit(),
+        bits in any::<(u128, u8, bool, bool)>(),
+        (extra, right, censorable) in (prop::option::of(any::<usize>()), any::<bool>(), any::<bool>()),
+        (k, a) in (any::<u8>(), any::<u8>()),
+        steps in arb_steps(),
+    ) {
+        let mut sub = sub_permit(&u, bits);
+        if let Some(i) = extra {
+            sub.tuote.tietoryhmat.insert(GroupName::ALL[i % GroupName::ALL.len()]);
+        }
+        if right {
+            sub.turvakielto = TurvakieltoRule::TiedotLuovutetaan;
+        }
+        if censorable {
+            sub.tuote.tietoryhmat.extend(u.tuote.tietoryhmat.iter().filter(|g| g.is_censored_under_turvakielto()));
+        }
+        if sub.check_narrows(&u).is_err() {
+            return Ok(());
+        }
+        let mut person = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(k, a) }).unwrap();
+        for (i, s) in steps.iter().enumerate() {
+            if let Step::Event(kind) = s {
+                let ev = Event { person: PersonId(1), rekisterointipaiva: day(1 + i as u32), tapahtuma: (**kind).clone() };
+                if let Ok(p) = apply(Some(&person), &ev) {
+                    person = p;
+                }
+            }
+            let subject = Subject { person: &person, on_list: true };
+            let upstream = visible(&u, subject);
+            for (g, v) in visible(&sub, subject) {
+                match (v, upstream.get(&g)) {
+                    // A marker carries nothing (every censorable group of a
+                    // product is marked, held or not): the product decides.
+                    (Visible::Censored, _) if u.tuote.tietoryhmat.contains(&g) => {}
+                    (Visible::Values(mine), Some(Visible::Values(theirs))) => prop_assert_eq!(mine, *theirs),
+                    (v, theirs) => prop_assert!(false, "{} is {:?} to the sub-permit, {:?} upstream", g, v, theirs),
+                }
+            }
+        }
+    }
+
+    /// The hub's property: an internal system's register, built only from
+    /// what `render` disclosed of the hub's persons (each the mirror of the
+    /// upstream register), equals what the sub-permit should hold of the
+    /// true person after every event, and holds no value upstream did not send.
+    #[test]
+    fn an_internal_register_equals_the_upstream_visible_projection(
+        u in arb_upstream(),
+        bits in any::<(u128, u8, bool, bool)>(),
+        (k, a) in (any::<u8>(), any::<u8>()),
+        (u_list0, s_list0) in any::<(bool, bool)>(),
+        steps in arb_steps(),
+    ) {
+        let sub = sub_permit(&u, bits);
+        let (mut u_list, mut s_list) = (u_list0, s_list0);
+        let mirror_of = |p: &Person, u_list| {
+            hub::mirror(p.id, p.hetu(), seen(projection(&u, Subject { person: p, on_list: u_list }))).unwrap()
+        };
+        let mut person = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(k, a) }).unwrap();
+        let mut hub_person = mirror_of(&person, u_list);
+        let mut held = None;
+        apply_disclosure(&mut held, &render(&sub, None, hub::subject(&hub_person, s_list), day(0)));
+        prop_assert_eq!(&held, &through_hub(&u, &sub, &person, u_list, s_list));
+
+        for (i, s) in steps.iter().enumerate() {
+            let today = day(1 + i as u32);
+            let (was, was_listed) = (hub_person.clone(), s_list);
+            match s {
+                Step::Event(kind) => {
+                    let ev = Event { person: PersonId(1), rekisterointipaiva: today, tapahtuma: (**kind).clone() };
+                    match apply(Some(&person), &ev) {
+                        Ok(p) => person = p,
+                        Err(_) => continue,
+                    }
+                }
+                Step::ToggleList if i % 2 == 0 => u_list = !u_list,
+                Step::ToggleList => s_list = !s_list,
+            }
+            hub_person = mirror_of(&person, u_list);
+            let d = render(&sub, Some(hub::subject(&was, was_listed)), hub::subject(&hub_person, s_list), today);
+            apply_disclosure(&mut held, &d);
+            prop_assert_eq!(&held, &through_hub(&u, &sub, &person, u_list, s_list));
+            let upstream = projection(&u, Subject { person: &person, on_list: u_list }).unwrap_or_default();
+            for (g, h) in held.iter().flatten() {
+                if let HeldGroup::Values(v) = h {
+                    prop_assert_eq!(upstream.get(g), Some(&HeldGroup::Values(v.clone())), "{} uncensored", g);
+                }
+            }
+        }
+    }
+}
+
+fn sample_permit(groups: &[GroupName], rajaus: Scope, turvakielto: TurvakieltoRule) -> Permit {
+    Permit {
+        tunnus: "L".into(),
+        luvansaaja: "R".into(),
+        kayttotarkoitus: "testi".into(),
+        tuote: Product { tunnus: "P".into(), kuvaus: String::new(), tietoryhmat: groups.iter().copied().collect() },
+        rajaus,
+        turvakielto,
+        voimassa_alkaen: day(10),
+        voimassa_asti: Some(day(100)),
+        peruttu: false,
+    }
+}
+
+#[test]
+fn a_sub_permit_that_widens_upstream_is_refused_with_every_reason() {
+    use vtj_core::SubPermitError as E;
+    let area =
+        |codes: &[&str]| Scope::Kuntarajaus { kunnat: codes.iter().map(|k| KuntaCode::parse(k).unwrap()).collect() };
+    let u = sample_permit(
+        &[GroupName::HenkilonNimi, GroupName::Kotikunta, GroupName::VakinainenKotimainenOsoite],
+        area(&["091", "049"]),
+        TurvakieltoRule::TiedotSensuroidaan,
+    );
+    let wide = Permit {
+        voimassa_alkaen: day(5),
+        voimassa_asti: Some(day(200)),
+        ..sample_permit(
+            &[GroupName::HenkilonNimi, GroupName::Kotikunta, GroupName::Sukupuoli],
+            area(&["091", "179"]),
+            TurvakieltoRule::TiedotLuovutetaan,
+        )
+    };
+    let errors = wide.check_narrows(&u).unwrap_err();
+    assert_eq!(
+        errors,
+        vec![
+            E::Groups { product: "P".into(), groups: vec![GroupName::Sukupuoli] },
+            E::Municipalities(vec![KuntaCode::parse("179").unwrap()]),
+            E::TurvakieltoRight,
+            E::StartsEarlier { sub: day(5), upstream: day(10) },
+            E::EndsLater { sub: day(200), upstream: day(100) },
+        ]
+    );
+    assert!(errors[1].to_string().contains("179"), "{}", errors[1]);
+    assert!(errors[0].to_string().contains("SUKUPUOLI"), "{}", errors[0]);
+
+    // Nothing to narrow under a revoked permit.
+    let ok = sample_permit(&[GroupName::HenkilonNimi], area(&["091"]), TurvakieltoRule::TiedotSensuroidaan);
+    assert_eq!(ok.check_narrows(&u), Ok(()));
+    assert_eq!(ok.check_narrows(&Permit { peruttu: true, ..u.clone() }), Err(vec![E::UpstreamRevoked("L".into())]));
+    // No end date: ends with upstream.
+    assert_eq!(Permit { voimassa_asti: None, ..ok.clone() }.check_narrows(&u), Ok(()));
+
+    // Upstream without KOTIKUNTA: the hub cannot place anyone in a municipality.
+    let no_home = sample_permit(&[GroupName::HenkilonNimi], Scope::Hetulista, TurvakieltoRule::TiedotSensuroidaan);
+    assert_eq!(ok.check_narrows(&no_home), Err(vec![E::NoHomeMunicipality]));
+    let listed = Permit { rajaus: Scope::Hetulista, ..ok.clone() };
+    assert_eq!(listed.check_narrows(&no_home), Ok(()));
+
+    // Upstream with the right but without TURVAKIELTO: the hub cannot tell
+    // whom to censor for a system without the right.
+    let entitled_blind = sample_permit(
+        &[GroupName::HenkilonNimi, GroupName::VakinainenKotimainenOsoite, GroupName::Kotikunta],
+        Scope::Hetulista,
+        TurvakieltoRule::TiedotLuovutetaan,
+    );
+    let mut with_address = listed.clone();
+    with_address.tuote.tietoryhmat.insert(GroupName::VakinainenKotimainenOsoite);
+    let errors = with_address.check_narrows(&entitled_blind).unwrap_err();
+    assert_eq!(errors, vec![E::CannotCensor(vec![GroupName::VakinainenKotimainenOsoite])]);
+    assert_eq!(listed.check_narrows(&entitled_blind), Ok(()), "no censorable group, nothing to censor");
 }
