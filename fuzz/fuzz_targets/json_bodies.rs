@@ -55,6 +55,7 @@ fn world() -> &'static World {
             turvakielto_oikeus: false,
             alkaen: start,
             asti: None,
+            ylalupa: None,
         };
         admin::add_permit(&mut s, &spec).expect("permit");
         admin::add_permit(&mut s, &PermitSpec { tunnus: "L".into(), kunnat: vec![], hetulista: true, ..spec })

@@ -8,7 +8,7 @@ use serde::Serialize;
 use thiserror::Error;
 use time::Date;
 use vtj_core::permit::ProductError;
-use vtj_core::{GroupName, KuntaCode, Permit, Product, Scope, TurvakieltoRule};
+use vtj_core::{hub, GroupName, KuntaCode, Permit, Product, Scope, SubPermitError, TurvakieltoRule};
 use vtj_store::{Access, ApiUser, AuditLog, AuditRecord, Recipient, Store, StoreError};
 
 use crate::auth;
@@ -27,6 +27,11 @@ pub enum AdminError {
     PermitExists(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "permit {tunnus} cannot be a sub-permit of {upstream}:{}",
+        reasons.iter().map(|r| format!("\n  - {r}")).collect::<String>()
+    )]
+    Widens { tunnus: String, upstream: String, reasons: Vec<SubPermitError> },
     #[error("could not create a random secret")]
     Random,
     #[error("a user named {0:?} exists already; names are never reused")]
@@ -96,6 +101,8 @@ pub struct PermitSpec {
     pub turvakielto_oikeus: bool,
     pub alkaen: Date,
     pub asti: Option<Date>,
+    /// A county hub's sub-permit: the upstream permit it is carved from.
+    pub ylalupa: Option<String>,
 }
 
 impl PermitSpec {
@@ -114,6 +121,7 @@ impl PermitSpec {
             turvakielto_oikeus: false,
             alkaen,
             asti: None,
+            ylalupa: None,
         }
     }
 }
@@ -179,7 +187,22 @@ pub fn add_permit<S: Store + Access + ?Sized>(s: &mut S, spec: &PermitSpec) -> R
         voimassa_alkaen: spec.alkaen,
         voimassa_asti: spec.asti,
         peruttu: false,
+        ylalupa: spec.ylalupa.clone(),
     };
+    if let Some(tunnus) = &spec.ylalupa {
+        let upstream = s.permit(tunnus)?.ok_or_else(|| AdminError::UnknownPermit(tunnus.clone()))?;
+        if let Some(above) = &upstream.ylalupa {
+            return Err(AdminError::Invalid(format!(
+                "permit {tunnus} is itself a sub-permit (of {above}); carve sub-permits from the upstream permit"
+            )));
+        }
+        hub::check_upstream(&upstream).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        permit.check_narrows(&upstream).map_err(|reasons| AdminError::Widens {
+            tunnus: permit.tunnus.clone(),
+            upstream: tunnus.clone(),
+            reasons,
+        })?;
+    }
     s.put_permit(&permit)?;
     Ok(permit)
 }
@@ -285,6 +308,7 @@ mod tests {
             turvakielto_oikeus: false,
             alkaen: time::macros::date!(2026 - 01 - 01),
             asti: None,
+            ylalupa: None,
         };
         add_permit(&mut s, &spec).unwrap();
         let file = b"'''ED2'''T'\r\n010181-900CL\r\n020516C903KL\r\n'''EOF'''2'";
@@ -296,6 +320,61 @@ mod tests {
         let remove = b"'''ED2'''T'\n010181-900CP\n'''EOF'''1'";
         assert_eq!(upload_hetu_list(&mut s, "L", remove).unwrap(), (0, 1));
         assert_eq!(s.hetu_list("L").unwrap().iter().map(|h| h.as_str()).collect::<Vec<_>>(), ["020516C903K"]);
+    }
+
+    #[test]
+    fn a_sub_permit_is_refused_if_wider_than_its_upstream_permit() {
+        let mut s = vtj_store::SqliteStore::open_in_memory().unwrap();
+        add_recipient(&mut s, "HVA", "Hyvinvointialue").unwrap();
+        add_recipient(&mut s, "PSOP", "Palvelusetelijärjestelmä").unwrap();
+        let upstream = PermitSpec {
+            tunnus: "DVV-1".into(),
+            luvansaaja: "HVA".into(),
+            kayttotarkoitus: "hyvinvointialueen asiakasrekisterit".into(),
+            tuote: "PERUSTASO".into(),
+            ryhmat: None,
+            kunnat: vec!["091".into(), "049".into()],
+            hyvinvointialueet: vec![],
+            hetulista: false,
+            turvakielto_oikeus: false,
+            alkaen: time::macros::date!(2026 - 01 - 01),
+            asti: Some(time::macros::date!(2028 - 12 - 31)),
+            ylalupa: None,
+        };
+        add_permit(&mut s, &upstream).unwrap();
+        let sub = PermitSpec {
+            tunnus: "PSOP-1".into(),
+            luvansaaja: "PSOP".into(),
+            kayttotarkoitus: "palvelusetelit".into(),
+            tuote: "oma".into(),
+            ryhmat: Some(vec!["HENKILON_NIMI".into(), "KOTIKUNTA".into()]),
+            kunnat: vec!["049".into()],
+            asti: None,
+            ylalupa: Some("DVV-1".into()),
+            ..upstream.clone()
+        };
+        let wide = PermitSpec {
+            tunnus: "PSOP-2".into(),
+            ryhmat: Some(vec!["HENKILON_NIMI".into(), "SUKUPUOLI".into()]),
+            kunnat: vec!["049".into(), "179".into()],
+            turvakielto_oikeus: true,
+            ..sub.clone()
+        };
+        let e = add_permit(&mut s, &wide).unwrap_err();
+        let text = e.to_string();
+        for part in ["PSOP-2 cannot be a sub-permit of DVV-1", "SUKUPUOLI", "179", "turvakielto right"] {
+            assert!(text.contains(part), "{part:?} missing from: {text}");
+        }
+        assert!(s.permit("PSOP-2").unwrap().is_none(), "a refused sub-permit is not saved");
+
+        let p = add_permit(&mut s, &sub).unwrap();
+        assert_eq!(p.ylalupa.as_deref(), Some("DVV-1"));
+        assert_eq!(s.permit("PSOP-1").unwrap(), Some(p));
+
+        let nested = PermitSpec { tunnus: "PSOP-3".into(), ylalupa: Some("PSOP-1".into()), ..sub.clone() };
+        assert!(add_permit(&mut s, &nested).unwrap_err().to_string().contains("itself a sub-permit"));
+        let orphan = PermitSpec { tunnus: "PSOP-4".into(), ylalupa: Some("EI-OLE".into()), ..sub };
+        assert!(matches!(add_permit(&mut s, &orphan), Err(AdminError::UnknownPermit(t)) if t == "EI-OLE"));
     }
 
     #[test]

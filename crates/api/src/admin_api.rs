@@ -73,6 +73,9 @@ pub struct PermitRequest {
     pub voimassa_alkaen: String,
     #[serde(default)]
     pub voimassa_asti: Option<String>,
+    /// A county hub's sub-permit: the upstream permit it is carved from (ours).
+    #[serde(default)]
+    pub ylalupa: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -119,6 +122,7 @@ fn admin_error(e: AdminError) -> ApiError {
             ApiError::new(StatusCode::CONFLICT, "ON_JO_OLEMASSA", e.to_string())
         }
         AdminError::Product(_) | AdminError::Invalid(_) => ApiError::bad_request("VIRHEELLINEN_PYYNTO", e.to_string()),
+        AdminError::Widens { .. } => ApiError::new(StatusCode::CONFLICT, "LAAJEMPI_KUIN_YLALUPA", e.to_string()),
     }
 }
 
@@ -197,6 +201,7 @@ async fn add_permit(State(app): State<Arc<App>>, headers: HeaderMap, body: Body)
             hyvinvointialueet: r.hyvinvointialueet,
             hetulista: r.hetulista,
             turvakielto_oikeus: r.turvakielto_oikeus,
+            ylalupa: r.ylalupa,
         };
         ctx.audit.permit = Some(spec.tunnus.clone());
         json(&app.db.write(move |s| admin::add_permit(s, &spec).map_err(admin_error)).await?, Touched::default())

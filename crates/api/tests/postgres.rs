@@ -47,6 +47,7 @@ async fn service_on_postgres_serves_initial_data_and_changes() {
             turvakielto_oikeus: false,
             alkaen: start,
             asti: None,
+            ylalupa: None,
         };
         let permit = admin::add_permit(&mut s, &spec).unwrap();
         (admin::add_user(&mut s, "KS", "ks").unwrap(), permit)

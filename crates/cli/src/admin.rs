@@ -107,6 +107,10 @@ pub enum AdminCmd {
         alkaen: Option<Date>,
         #[arg(long, value_parser = parse_day)]
         asti: Option<Date>,
+        /// A county hub's sub-permit: the upstream permit it is carved
+        /// from. Refused, with every reason, if it would be wider.
+        #[arg(long)]
+        ylalupa: Option<String>,
     },
     /// Apply a recipient's .HTT hetu-list upload (L add, P remove) to a hetu-list permit.
     HetulistaUpload {
@@ -189,6 +193,7 @@ pub fn run(cmd: AdminCmd) -> Result<()> {
             turvakielto_oikeus,
             alkaen,
             asti,
+            ylalupa,
         } => {
             let today = time::OffsetDateTime::now_utc().date();
             let spec = PermitSpec {
@@ -203,6 +208,7 @@ pub fn run(cmd: AdminCmd) -> Result<()> {
                 turvakielto_oikeus,
                 alkaen: alkaen.unwrap_or(today),
                 asti,
+                ylalupa,
             };
             let p = admin::add_permit(&mut *open_existing(&db)?, &spec)?;
             println!("{}", serde_json::to_string_pretty(&p)?);

@@ -68,6 +68,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         turvakielto_oikeus: false,
         alkaen: start,
         asti: None,
+        ylalupa: None,
     };
     admin::add_permit(&mut store, &spec)?;
     admin::add_permit(

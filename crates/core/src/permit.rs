@@ -144,6 +144,11 @@ pub struct Permit {
     pub voimassa_asti: Option<Date>,
     #[serde(default)]
     pub peruttu: bool,
+    /// A county hub's sub-permit names the upstream permit it is carved
+    /// from (ours): it is never wider ([`Permit::check_narrows`]) and is in
+    /// force only while that one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ylalupa: Option<String>,
 }
 
 /// A person as a permit's scope sees them: their state, and for a hetu-list
@@ -362,6 +367,7 @@ mod tests {
             voimassa_alkaen: Date::from_calendar_date(2026, time::Month::January, 1).unwrap(),
             voimassa_asti: Some(Date::from_calendar_date(2030, time::Month::December, 31).unwrap()),
             peruttu: false,
+            ylalupa: None,
         };
         let json = serde_json::to_string(&p).unwrap();
         assert!(json.contains("\"voimassaAsti\":\"20301231\""), "{json}");

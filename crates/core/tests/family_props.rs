@@ -354,6 +354,7 @@ proptest! {
             voimassa_alkaen: day0(),
             voimassa_asti: None,
             peruttu: false,
+            ylalupa: None,
         };
         let secrets: Vec<String> =
             w.persons.values().filter(|p| p.has_turvakielto()).flat_map(location_texts).collect();

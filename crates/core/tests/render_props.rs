@@ -238,6 +238,7 @@ fn arb_permit() -> impl Strategy<Value = Permit> {
                 voimassa_alkaen: day(0),
                 voimassa_asti: None,
                 peruttu: false,
+                ylalupa: None,
             }
         },
     )
@@ -452,6 +453,7 @@ fn revoked_or_expired_permit_receives_nothing() {
         voimassa_alkaen: day(0),
         voimassa_asti: Some(day(10)),
         peruttu: false,
+        ylalupa: None,
     };
     let p = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(0, 0) }).unwrap();
     let s = Subject { person: &p, on_list: true };
@@ -474,6 +476,7 @@ fn turvakielto_start_sends_censor_markers_for_every_censorable_group() {
         voimassa_alkaen: day(0),
         voimassa_asti: None,
         peruttu: false,
+        ylalupa: None,
     };
     let p0 = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(0, 0) }).unwrap();
     let ev = Event {
@@ -513,6 +516,7 @@ fn moving_out_of_the_area_discloses_only_the_new_municipality_code() {
         voimassa_alkaen: day(0),
         voimassa_asti: None,
         peruttu: false,
+        ylalupa: None,
     };
     let p0 = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(0, 0) }).unwrap();
     let mv = EventKind::MoveToMunicipality { osoite: osoite(7), kotikunta: kunta(1) };
@@ -718,6 +722,7 @@ fn sample_permit(groups: &[GroupName], rajaus: Scope, turvakielto: TurvakieltoRu
         voimassa_alkaen: day(10),
         voimassa_asti: Some(day(100)),
         peruttu: false,
+        ylalupa: None,
     }
 }
 

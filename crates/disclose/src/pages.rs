@@ -92,7 +92,30 @@ pub fn authorize<S: Store + ?Sized>(s: &S, tunnus: &str, today: Date) -> Result<
             format!("permit {tunnus} is revoked or not valid today; no data is disclosed on it"),
         ));
     }
+    if let Some(up) = &permit.ylalupa {
+        upstream_allows(s, &permit, up, today)?;
+    }
     Ok(permit)
+}
+
+/// A county hub's sub-permit is in force only while its upstream permit
+/// is, and only while it still fits within it (an upstream permit renewed
+/// narrower, say): otherwise the hub says why and discloses nothing.
+fn upstream_allows<S: Store + ?Sized>(s: &S, permit: &Permit, up: &str, today: Date) -> Result<(), Refused> {
+    let refused = |why: String| Refused::new(Refusal::Forbidden, "TIETOLUPA_EI_VOIMASSA", why);
+    let Some(upstream) = s.permit(up)? else {
+        return Err(refused(format!("the upstream permit {up} of permit {} is not known here", permit.tunnus)));
+    };
+    if !upstream.is_active(today) {
+        return Err(refused(format!(
+            "the upstream permit {up} of permit {} is revoked or not valid today: this hub discloses nothing under it",
+            permit.tunnus
+        )));
+    }
+    permit.check_narrows(&upstream).map_err(|reasons| {
+        let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+        refused(format!("permit {} no longer fits its upstream permit {up}: {}", permit.tunnus, reasons.join("; ")))
+    })
 }
 
 /// The cursor to follow changes from `day` on: the last one registered
@@ -368,5 +391,52 @@ pub fn projection<S: Store + ?Sized>(
             }
             Ok(out)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use time::macros::date;
+    use vtj_core::{GroupName, Product, TurvakieltoRule};
+    use vtj_store::SqliteStore;
+
+    use super::*;
+
+    fn permit(tunnus: &str, groups: &[GroupName], ylalupa: Option<&str>) -> Permit {
+        Permit {
+            tunnus: tunnus.into(),
+            luvansaaja: "HVA".into(),
+            kayttotarkoitus: "testi".into(),
+            tuote: Product { tunnus: "P".into(), kuvaus: String::new(), tietoryhmat: groups.iter().copied().collect() },
+            rajaus: Scope::Hetulista,
+            turvakielto: TurvakieltoRule::TiedotSensuroidaan,
+            voimassa_alkaen: date!(2026 - 01 - 01),
+            voimassa_asti: None,
+            peruttu: false,
+            ylalupa: ylalupa.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_sub_permit_serves_only_while_its_upstream_permit_is_in_force_and_wider() {
+        let mut s = SqliteStore::open_in_memory().unwrap();
+        let today = date!(2026 - 06 - 01);
+        let upstream = permit("DVV-1", &[GroupName::HenkilonNimi, GroupName::Kotikunta], None);
+        s.put_permit(&upstream).unwrap();
+        s.put_permit(&permit("SUB", &[GroupName::HenkilonNimi], Some("DVV-1"))).unwrap();
+        assert_eq!(authorize(&s, "SUB", today).unwrap().ylalupa.as_deref(), Some("DVV-1"));
+
+        let why = |s: &SqliteStore| authorize(s, "SUB", today).unwrap_err().to_string();
+        s.put_permit(&Permit { voimassa_asti: Some(date!(2026 - 05 - 31)), ..upstream.clone() }).unwrap();
+        assert!(why(&s).contains("upstream permit DVV-1 of permit SUB is revoked or not valid today"), "{}", why(&s));
+        s.put_permit(&Permit { peruttu: true, ..upstream.clone() }).unwrap();
+        assert!(why(&s).contains("discloses nothing"), "{}", why(&s));
+        let mut narrowed = upstream;
+        narrowed.tuote.tietoryhmat = BTreeSet::from([GroupName::Kotikunta]);
+        s.put_permit(&narrowed).unwrap();
+        assert!(why(&s).contains("no longer fits its upstream permit DVV-1"), "{}", why(&s));
+        assert!(why(&s).contains("HENKILON_NIMI"), "{}", why(&s));
     }
 }

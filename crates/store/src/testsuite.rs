@@ -53,6 +53,7 @@ fn permit(tunnus: &str) -> Permit {
         voimassa_alkaen: day(0),
         voimassa_asti: None,
         peruttu: false,
+        ylalupa: None,
     }
 }
 

@@ -90,6 +90,7 @@ pub async fn start(opts: Options) -> Harness {
             turvakielto_oikeus: false,
             alkaen: day(2026, Month::January, 1),
             asti: Some(day(2030, Month::December, 31)),
+            ylalupa: None,
         };
         admin::add_permit(&mut s, &PermitSpec { tunnus: KS.into(), ..base.clone() }).unwrap();
         admin::add_permit(&mut s, &PermitSpec { tunnus: KS_TK.into(), turvakielto_oikeus: true, ..base.clone() })

@@ -169,6 +169,7 @@ fn prepare(db: &Path, persons: u64, recipients: usize) -> Result<Vec<Soaker>> {
                 turvakielto_oikeus: i % 4 == 0,
                 alkaen: start,
                 asti: None,
+                ylalupa: None,
             },
         )?;
         let user = format!("soak-{i}");
