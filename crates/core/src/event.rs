@@ -88,6 +88,14 @@ pub enum EventKind {
         #[serde(default)]
         poistetut: Vec<GroupName>,
     },
+    /// A county hub's record of a person as its upstream permit now
+    /// discloses them (*ours*; `vtj_core::hub::mirror`): the groups replace
+    /// everything the person had (none: upstream no longer gives them), and
+    /// a hetu other than the active one is a correction. None of VTJ's own
+    /// rules is checked: a hub holds what it was given, and a relation
+    /// whose other side is outside upstream's scope is one-sided there.
+    #[serde(rename = "PEILAUS")]
+    Mirrored { henkilotunnus: Hetu, ryhmat: Vec<GroupValue> },
 }
 
 /// Groups that [`EventKind::GroupsRegistered`] may not touch: each has an
@@ -116,6 +124,8 @@ pub enum EventError {
     BirthLacks(PersonId, GroupName),
     #[error("the birth of person {0} lists {1} twice")]
     BirthDuplicate(PersonId, GroupName),
+    #[error("the record of person {0} lists {1} twice")]
+    Duplicate(PersonId, GroupName),
     #[error("{0} for person {1}: {2}")]
     NotApplicable(&'static str, PersonId, &'static str),
     #[error(transparent)]
@@ -147,6 +157,7 @@ impl EventKind {
             EventKind::PowerOfAttorneyConfirmed { .. } => "EDUNVALVONTAVALTUUTUS_VAHVISTETTU",
             EventKind::HetuCorrection { .. } => "HENKILOTUNNUS_KORJAUS",
             EventKind::GroupsRegistered { .. } => "TIETORYHMIEN_REKISTEROINTI",
+            EventKind::Mirrored { .. } => "PEILAUS",
         }
     }
 }
@@ -160,6 +171,11 @@ pub fn apply(before: Option<&Person>, event: &Event) -> Result<Person, EventErro
     let id = event.person;
     let date = VtjDate::Full(event.rekisterointipaiva);
     let kind = &event.tapahtuma;
+    if let EventKind::Mirrored { henkilotunnus, ryhmat } = kind {
+        let groups =
+            Groups::try_from_instances(ryhmat.iter().cloned()).map_err(|twice| EventError::Duplicate(id, twice.0))?;
+        return Ok(Person { id, henkilotunnus: *henkilotunnus, tietoryhmat: groups });
+    }
     let EventKind::Birth { henkilotunnus, ryhmat } = kind else {
         let before = before.ok_or(EventError::NoSuchPerson(id))?;
         // The record of the dead still follows its relatives' hetus.
@@ -289,6 +305,8 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
     let not_applicable = |why| Err(EventError::NotApplicable(kind.wire_name(), p.id, why));
     match kind {
         EventKind::Birth { .. } => return not_applicable("a person is born once"),
+        // `apply` replaces the whole person before it gets here.
+        EventKind::Mirrored { .. } => return not_applicable("a mirror replaces the whole person"),
         EventKind::Death { kuolinpv } => {
             p.tietoryhmat.set(GroupValue::Kuolinpaiva(Kuolinpaiva { kuollut: true, kuolinpv: *kuolinpv }));
             end_relations_at_death(p, *kuolinpv);

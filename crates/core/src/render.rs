@@ -239,6 +239,10 @@ fn changed(g: GroupName, old: &[GroupValue], new: &[GroupValue]) -> GroupChange 
 /// becomes the neutral [`NEUTRAL_EVENT`]. An allow-list fails closed when
 /// event kinds are added.
 pub fn event_label(permit: &Permit, before: Option<&Person>, after: &Person, kind: &EventKind) -> &'static str {
+    // A hub knows what changed, not which event of VTJ's changed it.
+    if matches!(kind, EventKind::Mirrored { .. }) {
+        return NEUTRAL_EVENT;
+    }
     let protected = before.is_some_and(Person::has_turvakielto) || after.has_turvakielto();
     if !protected || permit.sees_turvakielto_data() {
         return kind.wire_name();

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use vtj_core::relations::links;
-use vtj_core::{EventError, Hetu, Person, PersonId};
+use vtj_core::{EventError, EventKind, Hetu, Person, PersonId};
 
 use crate::StoreError;
 
@@ -18,8 +18,12 @@ impl Touched {
     /// batch changes is kept (with their state before that change: earlier
     /// events of the batch left their relations as they were); the rest are
     /// read from the transaction if a relative's check needs them, so a
-    /// batch of ordinary changes costs no copies.
-    pub(crate) fn record(&mut self, index: usize, before: Option<&Person>, after: &Person) {
+    /// batch of ordinary changes costs no copies. A hub's mirror is not
+    /// checked: it holds what upstream gave, relatives out of scope unseen.
+    pub(crate) fn record(&mut self, index: usize, kind: &EventKind, before: Option<&Person>, after: &Person) {
+        if matches!(kind, EventKind::Mirrored { .. }) {
+            return;
+        }
         if let Some(&at) = self.1.get(&after.id) {
             (self.0[at].2, self.0[at].3) = (after.clone(), index);
             return;

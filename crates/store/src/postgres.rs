@@ -188,7 +188,7 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
         let before = states.remove(&event.person);
         let before_person = before.as_ref().map(|s| &s.person);
         let after = vtj_core::apply(before_person, event).map_err(|source| StoreError::Event { index, source })?;
-        touched.record(index, before_person, &after);
+        touched.record(index, &event.tapahtuma, before_person, &after);
         if before_person.is_none_or(|b| b.all_hetus() != after.all_hetus()) {
             rehetued.insert(after.id);
         }

@@ -171,7 +171,7 @@ impl Store for SqliteStore {
             let before = load_person(&tx, event.person)?;
             let after =
                 vtj_core::apply(before.as_ref(), event).map_err(|source| StoreError::Event { index, source })?;
-            touched.record(index, before.as_ref(), &after);
+            touched.record(index, &event.tapahtuma, before.as_ref(), &after);
             ensure_hetus_free(&tx, &after)?;
             upsert_person(&tx, &after)?;
             store_hetus(&tx, before.as_ref(), &after)?;

@@ -73,6 +73,45 @@ pub fn run_all<S: Store + Access + AuditLog>(fresh: impl Fn() -> S) {
     permits_and_meta(&mut fresh());
     meta_moves_with_its_events(&mut fresh());
     relations_commit_two_sided_or_not_at_all(&mut fresh());
+    mirrors_hold_what_upstream_gave(&mut fresh());
+}
+
+/// A county hub's persons: whatever upstream gave (a guardian outside its
+/// scope named one-sidedly, no sex or home municipality), replaced whole
+/// by each mirror, moved to a corrected hetu, emptied when upstream no
+/// longer gives them; the hetu rules still hold.
+pub fn mirrors_hold_what_upstream_gave<S: Store>(s: &mut S) {
+    use vtj_core::groups::{Huoltaja, RelatedPerson};
+    let mirror = |id, hetu, ryhmat| event(id, 1, EventKind::Mirrored { henkilotunnus: hetu, ryhmat });
+    let name = GroupValue::HenkilonNimi(Nimi::new("Peili", "Testinen", None));
+    let guardian = GroupValue::Huoltaja(Huoltaja {
+        huoltaja: RelatedPerson::named(test_hetu(90), "Huoltaja", "Testinen"),
+        huoltajan_laji: None,
+        huoltajan_rooli: None,
+        huoltosuhteen_alkupv: None,
+        huoltosuhteen_loppupv: None,
+        oikeudet: None,
+    });
+    let (old, new) = (test_hetu(1), test_hetu(2));
+    s.append(&[mirror(1, old, vec![name.clone(), guardian])]).unwrap();
+    assert_eq!(s.person(PersonId(1)).unwrap().unwrap().tietoryhmat.len(), 2, "the one-sided guardian is kept");
+
+    s.append(&[mirror(1, new, vec![name.clone()])]).unwrap();
+    for h in [old, new] {
+        let p = s.person_by_hetu(h).unwrap().unwrap_or_else(|| panic!("{h} finds the mirrored person"));
+        assert_eq!((p.id, p.hetu(), p.tietoryhmat.len()), (PersonId(1), new, 1));
+    }
+    let last = s.changes_since(Cursor(0), 10).unwrap().pop().unwrap();
+    assert_eq!(last.before.map(|b| b.hetu()), Some(old), "the log keeps the hetu the change came under");
+
+    s.append(&[mirror(2, test_hetu(3), vec![name.clone()])]).unwrap();
+    let before = s.last_cursor().unwrap();
+    assert!(matches!(s.append(&[mirror(2, new, vec![name])]), Err(StoreError::HetuInUse(h)) if h == new));
+    assert_eq!(s.last_cursor().unwrap(), before);
+
+    s.append(&[mirror(1, new, vec![])]).unwrap();
+    let gone = s.person(PersonId(1)).unwrap().unwrap();
+    assert!(gone.tietoryhmat.is_empty() && !vtj_core::hub::held(&gone));
 }
 
 /// A family batch commits; the same batch missing one side is refused
