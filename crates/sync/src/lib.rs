@@ -40,7 +40,7 @@ pub mod register;
 mod witness;
 
 pub use client::{Client, ClientConfig, ClientError, Retry};
-pub use register::{Bucket, Counters, FileBatch, FileProgress, Mode, Position, Register, RegisterError};
+pub use register::{Bucket, Counters, FileBatch, FileProgress, Mode, Noted, Position, Register, RegisterError};
 
 #[derive(Debug, Error)]
 pub enum SyncError {

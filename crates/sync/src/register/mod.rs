@@ -49,6 +49,8 @@ pub enum RegisterError {
     Malformed(String),
     #[error("the register's database connection is gone")]
     Disconnected,
+    #[error("a county hub starts from an empty register; this one holds persons already")]
+    NotEmptyForHub,
 }
 
 /// The server's own words where there are some ("db error" says nothing).
@@ -93,6 +95,11 @@ pub(crate) trait Tx {
     /// Every bucket: (id, cursor, members), in id order.
     fn buckets(&mut self) -> Result<Vec<(i64, i64, u64)>, RegisterError>;
     fn bucket_put(&mut self, id: i64, cursor: i64) -> Result<(), RegisterError>;
+    /// The earlier hetus recorded for a current one.
+    fn history_of(&mut self, hetu: &str) -> Result<Vec<String>, RegisterError>;
+    /// A hub's outbox: (seq, hetu) of persons written or removed after `after`.
+    fn outbox_after(&mut self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, RegisterError>;
+    fn outbox_prune(&mut self, upto: i64) -> Result<usize, RegisterError>;
 }
 
 /// One look-up of the register.
@@ -180,6 +187,18 @@ pub struct FileProgress {
 pub enum FileBatch {
     Initial(Vec<PersonRecord>),
     Changes(Vec<ChangeRecord>),
+}
+
+/// A person a county hub must mirror: noted under `hetu` at `seq`, kept
+/// now under `current` (a correction moves them) with the earlier hetus
+/// recorded for it, and what the register holds of them (none: removed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Noted {
+    pub seq: i64,
+    pub hetu: String,
+    pub current: String,
+    pub former: Vec<String>,
+    pub held: Option<Held>,
 }
 
 /// Counts kept in the register, so a run's report survives restarts.
@@ -520,6 +539,43 @@ impl Register {
             Some(_) => Ok(()),
             None => t.set_meta("audit.key", &key),
         })
+    }
+
+    /// Makes the register a county hub's: from now on every person written
+    /// or removed is noted in its outbox, in the same transaction, for the
+    /// hub to mirror ([`Register::outbox`]). Only an empty register can
+    /// become one, so that no person goes unnoted.
+    pub fn enable_outbox(&mut self) -> Result<(), RegisterError> {
+        self.tx(|t| {
+            if t.meta("outbox")?.is_some() {
+                return Ok(());
+            }
+            if t.count()? > 0 {
+                return Err(RegisterError::NotEmptyForHub);
+            }
+            t.set_meta("outbox", "1")
+        })
+    }
+
+    /// Persons noted after `after`, at most `limit` notes, each with what
+    /// the register holds of them now. Read by the hub's own machinery,
+    /// not a look-up: the hub's audit log records what it discloses.
+    pub fn outbox(&mut self, after: i64, limit: usize) -> Result<Vec<Noted>, RegisterError> {
+        self.tx(move |t| {
+            let mut out = Vec::new();
+            for (seq, hetu) in t.outbox_after(after, limit)? {
+                let current = resolve(t, &hetu)?;
+                let held = load(t, &current)?;
+                let former = t.history_of(&current)?;
+                out.push(Noted { seq, hetu, current, former, held });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Forgets the notes up to `upto`: the hub has mirrored them.
+    pub fn outbox_done(&mut self, upto: i64) -> Result<usize, RegisterError> {
+        self.tx(move |t| t.outbox_prune(upto))
     }
 
     /// Deletes look-up log entries recorded before `cutoff`; younger than

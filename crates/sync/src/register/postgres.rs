@@ -40,6 +40,17 @@ const SCHEMA: &str = r#"
     CREATE INDEX IF NOT EXISTS listed_bucket ON listed(bucket, hetu);
     CREATE TABLE IF NOT EXISTS bucket (id BIGINT PRIMARY KEY, cursor BIGINT NOT NULL);
     CREATE TABLE IF NOT EXISTS checkpoint (size BIGINT PRIMARY KEY, note TEXT NOT NULL, received TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS outbox (seq BIGSERIAL PRIMARY KEY, hetu TEXT NOT NULL);
+    CREATE OR REPLACE FUNCTION outbox_note() RETURNS trigger AS $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM meta WHERE key = 'outbox') THEN
+            INSERT INTO outbox (hetu) VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.hetu ELSE NEW.hetu END);
+        END IF;
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql;
+    DROP TRIGGER IF EXISTS outbox_note ON person;
+    CREATE TRIGGER outbox_note AFTER INSERT OR UPDATE OR DELETE ON person
+        FOR EACH ROW EXECUTE FUNCTION outbox_note();
 "#;
 
 type Work = Box<dyn FnOnce(&mut Client) + Send>;
@@ -248,5 +259,21 @@ impl Tx for PgTx<'_, '_> {
             &[&id, &cursor],
         )?;
         Ok(())
+    }
+
+    fn history_of(&mut self, hetu: &str) -> Result<Vec<String>, RegisterError> {
+        let rows = self.0.query("SELECT old_hetu FROM hetu_history WHERE hetu = $1 ORDER BY old_hetu", &[&hetu])?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn outbox_after(&mut self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, RegisterError> {
+        let rows = self
+            .0
+            .query("SELECT seq, hetu FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2", &[&after, &(limit as i64)])?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn outbox_prune(&mut self, upto: i64) -> Result<usize, RegisterError> {
+        Ok(self.0.execute("DELETE FROM outbox WHERE seq <= $1", &[&upto])? as usize)
     }
 }

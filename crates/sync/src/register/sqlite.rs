@@ -38,6 +38,18 @@ const SCHEMA: &[&str] = &[
     -- The service's audit-log checkpoints this register has checked and kept.
     CREATE TABLE checkpoint (size INTEGER PRIMARY KEY, note TEXT NOT NULL, received TEXT NOT NULL);
 "#,
+    r#"
+    -- A county hub's outbox: every person written or removed, in order,
+    -- noted in the same transaction, for the hub to mirror into its own
+    -- change log. Only a register marked as a hub's (meta `outbox`) notes.
+    CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, hetu TEXT NOT NULL);
+    CREATE TRIGGER outbox_insert AFTER INSERT ON person WHEN EXISTS (SELECT 1 FROM meta WHERE key = 'outbox')
+        BEGIN INSERT INTO outbox (hetu) VALUES (NEW.hetu); END;
+    CREATE TRIGGER outbox_update AFTER UPDATE ON person WHEN EXISTS (SELECT 1 FROM meta WHERE key = 'outbox')
+        BEGIN INSERT INTO outbox (hetu) VALUES (NEW.hetu); END;
+    CREATE TRIGGER outbox_delete AFTER DELETE ON person WHEN EXISTS (SELECT 1 FROM meta WHERE key = 'outbox')
+        BEGIN INSERT INTO outbox (hetu) VALUES (OLD.hetu); END;
+"#,
 ];
 
 pub(super) struct Sqlite {
@@ -234,5 +246,21 @@ impl Tx for SqliteTx<'_, '_> {
             )?
             .execute(params![id, cursor])?;
         Ok(())
+    }
+
+    fn history_of(&mut self, hetu: &str) -> Result<Vec<String>, RegisterError> {
+        let mut stmt = self.0.prepare_cached("SELECT old_hetu FROM hetu_history WHERE hetu = ?1 ORDER BY old_hetu")?;
+        let rows = stmt.query_map([hetu], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn outbox_after(&mut self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, RegisterError> {
+        let mut stmt = self.0.prepare_cached("SELECT seq, hetu FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn outbox_prune(&mut self, upto: i64) -> Result<usize, RegisterError> {
+        Ok(self.0.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?.execute([upto])?)
     }
 }

@@ -1,0 +1,19 @@
+//! A county hub: one connection to DVV, one copy in the county, the
+//! county's own systems served from it through the same interface.
+//!
+//! The hub is two stages on two databases, each crash-safe by itself:
+//! - the follower is the sync client (`vtj_sync`) with a register marked as
+//!   a hub's: every person it writes or removes is noted in the register's
+//!   outbox in the same transaction;
+//! - [`publish`] mirrors the noted persons into the hub's store
+//!   (`vtj_store`): one `Mirrored` event per person whose upstream-visible
+//!   data changed (`vtj_core::hub::mirror`), appended together with the
+//!   outbox position it reached, so a crash between the two databases
+//!   repeats nothing and loses nothing.
+//!
+//! The store is then an ordinary change log with a cursor of its own, which
+//! `vtj serve` discloses under sub-permits through the core's `render`.
+
+mod publish;
+
+pub use publish::{publish, seen, HubError, Published, OUTBOX_POSITION};

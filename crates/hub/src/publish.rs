@@ -1,0 +1,154 @@
+//! From the register's outbox into the hub's change log.
+
+use std::collections::HashSet;
+
+use thiserror::Error;
+use time::Date;
+use vtj_core::hub::{mirror, Seen};
+use vtj_core::{Event, EventKind, GroupName, Hetu, Person, PersonId};
+use vtj_store::{Store, StoreError};
+use vtj_sync::{Noted, Register, RegisterError};
+use vtj_wire::Held;
+
+/// The store's meta key for the last outbox note mirrored.
+pub const OUTBOX_POSITION: &str = "hub.outbox";
+
+#[derive(Debug, Error)]
+pub enum HubError {
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    #[error("the hub's store: {0}")]
+    Store(#[from] StoreError),
+    #[error("upstream sent {0:?} as a henkilötunnus: {1}")]
+    BadHetu(String, vtj_core::HetuError),
+    #[error("upstream sent the data group {0} twice for one person")]
+    Twice(GroupName),
+    #[error("the hub's store says {OUTBOX_POSITION} = {0:?}, not a number")]
+    Position(String),
+}
+
+/// What one run of [`publish`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Published {
+    /// Outbox notes read.
+    pub noted: u64,
+    /// Mirrored events appended (a person whose data did not change needs none).
+    pub events: u64,
+    /// Group instances the core does not model, left out of the mirror.
+    pub untyped: u64,
+}
+
+/// Mirrors every person the register noted into the store, in batches of
+/// at most `batch` notes, and forgets the notes once they are committed.
+pub fn publish<S: Store + ?Sized>(
+    reg: &mut Register,
+    store: &mut S,
+    today: Date,
+    batch: usize,
+) -> Result<Published, HubError> {
+    let mut done = Published::default();
+    loop {
+        let after = match store.meta(OUTBOX_POSITION)? {
+            Some(v) => v.parse().map_err(|_| HubError::Position(v))?,
+            None => 0,
+        };
+        let notes = reg.outbox(after, batch.max(1))?;
+        let Some(last) = notes.last().map(|n| n.seq) else { break };
+        let mut next_id = store.max_person_id()?.0;
+        let mut seen_now = HashSet::new();
+        let mut events = Vec::new();
+        for n in &notes {
+            // The register's state now covers every earlier note of the person.
+            if !seen_now.insert(n.current.clone()) {
+                continue;
+            }
+            if let Some(e) = mirrored(store, n, today, &mut next_id, &mut done.untyped)? {
+                events.push(e);
+            }
+        }
+        let position = last.to_string();
+        if events.is_empty() {
+            store.set_meta(OUTBOX_POSITION, &position)?;
+        } else {
+            store.append_with_meta(&events, &[(OUTBOX_POSITION, &position)])?;
+        }
+        reg.outbox_done(last)?;
+        done.noted += notes.len() as u64;
+        done.events += events.len() as u64;
+    }
+    Ok(done)
+}
+
+/// The event that makes the hub's person what the register now holds, if
+/// anything changed.
+fn mirrored<S: Store + ?Sized>(
+    store: &S,
+    n: &Noted,
+    today: Date,
+    next_id: &mut u64,
+    untyped: &mut u64,
+) -> Result<Option<Event>, HubError> {
+    let current = hetu(&n.current)?;
+    let known = find(store, current, n)?;
+    let (id, hetu) = match (&known, &n.held) {
+        (None, None) => return Ok(None),
+        (Some(p), None) => (p.id, p.hetu()),
+        (Some(p), Some(_)) => (p.id, current),
+        (None, Some(_)) => {
+            *next_id += 1;
+            (PersonId(*next_id), current)
+        }
+    };
+    let groups = n.held.as_ref().map(|h| seen(h, untyped)).unwrap_or_default();
+    let person = mirror(id, hetu, groups).map_err(|twice| HubError::Twice(twice.0))?;
+    if known.as_ref().is_some_and(|p| *p == person) {
+        return Ok(None);
+    }
+    Ok(Some(Event {
+        person: id,
+        rekisterointipaiva: today,
+        tapahtuma: EventKind::Mirrored { henkilotunnus: hetu, ryhmat: person.tietoryhmat.iter().cloned().collect() },
+    }))
+}
+
+/// The hub's person of a note: by the hetu they are kept under now, the one
+/// noted, or one they had before (a correction the hub has not yet seen).
+fn find<S: Store + ?Sized>(store: &S, current: Hetu, n: &Noted) -> Result<Option<Person>, HubError> {
+    if let Some(p) = store.person_by_hetu(current)? {
+        return Ok(Some(p));
+    }
+    for other in std::iter::once(&n.hetu).chain(&n.former) {
+        if let Some(p) = store.person_by_hetu(hetu(other)?)? {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
+}
+
+fn hetu(s: &str) -> Result<Hetu, HubError> {
+    Hetu::parse(s).map_err(|e| HubError::BadHetu(s.to_string(), e))
+}
+
+/// What upstream disclosed of a person, group by group, as the core reads
+/// it: a censored group as such, a modelled one typed; a group or field
+/// the core does not model cannot be served through `render` and is
+/// counted in `untyped`.
+pub fn seen(held: &Held, untyped: &mut u64) -> Vec<(GroupName, Seen)> {
+    let mut out = Vec::new();
+    for (name, instances) in held.groups() {
+        let Ok(g) = GroupName::parse(name) else {
+            *untyped += instances.len() as u64;
+            continue;
+        };
+        if instances.iter().any(|i| i.is_censored()) {
+            out.push((g, Seen::Censored));
+            continue;
+        }
+        let values: Vec<_> = instances.iter().filter_map(|i| i.typed()).collect();
+        *untyped += (instances.len() - values.len()) as u64;
+        if !values.is_empty() {
+            out.push((g, Seen::Values(values)));
+        }
+    }
+    out
+}
