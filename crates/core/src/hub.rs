@@ -16,7 +16,7 @@
 //!   `render` censor every censorable group of the sub-product, as upstream
 //!   did. The hub never uncensors by guessing.
 //! - a person upstream no longer gives (left its scope) has no groups, and
-//!   a person without groups is not held: [`subject`] puts them out of
+//!   a person without groups is not held: [`Subject::new`](crate::permit::Subject::new) puts them out of
 //!   every sub-permit's scope, a hetu list's too, so they leave every
 //!   internal system. [`check_upstream`] makes sure an upstream person is
 //!   never held with no groups at all.
@@ -31,7 +31,7 @@ use thiserror::Error;
 
 use crate::groups::{GroupName, GroupValue, Turvakielto};
 use crate::hetu::Hetu;
-use crate::permit::{Permit, Subject};
+use crate::permit::Permit;
 use crate::person::{GroupTwice, Groups, Person, PersonId};
 
 /// What upstream disclosed of one group.
@@ -83,15 +83,10 @@ pub fn mirror(
     Ok(Person { id, henkilotunnus: hetu, tietoryhmat: groups })
 }
 
-/// Whether the hub holds the person: upstream gives them.
+/// Whether the hub holds the person: upstream gives them. A person the
+/// hub does not hold is on no internal system's list ([`Subject::new`](crate::permit::Subject::new)).
 pub fn held(person: &Person) -> bool {
     !person.tietoryhmat.is_empty()
-}
-
-/// The hub's person as a sub-permit's scope sees them: on an internal
-/// system's list only while the hub holds them.
-pub fn subject(person: &Person, listed: bool) -> Subject<'_> {
-    Subject { person, on_list: listed && held(person) }
 }
 
 #[cfg(test)]
@@ -99,6 +94,7 @@ mod tests {
     use super::*;
     use crate::groups::{Kotikunta, Nimi};
     use crate::kunta::KuntaCode;
+    use crate::permit::Subject;
 
     fn hetu() -> Hetu {
         Hetu::from_parts(time::Date::from_calendar_date(1980, time::Month::January, 1).unwrap(), '-', 900).unwrap()
@@ -123,11 +119,11 @@ mod tests {
     fn nothing_seen_is_not_held_and_out_of_every_list() {
         let p = mirror(PersonId(1), hetu(), []).unwrap();
         assert!(!held(&p));
-        assert!(!subject(&p, true).on_list);
+        assert!(!Subject::new(&p, true).on_list);
         let k =
             GroupValue::Kotikunta(Kotikunta { kuntakoodi: KuntaCode::parse("091").unwrap(), kuntaan_muuttopv: None });
         let p = mirror(PersonId(1), hetu(), [(GroupName::Kotikunta, Seen::Values(vec![k]))]).unwrap();
         assert!(!p.has_turvakielto(), "values alone never mark protection");
-        assert!(subject(&p, true).on_list);
+        assert!(Subject::new(&p, true).on_list);
     }
 }

@@ -159,6 +159,16 @@ pub struct Subject<'a> {
     pub on_list: bool,
 }
 
+impl<'a> Subject<'a> {
+    /// The person as a permit's scope sees them: on a hetu list only while
+    /// the service holds data of them. VTJ itself always does; a county hub
+    /// holds nothing of a person upstream no longer gives (`hub::mirror`),
+    /// and they must leave every internal system, listed or not.
+    pub fn new(person: &'a Person, listed: bool) -> Subject<'a> {
+        Subject { person, on_list: listed && !person.tietoryhmat.is_empty() }
+    }
+}
+
 impl Permit {
     /// Valid on `today` and not revoked.
     pub fn is_active(&self, today: Date) -> bool {

@@ -680,7 +680,7 @@ proptest! {
         let mut person = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(k, a) }).unwrap();
         let mut hub_person = mirror_of(&person, u_list);
         let mut held = None;
-        apply_disclosure(&mut held, &render(&sub, None, hub::subject(&hub_person, s_list), day(0)));
+        apply_disclosure(&mut held, &render(&sub, None, Subject::new(&hub_person, s_list), day(0)));
         prop_assert_eq!(&held, &through_hub(&u, &sub, &person, u_list, s_list));
 
         for (i, s) in steps.iter().enumerate() {
@@ -698,7 +698,7 @@ proptest! {
                 Step::ToggleList => s_list = !s_list,
             }
             hub_person = mirror_of(&person, u_list);
-            let d = render(&sub, Some(hub::subject(&was, was_listed)), hub::subject(&hub_person, s_list), today);
+            let d = render(&sub, Some(Subject::new(&was, was_listed)), Subject::new(&hub_person, s_list), today);
             apply_disclosure(&mut held, &d);
             prop_assert_eq!(&held, &through_hub(&u, &sub, &person, u_list, s_list));
             let upstream = projection(&u, Subject { person: &person, on_list: u_list }).unwrap_or_default();

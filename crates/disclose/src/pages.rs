@@ -172,7 +172,7 @@ fn wrong_scope(needed: &str) -> Refused {
 
 fn full(permit: &Permit, person: &Person, today: Date) -> Option<Vec<GroupChange>> {
     let on_list = matches!(permit.rajaus, Scope::Hetulista);
-    render_full(permit, Subject { person, on_list }, today)
+    render_full(permit, Subject::new(person, on_list), today)
 }
 
 /// The listed persons (`/perustiedot`, and a hetu list's file deliveries):
@@ -342,8 +342,8 @@ pub fn changes<S: Store + ?Sized>(
 }
 
 fn change_out(permit: &Permit, e: &LogEntry, shown: Hetu, on_list: bool, today: Date) -> Option<ChangeOut> {
-    let before = e.before.as_ref().map(|person| Subject { person, on_list });
-    let d = render(permit, before, Subject { person: &e.after, on_list }, today);
+    let before = e.before.as_ref().map(|person| Subject::new(person, on_list));
+    let d = render(permit, before, Subject::new(&e.after, on_list), today);
     (d != Disclosure::Nothing).then(|| ChangeOut {
         cursor: e.cursor.0,
         hetu: shown,

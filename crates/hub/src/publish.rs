@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use thiserror::Error;
 use time::Date;
 use vtj_core::hub::{mirror, Seen};
-use vtj_core::{Event, EventKind, GroupName, Hetu, Person, PersonId};
+use vtj_core::{Event, EventKind, GroupName, Hetu, Permit, Person, PersonId};
 use vtj_store::{Store, StoreError};
 use vtj_sync::{Noted, Register, RegisterError};
 use vtj_wire::Held;
@@ -25,6 +25,11 @@ pub enum HubError {
     Twice(GroupName),
     #[error("the hub's store says {OUTBOX_POSITION} = {0:?}, not a number")]
     Position(String),
+    #[error(
+        "upstream censored {group} although the upstream permit {permit}, as recorded in the hub, has the \
+         turvakielto right: record the permit as decided (vtj admin permit-add) before the hub goes on"
+    )]
+    CensoredDespiteRight { group: GroupName, permit: String },
 }
 
 /// What one run of [`publish`] did.
@@ -36,13 +41,18 @@ pub struct Published {
     pub events: u64,
     /// Group instances the core does not model, left out of the mirror.
     pub untyped: u64,
+    /// Group instances outside the upstream product as recorded in the
+    /// hub, left out: the hub keeps only what the permit gives.
+    pub outside_product: u64,
 }
 
 /// Mirrors every person the register noted into the store, in batches of
 /// at most `batch` notes, and forgets the notes once they are committed.
+/// `upstream` is the permit the register follows, as recorded in the hub.
 pub fn publish<S: Store + ?Sized>(
     reg: &mut Register,
     store: &mut S,
+    upstream: &Permit,
     today: Date,
     batch: usize,
 ) -> Result<Published, HubError> {
@@ -62,7 +72,7 @@ pub fn publish<S: Store + ?Sized>(
             if !seen_now.insert(n.current.clone()) {
                 continue;
             }
-            if let Some(e) = mirrored(store, n, today, &mut next_id, &mut done.untyped)? {
+            if let Some(e) = mirrored(store, n, upstream, today, &mut next_id, &mut done)? {
                 events.push(e);
             }
         }
@@ -84,9 +94,10 @@ pub fn publish<S: Store + ?Sized>(
 fn mirrored<S: Store + ?Sized>(
     store: &S,
     n: &Noted,
+    upstream: &Permit,
     today: Date,
     next_id: &mut u64,
-    untyped: &mut u64,
+    counts: &mut Published,
 ) -> Result<Option<Event>, HubError> {
     let current = hetu(&n.current)?;
     let known = find(store, current, n)?;
@@ -99,7 +110,10 @@ fn mirrored<S: Store + ?Sized>(
             (PersonId(*next_id), current)
         }
     };
-    let groups = n.held.as_ref().map(|h| seen(h, untyped)).unwrap_or_default();
+    let groups = match &n.held {
+        Some(h) => within(upstream, seen(h, &mut counts.untyped), &mut counts.outside_product)?,
+        None => Vec::new(),
+    };
     let person = mirror(id, hetu, groups).map_err(|twice| HubError::Twice(twice.0))?;
     if known.as_ref().is_some_and(|p| *p == person) {
         return Ok(None);
@@ -123,6 +137,29 @@ fn find<S: Store + ?Sized>(store: &S, current: Hetu, n: &Noted) -> Result<Option
         }
     }
     Ok(None)
+}
+
+/// The groups the upstream permit gives; censoring only where it may.
+fn within(
+    upstream: &Permit,
+    groups: Vec<(GroupName, Seen)>,
+    outside: &mut u64,
+) -> Result<Vec<(GroupName, Seen)>, HubError> {
+    let mut out = Vec::with_capacity(groups.len());
+    for (g, s) in groups {
+        if !upstream.tuote.tietoryhmat.contains(&g) {
+            *outside += match &s {
+                Seen::Values(v) => v.len() as u64,
+                Seen::Censored => 1,
+            };
+            continue;
+        }
+        if s == Seen::Censored && upstream.sees_turvakielto_data() {
+            return Err(HubError::CensoredDespiteRight { group: g, permit: upstream.tunnus.clone() });
+        }
+        out.push((g, s));
+    }
+    Ok(out)
 }
 
 fn hetu(s: &str) -> Result<Hetu, HubError> {

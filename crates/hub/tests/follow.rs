@@ -52,12 +52,14 @@ async fn the_hub_store_mirrors_what_upstream_gave_through_changes() {
     let mut reg = Register::open(&dir.path().join("hub-register.db")).unwrap();
     reg.enable_outbox().unwrap();
     let mut store = SqliteStore::open(&dir.path().join("hub.db")).unwrap();
+    let upstream = h.store().permit(KS).unwrap().unwrap();
 
     vtj_sync::sync(&c, &mut reg, Some(area_of(KS)), &mut |_| {}).await.unwrap();
-    let first = vtj_hub::publish(&mut reg, &mut store, today(), 500).unwrap();
+    let first = vtj_hub::publish(&mut reg, &mut store, &upstream, today(), 500).unwrap();
     let held_first = assert_store_mirrors_register(&mut reg, &store);
     assert!(held_first > 100);
     assert_eq!(first.events, held_first as u64, "one mirror per person loaded");
+    assert_eq!((first.untyped, first.outside_product), (0, 0));
     // Upstream has no turvakielto right: protected persons are marked so,
     // their addresses absent (the hub does not know them).
     let protected: Vec<Person> = everyone(&store).into_iter().filter(Person::has_turvakielto).collect();
@@ -86,7 +88,7 @@ async fn the_hub_store_mirrors_what_upstream_gave_through_changes() {
     let report = vtj_sync::sync(&c, &mut reg, None, &mut |_| {}).await.unwrap();
     assert!(report.removed > 0, "someone moved out of the area");
     let before = everyone(&store).len();
-    let second = vtj_hub::publish(&mut reg, &mut store, today(), 7).unwrap();
+    let second = vtj_hub::publish(&mut reg, &mut store, &upstream, today(), 7).unwrap();
     assert!(second.events > 0 && second.noted >= second.events);
     assert_store_mirrors_register(&mut reg, &store);
     let corrected = store.person_by_hetu(old).unwrap().expect("found by the old hetu");
@@ -97,7 +99,7 @@ async fn the_hub_store_mirrors_what_upstream_gave_through_changes() {
     assert!(everyone(&store).len() >= before);
 
     // Nothing new: nothing published, and the outbox is empty.
-    assert_eq!(vtj_hub::publish(&mut reg, &mut store, today(), 500).unwrap(), vtj_hub::Published::default());
+    assert_eq!(vtj_hub::publish(&mut reg, &mut store, &upstream, today(), 500).unwrap(), vtj_hub::Published::default());
     assert!(reg.outbox(0, 10).unwrap().is_empty());
 }
 
@@ -112,4 +114,54 @@ fn a_register_holding_persons_cannot_become_a_hub() {
     reg.store_initial_page(&[record], 1, None).unwrap();
     let e = reg.enable_outbox().unwrap_err();
     assert!(e.to_string().contains("empty register"), "{e}");
+}
+
+/// Upstream data that does not fit the upstream permit as recorded: a group
+/// outside its product is left out and counted; a censored group under a
+/// permit recorded with the turvakielto right stops the hub with a reason.
+#[test]
+fn upstream_data_is_held_to_the_recorded_permit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = Register::open(&dir.path().join("r.db")).unwrap();
+    reg.enable_outbox().unwrap();
+    use vtj_core::groups::{Nimi, Sukupuoli};
+    use vtj_core::{GroupName, GroupValue, Sex};
+    let group = |v: GroupValue| serde_json::to_value(vtj_wire::Group::from_value(&v)).unwrap();
+    let name = |first: &str| group(GroupValue::HenkilonNimi(Nimi::new(first, "Testinen", None)));
+    let censored = serde_json::to_value(vtj_wire::Group::censored(GroupName::Kotikunta)).unwrap();
+    let records: Vec<vtj_wire::PersonRecord> = serde_json::from_value(serde_json::json!([
+        {"henkilotunnus": "010181-900C", "tietoryhmat": [
+            name("Testi"), group(GroupValue::Sukupuoli(Sukupuoli { sukupuoli: Sex::Female }))]},
+        {"henkilotunnus": "020181-9001", "tietoryhmat": [name("Suojattu"), censored]},
+    ]))
+    .unwrap();
+    reg.store_initial_page(&records, 1, None).unwrap();
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let mut upstream = vtj_core::Permit {
+        tunnus: "DVV-1".into(),
+        luvansaaja: "HVA".into(),
+        kayttotarkoitus: "testi".into(),
+        tuote: vtj_core::Product {
+            tunnus: "P".into(),
+            kuvaus: String::new(),
+            tietoryhmat: [vtj_core::GroupName::HenkilonNimi, vtj_core::GroupName::Kotikunta].into(),
+        },
+        rajaus: vtj_core::Scope::Hetulista,
+        turvakielto: vtj_core::TurvakieltoRule::TiedotLuovutetaan,
+        voimassa_alkaen: today(),
+        voimassa_asti: None,
+        peruttu: false,
+        ylalupa: None,
+    };
+    let e = vtj_hub::publish(&mut reg, &mut store, &upstream, today(), 10).unwrap_err();
+    assert!(e.to_string().contains("censored KOTIKUNTA although the upstream permit DVV-1"), "{e}");
+    assert_eq!(store.last_cursor().unwrap(), vtj_store::Cursor(0), "nothing published");
+
+    upstream.turvakielto = vtj_core::TurvakieltoRule::TiedotSensuroidaan;
+    let done = vtj_hub::publish(&mut reg, &mut store, &upstream, today(), 10).unwrap();
+    assert_eq!((done.events, done.outside_product, done.untyped), (2, 1, 0), "{done:?}");
+    let first = store.person_by_hetu(Hetu::parse("010181-900C").unwrap()).unwrap().unwrap();
+    assert_eq!(first.tietoryhmat.len(), 1, "SUKUPUOLI is outside the product");
+    let protected = store.person_by_hetu(Hetu::parse("020181-9001").unwrap()).unwrap().unwrap();
+    assert!(protected.has_turvakielto() && protected.kotikunta().is_none());
 }
