@@ -97,6 +97,19 @@ pub struct SyncArgs {
 }
 
 impl SyncArgs {
+    /// The client, the register and the area (if given) a run works with.
+    pub(crate) fn open(&self) -> Result<(Client, Register, Option<BTreeSet<String>>)> {
+        Ok((self.service.client()?, self.service.register()?, self.area()?))
+    }
+
+    pub(crate) fn watch(&self) -> Option<Duration> {
+        self.watch
+    }
+
+    pub(crate) fn json(&self) -> bool {
+        self.json
+    }
+
     /// The area's municipality codes, if given.
     fn area(&self) -> Result<Option<BTreeSet<String>>> {
         let mut out = BTreeSet::new();
@@ -166,7 +179,7 @@ pub async fn run_once(client: &Client, reg: &mut Register, area: Option<BTreeSet
     Ok(report?)
 }
 
-fn print_report(r: &SyncReport, json: bool) -> Result<()> {
+pub(crate) fn print_report(r: &SyncReport, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string(r)?);
     } else {

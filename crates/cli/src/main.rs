@@ -17,6 +17,7 @@ mod bench;
 mod client;
 mod demo;
 mod files;
+mod hub;
 mod serve;
 
 #[derive(Parser)]
@@ -79,6 +80,11 @@ enum Command {
         #[command(subcommand)]
         cmd: client::RegisterCmd,
     },
+    /// A county hub: follow upstream once, serve the county's systems (`vtj serve`) under sub-permits.
+    Hub {
+        #[command(subcommand)]
+        cmd: hub::HubCmd,
+    },
     /// Write Muutostietopalvelu deliveries (.PTT, then .MTT) for permits.
     Deliver(files::DeliverArgs),
     /// Apply a permit's delivery files to a local register, in sequence.
@@ -127,6 +133,7 @@ fn main() -> Result<()> {
         Command::Audit { cmd } => audit::run(cmd)?,
         Command::Sync(args) => client::sync(args)?,
         Command::Register { cmd } => client::register(cmd)?,
+        Command::Hub { cmd } => hub::run(cmd)?,
         Command::Deliver(args) => files::run_deliver(args)?,
         Command::Import(args) => files::run_import(args)?,
         Command::Lookup(args) => client::lookup(args)?,
@@ -165,7 +172,7 @@ fn limit_malloc_arenas() {
     }
 }
 
-fn open(spec: &str) -> Result<Box<dyn Backend>> {
+pub(crate) fn open(spec: &str) -> Result<Box<dyn Backend>> {
     vtj_store::open(spec).with_context(|| format!("opening database {}", redact(spec)))
 }
 
