@@ -19,7 +19,7 @@ pub enum HubCmd {
         db: String,
     },
     /// Follow upstream into the hub's register and mirror it into the hub's store.
-    Follow(FollowArgs),
+    Follow(Box<FollowArgs>),
 }
 
 #[derive(Args)]
@@ -48,7 +48,7 @@ pub fn run(cmd: HubCmd) -> Result<()> {
             println!("hub store {} created", crate::redact(&db));
             Ok(())
         }
-        HubCmd::Follow(args) => follow(args),
+        HubCmd::Follow(args) => follow(*args),
     }
 }
 
