@@ -121,7 +121,7 @@ pub fn run(cmd: AuditCmd) -> Result<()> {
             let s = open_existing(&db)?;
             let entries = match (entry, hetu) {
                 (Some(n), _) => s.audit_entries(n.saturating_sub(1), 1)?.into_iter().filter(|e| e.seq == n).collect(),
-                (None, Some(h)) => about(&*s, &h)?.into_iter().map(|(e, _)| e).collect(),
+                (None, Some(h)) => about(&*s, &every_hetu(&*s, &h)?)?.into_iter().map(|(e, _)| e).collect(),
                 (None, None) => Vec::new(),
             };
             if entries.is_empty() {
@@ -161,19 +161,26 @@ pub fn run(cmd: AuditCmd) -> Result<()> {
         }
         AuditCmd::Person { db, hetu, proofs } => {
             let s = open_existing(&db)?;
-            let found = about(&*s, &hetu)?;
+            let hetus = every_hetu(&*s, &hetu)?;
+            let found = about(&*s, &hetus)?;
             if proofs {
                 return print_proofs(&*s, found.into_iter().map(|(e, _)| e).collect());
             }
             for (e, r) in &found {
-                let how = if r.hetus.contains(&hetu) { "disclosed" } else { "asked" };
+                let how = if r.hetus.iter().any(|h| hetus.contains(h)) { "disclosed" } else { "asked" };
+                // A county hub's sub-permit: say which permit of the county's it was carved from.
+                let under = match r.permit.as_deref().map(|p| s.permit(p)).transpose()?.flatten() {
+                    Some(vtj_core::Permit { ylalupa: Some(up), .. }) => format!(" (under {up})"),
+                    _ => String::new(),
+                };
                 println!(
-                    "#{} {} {} permit {} user {} {} {} status {} groups {}",
+                    "#{} {} {} permit {}{under} user {} purpose {:?} {} {} status {} groups {}",
                     e.seq,
                     r.at,
                     r.recipient.as_deref().unwrap_or("-"),
                     r.permit.as_deref().unwrap_or("-"),
                     r.user.as_deref().unwrap_or("-"),
+                    r.purpose.as_deref().unwrap_or("-"),
                     r.action,
                     how,
                     r.status,
@@ -216,15 +223,25 @@ fn read(p: &Path) -> Result<String> {
     std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
 }
 
-/// The entries that disclosed a person's data or asked for it by hetu.
-fn about(s: &dyn Backend, hetu: &str) -> Result<Vec<(AuditEntry, AuditRecord)>> {
-    vtj_core::Hetu::parse(hetu).with_context(|| format!("{hetu:?} is not a valid hetu"))?;
+/// Every hetu the person known by `hetu` has had (just `hetu` if the
+/// store does not know them): a disclosure before a correction names the
+/// person by the hetu of its time.
+fn every_hetu(s: &dyn Backend, hetu: &str) -> Result<Vec<String>> {
+    let parsed = vtj_core::Hetu::parse(hetu).with_context(|| format!("{hetu:?} is not a valid hetu"))?;
+    Ok(match s.person_by_hetu(parsed)? {
+        Some(p) => p.all_hetus().iter().map(ToString::to_string).collect(),
+        None => vec![hetu.to_string()],
+    })
+}
+
+/// The entries that disclosed the data of a person (by any of `hetus`) or asked for it.
+fn about(s: &dyn Backend, hetus: &[String]) -> Result<Vec<(AuditEntry, AuditRecord)>> {
     let mut out = Vec::new();
     s.audit_scan(&mut |page| {
         for e in page {
             let r: AuditRecord = serde_json::from_str(&e.data)
                 .map_err(|err| StoreError::Corrupt(format!("entry #{} is not an audit record: {err}", e.seq)))?;
-            if r.hetus.iter().chain(&r.asked).any(|h| h == hetu) {
+            if r.hetus.iter().chain(&r.asked).any(|h| hetus.contains(h)) {
                 out.push((e.clone(), r));
             }
         }

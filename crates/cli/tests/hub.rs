@@ -163,6 +163,15 @@ async fn a_hub_set_up_with_the_cli_serves_an_internal_system() {
     let (mut reg, hub) = internal_register(&hub_db, dir.path(), &password).await;
     assert_internal_is_projection(&mut reg, &hub);
 
+    // "Who in the county received my data, when, why": from the hub's log.
+    let someone = reg.snapshot().unwrap().into_keys().next().unwrap();
+    let report = stdout(&vtj(&["audit", "person", "--db", &hub_db, &someone]));
+    let line = report.lines().find(|l| l.contains("disclosed")).unwrap_or_else(|| panic!("{report}"));
+    for part in ["PSOP ", "permit PSOP-1 (under KS)", "user psop", "purpose \"palvelusetelit\"", "HENKILON_NIMI"]
+    {
+        assert!(line.contains(part), "{part:?} missing from {line}");
+    }
+
     // The upstream permit revoked in the hub: it stops following, and says why.
     vtj(&["admin", "permit-revoke", "--db", &hub_db, "--tunnus", KS]);
     let o = follow(&h, &register, &hub_db).output().unwrap();
