@@ -167,8 +167,7 @@ async fn a_hub_set_up_with_the_cli_serves_an_internal_system() {
     let someone = reg.snapshot().unwrap().into_keys().next().unwrap();
     let report = stdout(&vtj(&["audit", "person", "--db", &hub_db, &someone]));
     let line = report.lines().find(|l| l.contains("disclosed")).unwrap_or_else(|| panic!("{report}"));
-    for part in ["PSOP ", "permit PSOP-1 (under KS)", "user psop", "purpose \"palvelusetelit\"", "HENKILON_NIMI"]
-    {
+    for part in ["PSOP ", "permit PSOP-1 (under KS)", "user psop", "purpose \"palvelusetelit\"", "HENKILON_NIMI"] {
         assert!(line.contains(part), "{part:?} missing from {line}");
     }
 

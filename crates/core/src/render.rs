@@ -10,7 +10,7 @@ use time::Date;
 
 use crate::event::EventKind;
 use crate::groups::{GroupName, GroupValue, Kotikunta};
-use crate::permit::{Permit, Subject};
+use crate::permit::{Permit, Scope, Subject};
 use crate::person::Person;
 
 /// How one data group changed, as the recipient sees it.
@@ -83,8 +83,10 @@ pub enum Disclosure {
     Enter(Vec<GroupChange>),
     Change(Vec<GroupChange>),
     /// The change that took the person out of scope; delivery ends after
-    /// it. It says at most the new home municipality's code: whatever else
-    /// the change brought is outside the permit (DESIGN.md rule 2).
+    /// it. It says at most the new home municipality's code (an area), or
+    /// that every group the recipient held is removed (a hetu list):
+    /// whatever else the change brought is outside the permit (DESIGN.md
+    /// rule 2).
     Leave(Vec<GroupChange>),
 }
 
@@ -146,7 +148,10 @@ pub fn render(permit: &Permit, before: Option<Subject<'_>>, after: Subject<'_>, 
         (false, true) => Disclosure::Enter(full(&visible(permit, after))),
         (true, false) => {
             let old = before.map(|b| visible(permit, b)).unwrap_or_default();
-            Disclosure::Leave(leave_notice(&old, &visible(permit, after)))
+            Disclosure::Leave(match permit.rajaus {
+                Scope::Kuntarajaus { .. } => leave_notice(&old, &visible(permit, after)),
+                Scope::Hetulista => withdrawn(&old),
+            })
         }
         (true, true) => {
             let old = before.map(|b| visible(permit, b)).unwrap_or_default();
@@ -172,6 +177,14 @@ fn full(view: &BTreeMap<GroupName, Visible<'_>>) -> Vec<GroupChange> {
             Visible::Censored => Some(GroupChange::marker(g, ChangeKind::Censored)),
         })
         .collect()
+}
+
+/// A listed person the service no longer holds (a county hub's person who
+/// left upstream's scope), or one taken off the list: every group the
+/// recipient held is gone. A client written for DVV knows no leaving
+/// flag, but it deletes what a `POISTETTU` names, and so holds nothing.
+fn withdrawn(old: &BTreeMap<GroupName, Visible<'_>>) -> Vec<GroupChange> {
+    old.keys().map(|&g| GroupChange::marker(g, ChangeKind::Removed)).collect()
 }
 
 /// The leaving change: the new home municipality's code if the recipient

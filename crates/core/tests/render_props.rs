@@ -331,6 +331,14 @@ fn assert_no_leak(permit: &Permit, after: &Person, d: &Disclosure) {
 /// municipality at all; never an address or a date from after the move.
 fn assert_leave_says_no_more(permit: &Permit, before: &Person, after: &Person, d: &Disclosure) {
     let Disclosure::Leave(changes) = d else { return };
+    if matches!(permit.rajaus, Scope::Hetulista) {
+        // Off the list: every group held goes, with no value.
+        let held: Vec<GroupName> = visible(permit, Subject { person: before, on_list: true }).into_keys().collect();
+        let removed: Vec<GroupName> = changes.iter().map(|c| c.tietoryhma).collect();
+        assert_eq!(removed, held, "a listed person leaving removes what was held");
+        assert!(changes.iter().all(|c| c.muutos == ChangeKind::Removed && c.arvot.is_empty()), "{changes:?}");
+        return;
+    }
     assert!(changes.len() <= 1, "a leaving change carries {changes:?}");
     for c in changes {
         assert_eq!(c.tietoryhma, GroupName::Kotikunta, "{c:?} went with a leaving change");

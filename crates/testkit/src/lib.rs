@@ -16,6 +16,8 @@ use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{SqliteStore, Store};
 use vtj_wire::{person_record, ChangeRecord, Held, MuutoksetResponse, PerustiedotVkoResponse};
 
+pub mod dvv;
+
 pub const KS: &str = "KS";
 pub const KS_TK: &str = "KS_TK";
 pub const LIST: &str = "LISTA";
