@@ -20,6 +20,7 @@ use time::{Date, Month};
 use vtj_api::admin::{self, PermitSpec};
 use vtj_store::Backend;
 
+mod hub;
 mod measure;
 pub mod soak;
 
@@ -56,6 +57,10 @@ pub struct BenchArgs {
     /// Leave out the runs with audit logging off.
     #[arg(long)]
     no_audit_comparison: bool,
+    /// A county hub's figures instead (SQLite, the first population size):
+    /// following upstream, and serving sixteen internal systems at once.
+    #[arg(long)]
+    hub: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,6 +123,19 @@ pub fn run(args: BenchArgs) -> Result<()> {
         dir.display()
     );
     let mut table = Table::default();
+    if args.hub {
+        let bench = Bench {
+            exe: &exe,
+            dir: &dir,
+            backend: BenchBackend::Sqlite,
+            persons: args.persons[0],
+            pinned,
+            args: &args,
+        };
+        hub::run(&bench, &mut table)?;
+        table.print();
+        return Ok(());
+    }
     for &backend in &args.backend {
         for (i, &n) in args.persons.iter().enumerate() {
             let bench = Bench { exe: &exe, dir: &dir, backend, persons: n, pinned, args: &args };

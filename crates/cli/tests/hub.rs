@@ -222,3 +222,86 @@ fn killed_hub_converges_and_nothing_is_lost_or_doubled_downstream() {
     let (mut reg, hub) = rt.block_on(internal_register(&hub_db, dir.path(), &password));
     assert_internal_is_projection(&mut reg, &hub);
 }
+
+/// The hub's `vtj serve` killed with SIGKILL again and again while an
+/// internal system loads and catches up from it (and the hub follows
+/// upstream between): the system converges to its sub-permit's projection
+/// of the hub and applied each change the hub served exactly once.
+#[test]
+fn killed_hub_server_loses_and_doubles_nothing_downstream() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let h = rt.block_on(start(Options { persons: 20_000, days: 1, ..Options::default() }));
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db").to_string_lossy().into_owned();
+    let password = set_up_hub(&h, &hub_db);
+    let register = dir.path().join("hub-register.db");
+    let (key, config) = (dir.path().join("hub-audit.key"), dir.path().join("serve.toml"));
+    vtj(&["admin", "keygen", "--out", key.to_str().unwrap()]);
+    std::fs::write(&config, "page = 1\nvko_page = 1\nrate_per_second = 1000000.0\nrate_burst = 1000000\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let serve = || {
+        let child = Command::new(env!("CARGO_BIN_EXE_vtj"))
+            .args(["serve", "--db", &hub_db, "--listen", &listen, "--audit-key", key.to_str().unwrap(), "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while std::net::TcpStream::connect(&listen).is_err() {
+            assert!(t.elapsed() < Duration::from_secs(20), "the hub's service did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child
+    };
+    let internal = dir.path().join("psop.db");
+    let sync = || {
+        Command::new(env!("CARGO_BIN_EXE_vtj"))
+            .args(["sync", "--service", &format!("http://{listen}/api/v1"), "--user", "psop", "--kunnat", "179"])
+            .arg("--register")
+            .arg(&internal)
+            .env("VTJ_PASSWORD", &password)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    assert!(follow(&h, &register, &hub_db).output().unwrap().status.success());
+    let mut writer = h.store();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut landed = 0;
+    for i in 0..16 {
+        if i % 4 == 3 {
+            simulate(&mut writer, 3);
+            assert!(follow(&h, &register, &hub_db).output().unwrap().status.success());
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut server = serve();
+        let mut client = sync();
+        std::thread::sleep(Duration::from_millis(5 + x % 250));
+        if client.try_wait().unwrap().is_none() {
+            landed += 1;
+        }
+        server.kill().unwrap();
+        server.wait().unwrap();
+        client.kill().unwrap();
+        client.wait().unwrap();
+    }
+    assert!(landed >= 6, "the service was killed under a running sync only {landed} times");
+    let mut server = serve();
+    assert!(sync().wait().unwrap().success());
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let hub = SqliteStore::open(Path::new(&hub_db)).unwrap();
+    let mut reg = Register::open(&internal).unwrap();
+    assert_internal_is_projection(&mut reg, &hub);
+    let permit = hub.permit("PSOP-1").unwrap().unwrap();
+    let from = reg.loaded_at().unwrap().expect("the initial load completed");
+    let served = served_records(&hub, &permit, from).len() as u64;
+    assert!(served > 10, "enough changes to matter: {served}");
+    assert_eq!(reg.counters().unwrap().changes_applied, served, "each change the hub served applied once");
+}

@@ -7,32 +7,19 @@
 
 use std::collections::BTreeMap;
 
+use common::{follow, hub_at, serve_hub};
 use serde_json::{json, Value};
 use time::Month;
 use vtj_api::admin::{self, PermitSpec};
 use vtj_core::groups::{Kotikunta, KotimainenOsoite, Localized};
 use vtj_core::{Event, EventKind, GroupName, GroupValue, Hetu, KuntaCode, Person, PersonId, VtjDate};
 use vtj_store::{PersonFilter, SqliteStore, Store};
-use vtj_sync::{Client, ClientConfig, Register};
 use vtj_testkit::*;
+
+mod common;
 
 fn ev(p: &Person, tapahtuma: EventKind) -> Event {
     Event { person: p.id, rekisterointipaiva: day(2026, Month::February, 1), tapahtuma }
-}
-
-/// The hub follows upstream and mirrors what came.
-async fn follow(h: &Harness, reg: &mut Register, hub: &mut SqliteStore) {
-    let (user, password) = h.user(KS);
-    let client = Client::new(ClientConfig {
-        base_url: h.api_base(),
-        user: Some(user.into()),
-        password: Some(password.into()),
-        ..ClientConfig::default()
-    })
-    .unwrap();
-    vtj_sync::sync(&client, reg, Some(area_of(KS)), &mut |_| {}).await.unwrap();
-    let upstream = hub.permit(KS).unwrap().unwrap();
-    vtj_hub::publish(reg, hub, &upstream, today(), 1_000).unwrap();
 }
 
 fn held_now(reg: &dvv::Register) -> BTreeMap<String, BTreeMap<String, Vec<Value>>> {
@@ -44,10 +31,7 @@ fn held_now(reg: &dvv::Register) -> BTreeMap<String, BTreeMap<String, Vec<Value>
 async fn a_client_written_for_dvv_works_unchanged_against_the_hub() {
     let h = start(Options { persons: 8_000, days: 1, seed: 17, config: |c| c.rate_per_second = 1e6 }).await;
     let dir = tempfile::tempdir().unwrap();
-    let hub_db = dir.path().join("hub.db");
-    let mut hub = SqliteStore::open(&hub_db).unwrap();
-    admin::add_recipient(&mut hub, "KSHVA", "Keski-Suomen hyvinvointialue").unwrap();
-    hub.put_permit(&h.store().permit(KS).unwrap().unwrap()).unwrap();
+    let (mut hub_reg, mut hub) = hub_at(&h, dir.path(), KS);
     admin::add_recipient(&mut hub, "SOSIAALI", "Sosiaalihuollon asiakasrekisteri").unwrap();
     let groups = ["HENKILON_NIMI", "HENKILOTUNNUS_KORJAUS", "KUOLINPAIVA", "KOTIKUNTA", "VAKINAINEN_KOTIMAINEN_OSOITE"];
     admin::add_permit(
@@ -69,17 +53,8 @@ async fn a_client_written_for_dvv_works_unchanged_against_the_hub() {
     )
     .unwrap();
     let password = admin::add_user(&mut hub, "SOS", "sosiaali").unwrap();
-    let mut hub_reg = Register::open(&dir.path().join("hub-register.db")).unwrap();
-    hub_reg.enable_outbox().unwrap();
-    follow(&h, &mut hub_reg, &mut hub).await;
-
-    let mut config = vtj_api::Config::new(hub_db.to_string_lossy().into_owned());
-    config.unsigned = true;
-    config.rate_per_second = 1e6;
-    let app = vtj_api::App::new(&config).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
-    tokio::spawn(vtj_api::serve(listener, app, std::future::pending()));
+    follow(&h, KS, &mut hub_reg, &mut hub).await;
+    let base = serve_hub(&dir.path().join("hub.db"), |_| {}).await;
 
     // The county's residents on the system's list, and a few from elsewhere
     // the hub knows nothing of.
@@ -119,7 +94,7 @@ async fn a_client_written_for_dvv_works_unchanged_against_the_hub() {
     let at = |p: &Person, s: &SqliteStore| s.person(p.id).unwrap().unwrap();
     s.append(&[ev(&starts, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite })]).unwrap();
     simulate(&mut s, 10);
-    follow(&h, &mut hub_reg, &mut hub).await;
+    follow(&h, KS, &mut hub_reg, &mut hub).await;
     cursor = client.muutokset(cursor, &reg.list.clone(), &mut reg).await;
     let sign = corrected.hetu().as_str().as_bytes()[6] as char;
     let new = (900..1000)
@@ -146,7 +121,7 @@ async fn a_client_written_for_dvv_works_unchanged_against_the_hub() {
         s.append(&[ev(&mover, EventKind::MoveToMunicipality { osoite, kotikunta })]).unwrap();
     }
     simulate(&mut s, 20);
-    follow(&h, &mut hub_reg, &mut hub).await;
+    follow(&h, KS, &mut hub_reg, &mut hub).await;
     client.muutokset(cursor, &reg.list.clone(), &mut reg).await;
 
     // What the sub-permit allows of what the hub holds, group for group.

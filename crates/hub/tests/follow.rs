@@ -4,50 +4,20 @@
 //! turvakielto, a hetu correction), and publishing again adds nothing.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use vtj_core::hub::{held, mirror};
+use common::{assert_store_mirrors_register, everyone, upstream_client};
+use vtj_core::hub::held;
 use vtj_core::{Hetu, KuntaCode, Person, PersonId};
 use vtj_store::{PersonFilter, SqliteStore, Store};
-use vtj_sync::{Client, ClientConfig, Register, Retry};
-use vtj_testkit::{area_of, hetu_correction, start, today, Harness, Options, KS};
+use vtj_sync::Register;
+use vtj_testkit::{area_of, hetu_correction, start, today, Options, KS};
 
-fn client(h: &Harness, permit: &str) -> Client {
-    let (user, password) = h.user(permit);
-    Client::new(ClientConfig {
-        base_url: h.api_base(),
-        user: Some(user.into()),
-        password: Some(password.into()),
-        retry: Retry { attempts: 60, first: Duration::from_millis(20), max: Duration::from_millis(200) },
-        ..ClientConfig::default()
-    })
-    .unwrap()
-}
-
-fn everyone(store: &SqliteStore) -> Vec<Person> {
-    store.persons(PersonFilter::All, PersonId(0), usize::MAX).unwrap()
-}
-
-/// Every person the register holds is in the store as its mirror, under
-/// the same hetu; every other person of the store holds nothing.
-/// Returns how many the store holds.
-fn assert_store_mirrors_register(reg: &mut Register, store: &SqliteStore) -> usize {
-    let snapshot = reg.snapshot().unwrap();
-    for (h, kept) in &snapshot {
-        let hetu = Hetu::parse(h).unwrap();
-        let p = store.person_by_hetu(hetu).unwrap().unwrap_or_else(|| panic!("{h} is not in the hub's store"));
-        let expected = mirror(p.id, hetu, vtj_hub::seen(kept, &mut 0)).unwrap();
-        assert_eq!(p, expected, "{h}");
-    }
-    let holding: Vec<Person> = everyone(store).into_iter().filter(held).collect();
-    assert_eq!(holding.len(), snapshot.len(), "the store holds exactly the register's persons");
-    holding.len()
-}
+mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_store_mirrors_what_upstream_gave_through_changes() {
     let h = start(Options::default()).await;
-    let c = client(&h, KS);
+    let c = upstream_client(&h, KS);
     let dir = tempfile::tempdir().unwrap();
     let mut reg = Register::open(&dir.path().join("hub-register.db")).unwrap();
     reg.enable_outbox().unwrap();
