@@ -20,6 +20,21 @@ pub enum HubCmd {
     },
     /// Follow upstream into the hub's register and mirror it into the hub's store.
     Follow(Box<FollowArgs>),
+    /// After restoring the hub's store or register from a backup (before
+    /// serving again): mirror the whole register into the store anew and
+    /// start a new epoch of the hub's log, so that every internal system is
+    /// told to load its data again rather than miss changes.
+    Restored {
+        /// The hub's store: a SQLite file path or a postgres:// URL.
+        #[arg(long, env = "VTJ_DB", default_value = "hub.db")]
+        db: String,
+        /// The hub's register.
+        #[arg(long, env = "VTJ_REGISTER", default_value = "register.db")]
+        register: String,
+        /// The upstream permit as recorded in the hub's store.
+        #[arg(long)]
+        ylalupa: String,
+    },
 }
 
 #[derive(Args)]
@@ -44,11 +59,30 @@ pub fn run(cmd: HubCmd) -> Result<()> {
             if !vtj_store::is_url(&db) && std::path::Path::new(&db).exists() {
                 bail!("{db} exists already; a hub's store is made once");
             }
-            crate::open(&db)?;
-            println!("hub store {} created", crate::redact(&db));
+            let mut store = crate::open(&db)?;
+            let base = vtj_hub::epoch_base(time::OffsetDateTime::now_utc());
+            store.begin_epoch(base)?;
+            println!("hub store {} created; its change log begins at {base}", crate::redact(&db));
             Ok(())
         }
         HubCmd::Follow(args) => follow(*args),
+        HubCmd::Restored { db, register, ylalupa } => {
+            let mut store = crate::open_existing(&db)?;
+            let mut reg =
+                Register::connect(&register).with_context(|| format!("opening {}", crate::redact(&register)))?;
+            let upstream =
+                store.permit(&ylalupa)?.with_context(|| format!("the hub's store has no permit {ylalupa}"))?;
+            let now = time::OffsetDateTime::now_utc();
+            let base = vtj_hub::epoch_base(now);
+            store.begin_epoch(base)?;
+            let p = vtj_hub::reconcile(&mut reg, &mut *store, &upstream, now.date(), 5_000)?;
+            println!(
+                "the hub's log begins anew at {base}: {} persons of the register mirrored, {} changes; \
+                 internal systems are told to load their data again",
+                p.noted, p.events
+            );
+            Ok(())
+        }
     }
 }
 

@@ -171,6 +171,22 @@ async fn a_hub_set_up_with_the_cli_serves_an_internal_system() {
         assert!(line.contains(part), "{part:?} missing from {line}");
     }
 
+    // After a restore from a backup: the whole register mirrored anew, a new epoch.
+    let before = hub.last_cursor().unwrap();
+    drop(hub);
+    let out =
+        stdout(&vtj(&["hub", "restored", "--db", &hub_db, "--register", register.to_str().unwrap(), "--ylalupa", KS]));
+    assert!(out.contains("begins anew"), "{out}");
+    let hub = SqliteStore::open(Path::new(&hub_db)).unwrap();
+    assert!(hub.last_cursor().unwrap() > before);
+    assert_eq!(
+        hub.meta(vtj_store::EPOCH_BASE).unwrap(),
+        Some(hub.last_cursor().unwrap().0.to_string()),
+        "nothing changed"
+    );
+    drop(hub);
+    assert_hub_consistent(&h, &register, &hub_db);
+
     // The upstream permit revoked in the hub: it stops following, and says why.
     vtj(&["admin", "permit-revoke", "--db", &hub_db, "--tunnus", KS]);
     let o = follow(&h, &register, &hub_db).output().unwrap();

@@ -124,9 +124,21 @@ pub fn cursor_at<S: Store + ?Sized>(s: &S, day: Date, today: Date) -> Result<i64
     if day > today {
         return Err(Refused::bad_request("PAIVA_TULEVAISUUDESSA", format!("{day} is in the future")));
     }
-    match day.previous_day() {
-        Some(before) => Ok(s.cursor_at(before)?.0),
+    let at = match day.previous_day() {
+        Some(before) => s.cursor_at(before)?.0,
+        None => 0,
+    };
+    // Changes of an earlier epoch cannot be followed from this one.
+    Ok(at.max(epoch_base(s)?))
+}
+
+/// The base of the log's current epoch (0: it has only ever had one).
+fn epoch_base<S: Store + ?Sized>(s: &S) -> Result<i64, Refused> {
+    match s.meta(vtj_store::EPOCH_BASE)? {
         None => Ok(0),
+        Some(v) => v
+            .parse()
+            .map_err(|_| vtj_store::StoreError::Corrupt(format!("meta {} = {v:?}", vtj_store::EPOCH_BASE)).into()),
     }
 }
 
@@ -277,7 +289,22 @@ pub fn changes<S: Store + ?Sized>(
     if after < 0 || Cursor(after) > newest {
         return Err(Refused::bad_request(
             "KIRJAUSAVAIN_TULEVAISUUDESSA",
-            format!("kirjausavain {after} is not a cursor this service has given out (the newest is {newest})"),
+            format!(
+                "kirjausavain {after} is not a cursor this service has given out (the newest is {newest}); \
+                 if it was, the service was restored from a backup: load the data again"
+            ),
+        ));
+    }
+    let base = epoch_base(s)?;
+    if after < base {
+        return Err(Refused::new(
+            Refusal::Conflict,
+            "KIRJAUSAVAIN_VANHENTUNUT",
+            format!(
+                "kirjausavain {after} is from an earlier change log than this one, which begins at {base} \
+                 (a county hub made anew or restored from a backup): load the data again \
+                 (/perustiedot, /perustiedot-vko) and follow changes from the kirjausavain it gives"
+            ),
         ));
     }
     let hetu_scoped = matches!(permit.rajaus, Scope::Hetulista);

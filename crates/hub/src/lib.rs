@@ -13,7 +13,19 @@
 //!
 //! The store is then an ordinary change log with a cursor of its own, which
 //! `vtj serve` discloses under sub-permits through the core's `render`.
+//! Its cursors start at an [`epoch_base`]; a store made anew, or restored
+//! from a backup and [`reconcile`]d, starts a new epoch, and a client with
+//! a cursor of an earlier one is told to load its data again.
 
 mod publish;
 
-pub use publish::{publish, seen, HubError, Published, OUTBOX_POSITION};
+pub use publish::{publish, reconcile, seen, HubError, Published, OUTBOX_POSITION};
+
+/// The base of a new epoch of a hub's change log: the time in microseconds
+/// since 1970 (ours). Every cursor an earlier incarnation of the log gave
+/// out is below it, unless it appended over a million changes a second, so
+/// a client holding one is told to load again
+/// (`KIRJAUSAVAIN_VANHENTUNUT`) instead of missing changes.
+pub fn epoch_base(now: time::OffsetDateTime) -> i64 {
+    now.unix_timestamp() * 1_000_000
+}

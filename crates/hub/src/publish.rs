@@ -26,6 +26,16 @@ pub enum HubError {
     #[error("the hub's store says {OUTBOX_POSITION} = {0:?}, not a number")]
     Position(String),
     #[error(
+        "the hub's store has mirrored the register's notes up to {store}, but the register forgot notes up to \
+         {register}: the store is older than the register (restored from a backup?); run `vtj hub restored`"
+    )]
+    StoreBehind { store: i64, register: i64 },
+    #[error(
+        "the hub's register has given notes up to {register} only, but the store mirrored up to {store}: the \
+         register is older than the store (restored from a backup?); run `vtj hub restored`"
+    )]
+    RegisterBehind { store: i64, register: i64 },
+    #[error(
         "upstream censored {group} although the upstream permit {permit}, as recorded in the hub, has the \
          turvakielto right: record the permit as decided (vtj admin permit-add) before the hub goes on"
     )]
@@ -57,11 +67,16 @@ pub fn publish<S: Store + ?Sized>(
     batch: usize,
 ) -> Result<Published, HubError> {
     let mut done = Published::default();
+    let (forgotten, head) = reg.outbox_marks()?;
+    let position = position(store)?;
+    if position < forgotten {
+        return Err(HubError::StoreBehind { store: position, register: forgotten });
+    }
+    if head < position {
+        return Err(HubError::RegisterBehind { store: position, register: head });
+    }
     loop {
-        let after = match store.meta(OUTBOX_POSITION)? {
-            Some(v) => v.parse().map_err(|_| HubError::Position(v))?,
-            None => 0,
-        };
+        let after = self::position(store)?;
         let notes = reg.outbox(after, batch.max(1))?;
         let Some(last) = notes.last().map(|n| n.seq) else { break };
         let mut next_id = store.max_person_id()?.0;
@@ -86,6 +101,67 @@ pub fn publish<S: Store + ?Sized>(
         done.noted += notes.len() as u64;
         done.events += events.len() as u64;
     }
+    Ok(done)
+}
+
+fn position<S: Store + ?Sized>(store: &S) -> Result<i64, HubError> {
+    match store.meta(OUTBOX_POSITION)? {
+        Some(v) => v.parse().map_err(|_| HubError::Position(v)),
+        None => Ok(0),
+    }
+}
+
+/// After a restore from a backup (of the store, the register or both):
+/// makes the store the mirror of the whole register again, whatever the
+/// notes say, and takes up the notes from the register's newest. Reads the
+/// register whole (a county's population fits; the nation's would want a
+/// streaming pass). The caller starts a new epoch of the store first, so
+/// that every internal system loads its data again.
+pub fn reconcile<S: Store + ?Sized>(
+    reg: &mut Register,
+    store: &mut S,
+    upstream: &Permit,
+    today: Date,
+    batch: usize,
+) -> Result<Published, HubError> {
+    let (_, head) = reg.outbox_marks()?;
+    let kept = reg.snapshot()?;
+    let mut done = Published::default();
+    let mut next_id = store.max_person_id()?.0;
+    let mut events = Vec::new();
+    for (hetu, held) in &kept {
+        let n = Noted {
+            seq: head,
+            hetu: hetu.clone(),
+            current: hetu.clone(),
+            former: Vec::new(),
+            held: Some(held.clone()),
+        };
+        events.extend(mirrored(store, &n, upstream, today, &mut next_id, &mut done)?);
+    }
+    // Whoever the store holds that the register does not, upstream no longer gives.
+    let mut after = PersonId(0);
+    loop {
+        let page = store.persons(vtj_store::PersonFilter::All, after, 5_000)?;
+        let Some(last) = page.last().map(|p| p.id) else { break };
+        after = last;
+        for p in page.into_iter().filter(vtj_core::hub::held) {
+            if !p.all_hetus().iter().any(|h| kept.contains_key(h.as_str())) {
+                events.push(Event {
+                    person: p.id,
+                    rekisterointipaiva: today,
+                    tapahtuma: EventKind::Mirrored { henkilotunnus: p.hetu(), ryhmat: Vec::new() },
+                });
+            }
+        }
+    }
+    done.noted = kept.len() as u64;
+    done.events = events.len() as u64;
+    for chunk in events.chunks(batch.max(1)) {
+        store.append(chunk)?;
+    }
+    store.set_meta(OUTBOX_POSITION, &head.to_string())?;
+    reg.outbox_done(head)?;
     Ok(done)
 }
 

@@ -135,3 +135,105 @@ fn upstream_data_is_held_to_the_recorded_permit() {
     let protected = store.person_by_hetu(Hetu::parse("020181-9001").unwrap()).unwrap().unwrap();
     assert!(protected.has_turvakielto() && protected.kotikunta().is_none());
 }
+
+/// A hub whose store is restored from an older backup: publishing refuses
+/// (the store is behind its register) until `reconcile` under a new epoch
+/// makes the store the register's mirror again; then an internal system
+/// whose cursor came from the lost part of the log is told to load again
+/// (`KIRJAUSAVAIN_VANHENTUNUT`), and a load gives it its sub-permit's
+/// projection of the hub.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_restored_from_a_backup_tells_its_systems_to_load_again() {
+    use common::{client_of, follow, hub_at};
+    use vtj_api::admin::{self, PermitSpec};
+
+    let h = start(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let (mut hub_reg, mut hub) = hub_at(&h, dir.path(), KS);
+    hub.begin_epoch(1_000_000).unwrap();
+    admin::add_recipient(&mut hub, "PSOP", "Palvelusetelijärjestelmä").unwrap();
+    let sub = PermitSpec {
+        tunnus: "PSOP-1".into(),
+        luvansaaja: "PSOP".into(),
+        kayttotarkoitus: "palvelusetelit".into(),
+        tuote: "PSOP-1".into(),
+        ryhmat: Some(vec!["HENKILON_NIMI".into(), "KOTIKUNTA".into(), "VAKINAINEN_KOTIMAINEN_OSOITE".into()]),
+        kunnat: vec!["179".into()],
+        hyvinvointialueet: vec![],
+        hetulista: false,
+        turvakielto_oikeus: false,
+        alkaen: vtj_testkit::day(2026, time::Month::January, 1),
+        asti: None,
+        ylalupa: Some(KS.into()),
+    };
+    admin::add_permit(&mut hub, &sub).unwrap();
+    let password = admin::add_user(&mut hub, "PSOP-1", "psop").unwrap();
+    follow(&h, KS, &mut hub_reg, &mut hub).await;
+
+    // The hub's service on an address that survives its restarts.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let serve = || async {
+        let mut config = vtj_api::Config::new(hub_db.to_string_lossy().into_owned());
+        config.unsigned = true;
+        let app = vtj_api::App::new(&config).unwrap();
+        let listener = loop {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => break l,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(vtj_api::serve(listener, app, async {
+            let _ = stopped.await;
+        }));
+        (stop, server)
+    };
+    let internal = client_of(&format!("http://{addr}/api/v1"), "psop", &password);
+    let jkl: BTreeSet<String> = ["179".to_string()].into();
+    let (stop, server) = serve().await;
+    let mut reg = Register::open(&dir.path().join("psop.db")).unwrap();
+    vtj_sync::sync(&internal, &mut reg, Some(jkl.clone()), &mut |_| {}).await.unwrap();
+
+    // A backup; then life goes on, the hub and the system with it.
+    let backup = dir.path().join("hub-backup.db");
+    rusqlite::Connection::open(&hub_db).unwrap().execute("VACUUM INTO ?1", [backup.to_str().unwrap()]).unwrap();
+    let mut s = h.store();
+    vtj_testkit::simulate(&mut s, 10);
+    follow(&h, KS, &mut hub_reg, &mut hub).await;
+    let r = vtj_sync::sync(&internal, &mut reg, None, &mut |_| {}).await.unwrap();
+    assert!(r.changes_applied > 0);
+
+    // The disaster: the store comes back from the backup.
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    drop(hub);
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", hub_db.display()));
+    }
+    std::fs::copy(&backup, &hub_db).unwrap();
+    let mut hub = SqliteStore::open(&hub_db).unwrap();
+    let upstream = hub.permit(KS).unwrap().unwrap();
+    let e = vtj_hub::publish(&mut hub_reg, &mut hub, &upstream, today(), 500).unwrap_err();
+    assert!(e.to_string().contains("run `vtj hub restored`"), "{e}");
+    let base = hub.last_cursor().unwrap().0 + 1_000_000;
+    hub.begin_epoch(base).unwrap();
+    vtj_hub::reconcile(&mut hub_reg, &mut hub, &upstream, today(), 500).unwrap();
+    assert_store_mirrors_register(&mut hub_reg, &hub);
+
+    let (stop, server) = serve().await;
+    let e = vtj_sync::sync(&internal, &mut reg, None, &mut |_| {}).await.unwrap_err();
+    assert!(e.to_string().contains("KIRJAUSAVAIN_VANHENTUNUT"), "{e}");
+    let mut fresh = Register::open(&dir.path().join("psop-again.db")).unwrap();
+    vtj_sync::sync(&internal, &mut fresh, Some(jkl), &mut |_| {}).await.unwrap();
+    let expected = vtj_testkit::projection(&hub, &hub.permit("PSOP-1").unwrap().unwrap(), &[], today()).persons;
+    assert!(!expected.is_empty() && fresh.snapshot().unwrap() == expected, "the reload is the sub-permit's projection");
+    // And the hub goes on following.
+    vtj_testkit::simulate(&mut s, 3);
+    follow(&h, KS, &mut hub_reg, &mut hub).await;
+    vtj_sync::sync(&internal, &mut fresh, None, &mut |_| {}).await.unwrap();
+    let expected = vtj_testkit::projection(&hub, &hub.permit("PSOP-1").unwrap().unwrap(), &[], today()).persons;
+    assert!(fresh.snapshot().unwrap() == expected);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

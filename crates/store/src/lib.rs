@@ -27,6 +27,11 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use tree::{TreeBreak, TreeReport};
 
+/// The `meta` key of the current epoch's base: cursors below it were given
+/// out by another incarnation of the log, and a client holding one must
+/// load its data again.
+pub const EPOCH_BASE: &str = "log.base";
+
 /// A position in the change log. Strictly increasing; 0 is "before the first change".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[serde(transparent)]
@@ -161,8 +166,15 @@ pub trait Store {
     /// Entries with cursor greater than `after`, in cursor order, at most `limit`.
     fn changes_since(&self, after: Cursor, limit: usize) -> Result<Vec<LogEntry>, StoreError>;
 
-    /// The last cursor committed; `Cursor(0)` for an empty log.
+    /// The last cursor committed; the epoch's base ([`Store::begin_epoch`])
+    /// if nothing was committed in the epoch; `Cursor(0)` for an empty log.
     fn last_cursor(&self) -> Result<Cursor, StoreError>;
+
+    /// Starts a new epoch of the log (ours, for a county hub whose store
+    /// was made anew or restored from a backup): the next cursor is
+    /// `base + 1`, and cursors below `base` are no longer followed from
+    /// (`meta` [`EPOCH_BASE`]). Refused unless `base` is above every cursor.
+    fn begin_epoch(&mut self, base: i64) -> Result<(), StoreError>;
 
     /// The last cursor registered on or before `date`: reading changes after
     /// it gives everything registered after that day.

@@ -301,6 +301,10 @@ fn write_hetus(
     Ok(())
 }
 
+/// The newest cursor: the log's, or the epoch's base before its first change.
+const LAST_CURSOR: &str = "SELECT GREATEST(COALESCE((SELECT MAX(cursor) FROM change_log), 0),
+                COALESCE((SELECT value::bigint FROM meta WHERE key = 'log.base'), 0))";
+
 impl Store for PgStore {
     /// Through COPY into staging tables, then one set-based insert: a row at
     /// a time was ~900 persons/s, too slow to load a country. Conflicts are
@@ -442,7 +446,25 @@ impl Store for PgStore {
     }
 
     fn last_cursor(&self) -> Result<Cursor, StoreError> {
-        self.with(|c| Ok(Cursor(c.query_one("SELECT COALESCE(MAX(cursor), 0) FROM change_log", &[])?.get(0))))
+        self.with(|c| Ok(Cursor(c.query_one(LAST_CURSOR, &[])?.get(0))))
+    }
+
+    fn begin_epoch(&mut self, base: i64) -> Result<(), StoreError> {
+        let mut tx = self.client_mut()?.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
+        let last: i64 = tx.query_one(LAST_CURSOR, &[])?.get(0);
+        if base <= last {
+            return Err(StoreError::Refused(format!(
+                "a new epoch must start above the newest cursor {last}, not at {base}"
+            )));
+        }
+        tx.execute("SELECT setval(pg_get_serial_sequence('change_log', 'cursor'), $1)", &[&base])?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&crate::EPOCH_BASE, &base.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn cursor_at(&self, date: Date) -> Result<Cursor, StoreError> {

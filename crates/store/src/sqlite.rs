@@ -15,6 +15,10 @@ use crate::batch::Touched;
 use crate::migrations;
 use crate::{Cursor, LogEntry, LogSummary, PersonFilter, Store, StoreError};
 
+/// The newest cursor: the log's, or the epoch's base before its first change.
+const LAST_CURSOR: &str = "SELECT MAX(COALESCE((SELECT MAX(cursor) FROM change_log), 0),
+                COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'log.base'), 0))";
+
 pub struct SqliteStore {
     pub(crate) conn: Connection,
 }
@@ -289,7 +293,25 @@ impl Store for SqliteStore {
     }
 
     fn last_cursor(&self) -> Result<Cursor, StoreError> {
-        Ok(Cursor(self.conn.query_row("SELECT COALESCE(MAX(cursor), 0) FROM change_log", [], |r| r.get(0))?))
+        Ok(Cursor(self.conn.prepare_cached(LAST_CURSOR)?.query_row([], |r| r.get(0))?))
+    }
+
+    fn begin_epoch(&mut self, base: i64) -> Result<(), StoreError> {
+        let tx = self.write_tx()?;
+        let last: i64 = tx.query_row(LAST_CURSOR, [], |r| r.get(0))?;
+        if base <= last {
+            return Err(StoreError::Refused(format!(
+                "a new epoch must start above the newest cursor {last}, not at {base}"
+            )));
+        }
+        tx.execute("DELETE FROM sqlite_sequence WHERE name = 'change_log'", [])?;
+        tx.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('change_log', ?1)", [base])?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![crate::EPOCH_BASE, base.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn cursor_at(&self, date: Date) -> Result<Cursor, StoreError> {

@@ -74,6 +74,27 @@ pub fn run_all<S: Store + Access + AuditLog>(fresh: impl Fn() -> S) {
     meta_moves_with_its_events(&mut fresh());
     relations_commit_two_sided_or_not_at_all(&mut fresh());
     mirrors_hold_what_upstream_gave(&mut fresh());
+    an_epoch_starts_above_every_cursor(&mut fresh());
+}
+
+/// A new epoch: the next cursor is its base + 1, the newest cursor is the
+/// base until then, and a base not above every cursor is refused.
+pub fn an_epoch_starts_above_every_cursor<S: Store>(s: &mut S) {
+    s.append(&[birth(1, test_hetu(1), "091", 0)]).unwrap();
+    assert_eq!(s.last_cursor().unwrap(), Cursor(1));
+    assert!(matches!(s.begin_epoch(1), Err(StoreError::Refused(_))));
+    s.begin_epoch(5_000_000).unwrap();
+    assert_eq!(s.last_cursor().unwrap(), Cursor(5_000_000), "the base, before the epoch's first change");
+    assert_eq!(s.meta(crate::EPOCH_BASE).unwrap().as_deref(), Some("5000000"));
+    let c = s.append(&[birth(2, test_hetu(2), "091", 1)]).unwrap();
+    assert_eq!(c, vec![Cursor(5_000_001)]);
+    assert_eq!(
+        s.changes_since(Cursor(1), 10).unwrap().iter().map(|e| e.cursor).collect::<Vec<_>>(),
+        [Cursor(5_000_001)]
+    );
+    assert!(s.begin_epoch(5_000_001).is_err());
+    s.begin_epoch(9_000_000).unwrap();
+    assert_eq!(s.append(&[birth(3, test_hetu(3), "091", 1)]).unwrap(), vec![Cursor(9_000_001)]);
 }
 
 /// A county hub's persons: whatever upstream gave (a guardian outside its

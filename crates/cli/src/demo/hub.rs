@@ -63,6 +63,7 @@ pub(super) fn run(args: super::DemoArgs) -> Result<()> {
     // The hub's store: the county's permit as decided, and sub-permits under it.
     let hub_db = dir.join("hub.db");
     let mut hub_store = SqliteStore::open(&hub_db)?;
+    hub_store.begin_epoch(vtj_hub::epoch_base(time::OffsetDateTime::now_utc()))?;
     admin::add_recipient(&mut hub_store, "KSHVA", "Keski-Suomen hyvinvointialue")?;
     admin::add_permit(&mut hub_store, &county)?;
     admin::add_recipient(&mut hub_store, "PSOP", "Palvelusetelijärjestelmä")?;

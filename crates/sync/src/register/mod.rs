@@ -100,7 +100,12 @@ pub(crate) trait Tx {
     /// A hub's outbox: (seq, hetu) of persons written or removed after `after`.
     fn outbox_after(&mut self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, RegisterError>;
     fn outbox_prune(&mut self, upto: i64) -> Result<usize, RegisterError>;
+    /// The newest seq the outbox has given (0: none), pruned or not.
+    fn outbox_head(&mut self) -> Result<i64, RegisterError>;
 }
+
+/// The register's meta key of the last outbox note mirrored and forgotten.
+const OUTBOX_DONE: &str = "outbox.done";
 
 /// One look-up of the register.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -573,9 +578,22 @@ impl Register {
         })
     }
 
-    /// Forgets the notes up to `upto`: the hub has mirrored them.
+    /// Forgets the notes up to `upto`: the hub has mirrored them (and
+    /// remembers how far, to tell a hub store restored from an older
+    /// backup, which has not).
     pub fn outbox_done(&mut self, upto: i64) -> Result<usize, RegisterError> {
-        self.tx(move |t| t.outbox_prune(upto))
+        self.tx(move |t| {
+            if num(t, OUTBOX_DONE)?.is_none_or(|d| d < upto) {
+                t.set_meta(OUTBOX_DONE, &upto.to_string())?;
+            }
+            t.outbox_prune(upto)
+        })
+    }
+
+    /// (How far notes were mirrored and forgotten, the newest note's seq):
+    /// both 0 before any. The newest counts notes already forgotten.
+    pub fn outbox_marks(&mut self) -> Result<(i64, i64), RegisterError> {
+        self.tx(|t| Ok((num(t, OUTBOX_DONE)?.unwrap_or(0), t.outbox_head()?)))
     }
 
     /// Deletes look-up log entries recorded before `cutoff`; younger than

@@ -276,4 +276,9 @@ impl Tx for PgTx<'_, '_> {
     fn outbox_prune(&mut self, upto: i64) -> Result<usize, RegisterError> {
         Ok(self.0.execute("DELETE FROM outbox WHERE seq <= $1", &[&upto])? as usize)
     }
+
+    fn outbox_head(&mut self) -> Result<i64, RegisterError> {
+        let row = self.0.query_one("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM outbox_seq_seq", &[])?;
+        Ok(row.get(0))
+    }
 }

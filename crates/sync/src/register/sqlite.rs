@@ -263,4 +263,12 @@ impl Tx for SqliteTx<'_, '_> {
     fn outbox_prune(&mut self, upto: i64) -> Result<usize, RegisterError> {
         Ok(self.0.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?.execute([upto])?)
     }
+
+    fn outbox_head(&mut self) -> Result<i64, RegisterError> {
+        Ok(self.0.query_row(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
 }
