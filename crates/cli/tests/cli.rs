@@ -50,6 +50,23 @@ fn demo_runs_end_to_end_and_verifies_both_registers() {
 }
 
 #[test]
+fn demo_through_a_county_hub_verifies_every_link() {
+    let o = vtj(&["demo", "--hub", "--persons", "4000", "--days", "5", "--intensity", "5"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let out = text(&o).0;
+    for line in [
+        "a wider sub-permit                 refused",
+        "hub register                       OK",
+        "hub store                          OK",
+        "voucher system register            OK",
+        "client register                    OK",
+    ] {
+        assert!(out.contains(line), "{line:?} missing: {out}");
+    }
+    assert!(out.contains("a turvakielto starts") && out.contains("a move out of the county"), "{out}");
+}
+
+#[test]
 fn missing_database_and_bad_arguments_are_clear_errors() {
     let o = vtj(&["summary", "--db", "/nonexistent/nowhere.db"]);
     assert!(!o.status.success());
