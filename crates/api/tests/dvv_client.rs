@@ -72,12 +72,7 @@ async fn a_client_written_from_dvvs_material_works_unchanged() {
     simulate(&mut s, 10);
     cursor = client.muutokset(cursor, &reg.list.clone(), &mut reg).await;
     s.append(&[ev(&at(&ends_later, &s), EventKind::TurvakieltoEnd)]).unwrap();
-    let sign = corrected.hetu().as_str().as_bytes()[6] as char;
-    let new = (900..1000)
-        .rev()
-        .map(|n| Hetu::from_parts(corrected.hetu().birth_date(), sign, n).unwrap())
-        .find(|x| !s.hetu_exists(*x).unwrap())
-        .unwrap();
+    let new = vtj_testkit::unused_hetu_for(&s, corrected.hetu());
     let fix = hetu_correction(&s, &at(&corrected, &s), new, day(2026, Month::February, 1));
     s.append(&fix).unwrap();
     if !at(&dies, &s).is_dead() {

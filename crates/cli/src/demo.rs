@@ -54,14 +54,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         return hub::run(args);
     }
     let started = Instant::now();
-    let (dir, _tmp) = crate::work_dir(args.dir)?;
-    let db = dir.join("vtj.db");
-    if db.exists() {
-        bail!("{} already exists; give an empty --dir", db.display());
-    }
-    let mut store = SqliteStore::open(&db)?;
-    let start = Date::from_calendar_date(2026, Month::January, 1)?;
-    crate::generate(&mut store, args.persons, args.seed, start)?;
+    let (dir, _tmp, db, mut store, start) = population(&args)?;
 
     admin::add_recipient(&mut store, "KSHVA", "Keski-Suomen hyvinvointialue")?;
     admin::add_recipient(&mut store, "JKL", "Jyväskylän kaupunki")?;
@@ -98,28 +91,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
     // The service signs its audit log's checkpoints; the clients are given its public key.
     let signer = crate::audit::write_key(&dir.join("audit.key"), "vtj-demo/audit")?;
     let audit_key = signer.verifier().text();
-    let mut config = vtj_api::Config::new(db.to_string_lossy().into_owned());
-    config.signer = Some(std::sync::Arc::new(signer));
     let rt = tokio::runtime::Runtime::new()?;
-    let base = rt.block_on(async {
-        let app = vtj_api::App::new(&config)?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        tokio::spawn(vtj_api::serve(listener, app, std::future::pending()));
-        anyhow::Ok(base)
-    })?;
+    let base = serve(&rt, &db, signer)?;
     println!("service on {base}");
     // Each system signs in as its permit's user, as against DVV.
-    let client = |user: &str, password: &str| {
-        Client::new(ClientConfig {
-            base_url: format!("{base}/api/v1"),
-            user: Some(user.into()),
-            password: Some(password.into()),
-            xroad_client: Some("FI/GOV/0000000-0/demo".into()),
-            audit_key: Some(audit_key.clone()),
-            ..ClientConfig::default()
-        })
-    };
+    let client = |user: &str, password: &str| client(&base, user, password, Some(&audit_key));
     let (county, list) = (client(COUNTY_USER, &county_password)?, client(LIST_USER, &list_password)?);
     let mut county_reg = Register::open(&dir.join("ks-register.db"))?;
     let mut list_reg = Register::open(&dir.join("jkl-register.db"))?;
@@ -188,6 +164,47 @@ pub fn run(args: DemoArgs) -> Result<()> {
         bail!("a local register differs from what its permit allows");
     }
     Ok(())
+}
+
+/// A fresh directory (or the one given, which must not hold a database
+/// yet) and its upstream database with the population generated.
+#[allow(clippy::type_complexity)]
+fn population(args: &DemoArgs) -> Result<(PathBuf, Option<tempfile::TempDir>, PathBuf, SqliteStore, Date)> {
+    let (dir, tmp) = crate::work_dir(args.dir.clone())?;
+    let db = dir.join("vtj.db");
+    if db.exists() {
+        bail!("{} already exists; give an empty --dir", db.display());
+    }
+    let mut store = SqliteStore::open(&db)?;
+    let start = Date::from_calendar_date(2026, Month::January, 1)?;
+    crate::generate(&mut store, args.persons, args.seed, start)?;
+    Ok((dir, tmp, db, store, start))
+}
+
+/// A REST service over `db` on loopback, signing its audit checkpoints;
+/// its address.
+fn serve(rt: &tokio::runtime::Runtime, db: &std::path::Path, key: vtj_tlog::Signer) -> Result<String> {
+    let mut config = vtj_api::Config::new(db.to_string_lossy().into_owned());
+    config.signer = Some(std::sync::Arc::new(key));
+    rt.block_on(async {
+        let app = vtj_api::App::new(&config)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(vtj_api::serve(listener, app, std::future::pending()));
+        anyhow::Ok(base)
+    })
+}
+
+/// A system's client of the service at `base`, signed in as its permit's user.
+fn client(base: &str, user: &str, password: &str, audit_key: Option<&str>) -> Result<Client> {
+    Ok(Client::new(ClientConfig {
+        base_url: format!("{base}/api/v1"),
+        user: Some(user.into()),
+        password: Some(password.into()),
+        xroad_client: Some("FI/GOV/0000000-0/demo".into()),
+        audit_key: audit_key.map(str::to_string),
+        ..ClientConfig::default()
+    })?)
 }
 
 /// What a register under `permit` must hold now: the permit's projection

@@ -96,12 +96,7 @@ async fn a_client_written_for_dvv_works_unchanged_against_the_hub() {
     simulate(&mut s, 10);
     follow(&h, KS, &mut hub_reg, &mut hub).await;
     cursor = client.muutokset(cursor, &reg.list.clone(), &mut reg).await;
-    let sign = corrected.hetu().as_str().as_bytes()[6] as char;
-    let new = (900..1000)
-        .rev()
-        .map(|n| Hetu::from_parts(corrected.hetu().birth_date(), sign, n).unwrap())
-        .find(|x| !s.hetu_exists(*x).unwrap())
-        .unwrap();
+    let new = vtj_testkit::unused_hetu_for(&s, corrected.hetu());
     s.append(&hetu_correction(&s, &at(&corrected, &s), new, day(2026, Month::February, 1))).unwrap();
     if !at(&dies, &s).is_dead() {
         s.append(&death(&s, &at(&dies, &s), day(2026, Month::February, 1))).unwrap();

@@ -47,12 +47,7 @@ async fn the_hub_store_mirrors_what_upstream_gave_through_changes() {
         .find(|p| !p.has_turvakielto() && !p.is_dead())
         .unwrap();
     let old = p.hetu();
-    let sign = old.as_str().as_bytes()[6] as char;
-    let new = (900..1000)
-        .rev()
-        .map(|n| Hetu::from_parts(old.birth_date(), sign, n).unwrap())
-        .find(|x| !s.hetu_exists(*x).unwrap())
-        .unwrap();
+    let new = vtj_testkit::unused_hetu_for(&s, old);
     s.append(&hetu_correction(&s, &p, new, today())).unwrap();
 
     let report = vtj_sync::sync(&c, &mut reg, None, &mut |_| {}).await.unwrap();

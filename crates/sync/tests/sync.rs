@@ -309,12 +309,7 @@ async fn a_corrected_hetu_stays_listed_in_its_bucket_under_the_new_hetu() {
     let old = Hetu::parse(&listed[3]).unwrap();
     let mut s = h.store();
     let p = s.person_by_hetu(old).unwrap().unwrap();
-    let sign = old.as_str().as_bytes()[6] as char;
-    let new = (900..1000)
-        .rev()
-        .map(|n| Hetu::from_parts(old.birth_date(), sign, n).unwrap())
-        .find(|x| !s.hetu_exists(*x).unwrap())
-        .unwrap();
+    let new = vtj_testkit::unused_hetu_for(&s, old);
     let rekisterointipaiva = time::OffsetDateTime::now_utc().date();
     s.append(&hetu_correction(&s, &p, new, rekisterointipaiva)).unwrap();
     let bucket_of = |reg: &mut Register, h: &str| {

@@ -174,6 +174,17 @@ pub fn hetu_correction(s: &SqliteStore, p: &Person, new: Hetu, date: Date) -> Ve
     vtj_core::family::hetu_correction(p, &relatives(s, p), new, date)
 }
 
+/// A hetu the store has not given to anyone, for a correction of `old`:
+/// the same birth date and century, another test-range individual number.
+pub fn unused_hetu_for(s: &SqliteStore, old: Hetu) -> Hetu {
+    let sign = old.as_str().as_bytes()[6] as char;
+    (900..1000)
+        .rev()
+        .map(|n| Hetu::from_parts(old.birth_date(), sign, n).unwrap())
+        .find(|x| !s.hetu_exists(*x).unwrap())
+        .expect("a free test-range hetu for the date")
+}
+
 /// A death with what it ends for the spouse and the children in custody.
 pub fn death(s: &SqliteStore, p: &Person, date: Date) -> Vec<vtj_core::Event> {
     vtj_core::family::death(p, &relatives(s, p), vtj_core::VtjDate::Full(date), date)

@@ -8,18 +8,19 @@
 //! each internal register against its sub-permit's projection of the hub.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use time::{Date, Month};
+use time::Date;
 use vtj_api::admin::{self, PermitSpec};
 use vtj_core::hub::{held, mirror};
 use vtj_core::{Hetu, PersonId};
 use vtj_store::{AuditLog, PersonFilter, SqliteStore, Store};
-use vtj_sync::{Client, ClientConfig, Register};
+use vtj_sync::Register;
 
-use super::{differing, expected_register, pick_customers, report, scripted_events, COUNTY, COUNTY_PERMIT};
+use super::{
+    client, differing, expected_register, pick_customers, report, scripted_events, serve, COUNTY, COUNTY_PERMIT,
+};
 use crate::client::run_once;
 
 const HUB_USER: &str = "kshva-keskitin";
@@ -28,14 +29,7 @@ const CLIENTS: &str = "KS-ASIAKAS";
 
 pub(super) fn run(args: super::DemoArgs) -> Result<()> {
     let started = Instant::now();
-    let (dir, _tmp) = crate::work_dir(args.dir)?;
-    let db = dir.join("vtj.db");
-    if db.exists() {
-        bail!("{} already exists; give an empty --dir", db.display());
-    }
-    let mut store = SqliteStore::open(&db)?;
-    let start = Date::from_calendar_date(2026, Month::January, 1)?;
-    crate::generate(&mut store, args.persons, args.seed, start)?;
+    let (dir, _tmp, db, mut store, start) = super::population(&args)?;
 
     // Upstream ("DVV"): the county's permit and its one connection.
     let county = PermitSpec {
@@ -129,7 +123,7 @@ pub(super) fn run(args: super::DemoArgs) -> Result<()> {
     let upstream_permit = hub_store.permit(COUNTY_PERMIT)?.context("the recorded permit")?;
     let mut hub_reg = Register::open(&dir.join("hub-register.db"))?;
     hub_reg.enable_outbox()?;
-    let hub_client = client(&upstream, HUB_USER, &hub_password)?;
+    let hub_client = client(&upstream, HUB_USER, &hub_password, None)?;
     let area: BTreeSet<String> = vtj_core::kunta::region_kunnat(COUNTY)?.iter().map(|k| k.to_string()).collect();
     let follow = |reg: &mut Register, hub: &mut SqliteStore, area| -> Result<()> {
         let r = rt.block_on(run_once(&hub_client, reg, area))?;
@@ -151,7 +145,7 @@ pub(super) fn run(args: super::DemoArgs) -> Result<()> {
 
     // The county's systems, with clients written for DVV, pointed at the hub.
     let (vouchers_client, clients_client) =
-        (client(&hub, "psop-jkl", &vouchers_password)?, client(&hub, "sosiaali", &clients_password)?);
+        (client(&hub, "psop-jkl", &vouchers_password, None)?, client(&hub, "sosiaali", &clients_password, None)?);
     let mut vouchers_reg = Register::open(&dir.join("psop-register.db"))?;
     let mut clients_reg = Register::open(&dir.join("sosiaali-register.db"))?;
     let jkl: BTreeSet<String> = ["179".to_string()].into();
@@ -233,27 +227,4 @@ fn check(name: &str, differing: usize, persons: usize, against: &str) -> bool {
 
 fn today() -> Date {
     time::OffsetDateTime::now_utc().date()
-}
-
-/// A REST service over `db` on loopback, signing its audit checkpoints.
-fn serve(rt: &tokio::runtime::Runtime, db: &std::path::Path, key: vtj_tlog::Signer) -> Result<String> {
-    let mut config = vtj_api::Config::new(db.to_string_lossy().into_owned());
-    config.signer = Some(Arc::new(key));
-    rt.block_on(async {
-        let app = vtj_api::App::new(&config)?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        tokio::spawn(vtj_api::serve(listener, app, std::future::pending()));
-        anyhow::Ok(base)
-    })
-}
-
-fn client(base: &str, user: &str, password: &str) -> Result<Client> {
-    Ok(Client::new(ClientConfig {
-        base_url: format!("{base}/api/v1"),
-        user: Some(user.into()),
-        password: Some(password.into()),
-        xroad_client: Some("FI/GOV/0000000-0/demo".into()),
-        ..ClientConfig::default()
-    })?)
 }
