@@ -27,5 +27,7 @@ pub use publish::{publish, reconcile, seen, HubError, Published, OUTBOX_POSITION
 /// a client holding one is told to load again
 /// (`KIRJAUSAVAIN_VANHENTUNUT`) instead of missing changes.
 pub fn epoch_base(now: time::OffsetDateTime) -> i64 {
-    now.unix_timestamp() * 1_000_000
+    // Microseconds, not seconds × 10⁶: a store made and restored within one
+    // second still gets two epochs.
+    i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }

@@ -68,15 +68,15 @@ pub fn publish<S: Store + ?Sized>(
 ) -> Result<Published, HubError> {
     let mut done = Published::default();
     let (forgotten, head) = reg.outbox_marks()?;
-    let position = position(store)?;
-    if position < forgotten {
-        return Err(HubError::StoreBehind { store: position, register: forgotten });
+    let mirrored_to = position(store)?;
+    if mirrored_to < forgotten {
+        return Err(HubError::StoreBehind { store: mirrored_to, register: forgotten });
     }
-    if head < position {
-        return Err(HubError::RegisterBehind { store: position, register: head });
+    if head < mirrored_to {
+        return Err(HubError::RegisterBehind { store: mirrored_to, register: head });
     }
     loop {
-        let after = self::position(store)?;
+        let after = position(store)?;
         let notes = reg.outbox(after, batch.max(1))?;
         let Some(last) = notes.last().map(|n| n.seq) else { break };
         let mut next_id = store.max_person_id()?.0;
@@ -91,11 +91,11 @@ pub fn publish<S: Store + ?Sized>(
                 events.push(e);
             }
         }
-        let position = last.to_string();
+        let reached = last.to_string();
         if events.is_empty() {
-            store.set_meta(OUTBOX_POSITION, &position)?;
+            store.set_meta(OUTBOX_POSITION, &reached)?;
         } else {
-            store.append_with_meta(&events, &[(OUTBOX_POSITION, &position)])?;
+            store.append_with_meta(&events, &[(OUTBOX_POSITION, &reached)])?;
         }
         reg.outbox_done(last)?;
         done.noted += notes.len() as u64;
