@@ -266,6 +266,32 @@ async fn postgres_register_by_url() {
     pg_admin(format!("DROP DATABASE {name} WITH (FORCE)"));
 }
 
+/// A county hub's register, on SQLite and on PostgreSQL: every person the
+/// sync writes is noted in its outbox with what the register holds of
+/// them, and the notes are forgotten once mirrored, how far remembered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_register_notes_every_person_it_writes_on_both_backends() {
+    let h = start(Options::default()).await;
+    let (url, name) = pg_database("outbox");
+    for spec in [h.dir.path().join("hub-register.db").to_string_lossy().into_owned(), url] {
+        let mut reg = Register::connect(&spec).unwrap();
+        reg.enable_outbox().unwrap();
+        assert_eq!(reg.outbox_marks().unwrap(), (0, 0));
+        vtj_sync::sync(&client(&h, KS), &mut reg, Some(area_of(KS)), &mut |_| {}).await.unwrap();
+        let held = reg.snapshot().unwrap();
+        let notes = reg.outbox(0, usize::MAX).unwrap();
+        let noted: std::collections::BTreeSet<&String> = notes.iter().map(|n| &n.current).collect();
+        assert_eq!(noted, held.keys().collect(), "{spec}: every person written is noted");
+        assert!(notes.iter().all(|n| n.held.as_ref() == held.get(&n.current)), "{spec}");
+        let last = notes.last().unwrap().seq;
+        assert_eq!(reg.outbox_marks().unwrap(), (0, last));
+        assert_eq!(reg.outbox_done(last).unwrap(), notes.len());
+        assert!(reg.outbox(0, 10).unwrap().is_empty());
+        assert_eq!(reg.outbox_marks().unwrap(), (last, last), "{spec}: how far, remembered");
+    }
+    pg_admin(format!("DROP DATABASE {name} WITH (FORCE)"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hetus_bucket_never_changes_and_each_bucket_has_its_cursor() {
     let h = start(Options { config: |c| c.rate_per_second = 1e6, ..Options::default() }).await;

@@ -267,9 +267,10 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn outbox_after(&mut self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, RegisterError> {
-        let rows = self
-            .0
-            .query("SELECT seq, hetu FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2", &[&after, &(limit as i64)])?;
+        let rows = self.0.query(
+            "SELECT seq, hetu FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &i64::try_from(limit).unwrap_or(i64::MAX)],
+        )?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
