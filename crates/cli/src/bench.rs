@@ -295,10 +295,10 @@ impl Bench<'_> {
         measure::remove_sqlite_files(&register);
         let run = sync_child(self.exe, &server.base, &register, token)?;
         Ok(Initial {
-            persons: run.report.persons_loaded,
+            persons: run.out.persons_loaded,
             seconds: run.seconds,
-            bytes: run.report.bytes,
-            snapshot: run.report.cursor,
+            bytes: run.out.bytes,
+            snapshot: run.out.cursor,
             client_rss_kib: run.rss_kib,
             register,
         })
@@ -316,7 +316,7 @@ impl Bench<'_> {
 
     fn catch_up(&self, server: &Server, token: &str, initial: &Initial) -> Result<Applied> {
         let run = sync_child(self.exe, &server.base, &initial.register, token)?;
-        Ok(Applied { changes: run.report.changes_applied, seconds: run.seconds, bytes: run.report.bytes })
+        Ok(Applied { changes: run.out.changes_applied, seconds: run.seconds, bytes: run.out.bytes })
     }
 }
 
@@ -431,33 +431,47 @@ struct SyncOut {
     bytes: u64,
 }
 
-struct SyncRun {
-    report: SyncOut,
+/// A child process's JSON report, how long it ran and its peak RSS.
+struct Run<T> {
+    out: T,
     seconds: f64,
     rss_kib: u64,
 }
 
-/// `vtj sync` as its own process (on this process's CPU), timed from spawn to exit.
-fn sync_child(exe: &Path, base: &str, register: &Path, password: &str) -> Result<SyncRun> {
+/// A child process run to its end (timed from spawn to exit), its JSON
+/// output read, its peak RSS measured.
+fn run_child<T: for<'de> Deserialize<'de>>(mut cmd: Command, what: &str) -> Result<Run<T>> {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().with_context(|| format!("starting {what}"))?;
+    // Read both pipes at once: a child blocked on a full one never exits.
+    let mut stderr = child.stderr.take().context("stderr")?;
+    let errors = std::thread::spawn(move || {
+        let mut err = String::new();
+        let _ = stderr.read_to_string(&mut err);
+        err
+    });
+    let mut out = String::new();
+    child.stdout.take().context("stdout")?.read_to_string(&mut out)?;
+    let (status, rss_kib) = wait_with_rusage(&mut child)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let err = errors.join().unwrap_or_default();
+    if !status.success() {
+        bail!("{what} failed ({status}): {}", err.trim());
+    }
+    let out = serde_json::from_str(out.trim()).with_context(|| format!("{what} printed {out:?}"))?;
+    Ok(Run { out, seconds, rss_kib })
+}
+
+/// `vtj sync` of the whole country as its own process (on this process's CPU).
+fn sync_child(exe: &Path, base: &str, register: &Path, password: &str) -> Result<Run<SyncOut>> {
     let mut cmd = Command::new(exe);
     let service = format!("{base}/api/v1");
     cmd.args(["sync", "--service", &service, "--user", USER, "--json", "--kunnat", &whole_country()])
         .arg("--register")
         .arg(register)
-        .env("VTJ_PASSWORD", password)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let started = Instant::now();
-    let mut child = cmd.spawn().context("starting vtj sync")?;
-    let mut out = String::new();
-    child.stdout.take().context("vtj sync's stdout")?.read_to_string(&mut out)?;
-    let (status, rss_kib) = wait_with_rusage(&mut child)?;
-    let seconds = started.elapsed().as_secs_f64();
-    if !status.success() {
-        bail!("vtj sync failed ({status})");
-    }
-    let report = serde_json::from_str(out.trim()).with_context(|| format!("vtj sync printed {out:?}"))?;
-    Ok(SyncRun { report, seconds, rss_kib })
+        .env("VTJ_PASSWORD", password);
+    run_child(cmd, "vtj sync")
 }
 
 struct Feed {

@@ -58,20 +58,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
     admin::add_recipient(&mut store, "KSHVA", "Keski-Suomen hyvinvointialue")?;
     admin::add_recipient(&mut store, "JKL", "Jyväskylän kaupunki")?;
-    let spec = PermitSpec {
-        tunnus: COUNTY_PERMIT.into(),
-        luvansaaja: "KSHVA".into(),
-        kayttotarkoitus: "sosiaali- ja terveydenhuollon asiakasrekisteri".into(),
-        tuote: "PSOP".into(),
-        ryhmat: None,
-        kunnat: vec![],
-        hyvinvointialueet: vec![COUNTY.into()],
-        hetulista: false,
-        turvakielto_oikeus: false,
-        alkaen: start,
-        asti: None,
-        ylalupa: None,
-    };
+    let spec = county_permit(start, "sosiaali- ja terveydenhuollon asiakasrekisteri");
     admin::add_permit(&mut store, &spec)?;
     admin::add_permit(
         &mut store,
@@ -179,6 +166,25 @@ fn population(args: &DemoArgs) -> Result<(PathBuf, Option<tempfile::TempDir>, Pa
     let start = Date::from_calendar_date(2026, Month::January, 1)?;
     crate::generate(&mut store, args.persons, args.seed, start)?;
     Ok((dir, tmp, db, store, start))
+}
+
+/// The wellbeing services county's permit: PSOP over its area, without
+/// the turvakielto right.
+fn county_permit(start: Date, kayttotarkoitus: &str) -> PermitSpec {
+    PermitSpec {
+        tunnus: COUNTY_PERMIT.into(),
+        luvansaaja: "KSHVA".into(),
+        kayttotarkoitus: kayttotarkoitus.into(),
+        tuote: "PSOP".into(),
+        ryhmat: None,
+        kunnat: vec![],
+        hyvinvointialueet: vec![COUNTY.into()],
+        hetulista: false,
+        turvakielto_oikeus: false,
+        alkaen: start,
+        asti: None,
+        ylalupa: None,
+    }
 }
 
 /// A REST service over `db` on loopback, signing its audit checkpoints;

@@ -133,18 +133,10 @@ fn round(
             upstream.tunnus
         );
     }
-    let earlier = vtj_hub::publish(reg, store, &upstream, today, args.batch)?;
+    let mut published = vtj_hub::publish(reg, store, &upstream, today, args.batch)?;
     let report = rt.block_on(crate::client::run_once(client, reg, area))?;
-    let now = vtj_hub::publish(reg, store, &upstream, today, args.batch)?;
-    Ok((
-        report,
-        Published {
-            noted: earlier.noted + now.noted,
-            events: earlier.events + now.events,
-            untyped: earlier.untyped + now.untyped,
-            outside_product: earlier.outside_product + now.outside_product,
-        },
-    ))
+    published += vtj_hub::publish(reg, store, &upstream, today, args.batch)?;
+    Ok((report, published))
 }
 
 fn print(report: &SyncReport, p: &Published, store: &dyn Backend, json: bool) -> Result<()> {

@@ -14,6 +14,8 @@ use vtj_store::{PersonFilter, SqliteStore, Store};
 use vtj_sync::{Client, ClientConfig, Register};
 use vtj_testkit::*;
 
+mod common;
+
 fn vtj(args: &[&str]) -> Output {
     let o = Command::new(env!("CARGO_BIN_EXE_vtj")).args(args).output().expect("run vtj");
     assert!(o.status.success(), "vtj {args:?}: {}", String::from_utf8_lossy(&o.stderr));
@@ -211,18 +213,14 @@ fn killed_hub_converges_and_nothing_is_lost_or_doubled_downstream() {
     let password = set_up_hub(&h, &hub_db);
     let register = dir.path().join("hub-register.db");
     let mut writer = h.store();
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut killed = 0;
-    for i in 0..30 {
+    for (i, delay) in common::delays(0x2545_F491_4F6C_DD1D, 30, 400).enumerate() {
         if i % 5 == 4 {
             simulate(&mut writer, 2);
         }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
         let mut child = follow(&h, &register, &hub_db).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let t = Instant::now();
-        std::thread::sleep(Duration::from_millis(5 + x % 400));
+        std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {
             killed += 1;
         }
@@ -285,19 +283,15 @@ fn killed_hub_server_loses_and_doubles_nothing_downstream() {
     };
     assert!(follow(&h, &register, &hub_db).output().unwrap().status.success());
     let mut writer = h.store();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut landed = 0;
-    for i in 0..16 {
+    for (i, delay) in common::delays(0x9E37_79B9_7F4A_7C15, 16, 250).enumerate() {
         if i % 4 == 3 {
             simulate(&mut writer, 3);
             assert!(follow(&h, &register, &hub_db).output().unwrap().status.success());
         }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
         let mut server = serve();
         let mut client = sync();
-        std::thread::sleep(Duration::from_millis(5 + x % 250));
+        std::thread::sleep(delay);
         if client.try_wait().unwrap().is_none() {
             landed += 1;
         }

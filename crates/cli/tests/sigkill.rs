@@ -9,18 +9,7 @@ use vtj_store::Store;
 use vtj_sync::{Position, Register};
 use vtj_testkit::*;
 
-/// A small deterministic sequence for the kill delays.
-fn delays(n: usize) -> impl Iterator<Item = Duration> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..n).map(move |_| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        // Up to 300 ms: a person record carries the whole VTJ person now,
-        // so the load takes longer than it did with twenty groups.
-        Duration::from_millis(5 + x % 300)
-    })
-}
+mod common;
 
 #[test]
 fn killed_sync_converges_and_applies_each_change_once() {
@@ -50,7 +39,9 @@ fn killed_sync_converges_and_applies_each_change_once() {
             .unwrap()
     };
     let (mut killed_loading, mut killed_following) = (0, 0);
-    for (i, delay) in delays(40).enumerate() {
+    // Up to 300 ms: a person record carries the whole VTJ person now, so
+    // the load takes longer than it did with twenty groups.
+    for (i, delay) in common::delays(0x9E37_79B9_7F4A_7C15, 40, 300).enumerate() {
         if i % 5 == 4 {
             // Give the catch-ups something to do.
             simulate(&mut writer, 2);

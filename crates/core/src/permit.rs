@@ -165,7 +165,7 @@ impl<'a> Subject<'a> {
     /// holds nothing of a person upstream no longer gives (`hub::mirror`),
     /// and they must leave every internal system, listed or not.
     pub fn new(person: &'a Person, listed: bool) -> Subject<'a> {
-        Subject { person, on_list: listed && !person.tietoryhmat.is_empty() }
+        Subject { person, on_list: listed && crate::hub::held(person) }
     }
 }
 

@@ -56,6 +56,15 @@ pub struct Published {
     pub outside_product: u64,
 }
 
+impl std::ops::AddAssign for Published {
+    fn add_assign(&mut self, other: Published) {
+        self.noted += other.noted;
+        self.events += other.events;
+        self.untyped += other.untyped;
+        self.outside_product += other.outside_product;
+    }
+}
+
 /// Mirrors every person the register noted into the store, in batches of
 /// at most `batch` notes, and forgets the notes once they are committed.
 /// `upstream` is the permit the register follows, as recorded in the hub.

@@ -4,17 +4,17 @@
 //! whole country's permit; sixteen internal systems each follow one
 //! wellbeing services county under a sub-permit, all at once.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use serde::Deserialize;
 use time::{Date, Month};
 use vtj_api::admin::{self, PermitSpec};
 use vtj_store::Store;
 
-use super::measure::{pin_child, wait_with_rusage};
-use super::{server_config, thousands, whole_country, Bench, Server, SyncOut, Table, PERMIT, RECIPIENT};
+use super::measure::pin_child;
+use super::{run_child, server_config, thousands, whole_country, Bench, Server, SyncOut, Table, PERMIT, RECIPIENT};
 
 /// Internal systems served at once.
 const SYSTEMS: usize = 16;
@@ -29,35 +29,6 @@ struct FollowOut {
 #[serde(rename_all = "camelCase")]
 struct Mirrored {
     changes: u64,
-}
-
-struct Run<T> {
-    out: T,
-    seconds: f64,
-    rss_kib: u64,
-}
-
-/// A child process run to its end, its JSON output read, timed and measured.
-fn run_child<T: for<'de> Deserialize<'de>>(mut cmd: Command, what: &str) -> Result<Run<T>> {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("starting {what}"))?;
-    // Read both pipes at once: a child blocked on a full one never exits.
-    let mut stderr = child.stderr.take().context("stderr")?;
-    let errors = std::thread::spawn(move || {
-        let mut err = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
-        err
-    });
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().context("stdout")?, &mut out)?;
-    let (status, rss_kib) = wait_with_rusage(&mut child)?;
-    let err = errors.join().unwrap_or_default();
-    if !status.success() {
-        bail!("{what} failed ({status}): {}", err.trim());
-    }
-    let out = serde_json::from_str(out.trim()).with_context(|| format!("{what} printed {out:?}"))?;
-    Ok(Run { out, seconds: started.elapsed().as_secs_f64(), rss_kib })
 }
 
 pub(super) fn run(bench: &Bench<'_>, table: &mut Table) -> Result<()> {

@@ -19,7 +19,8 @@ use vtj_store::{AuditLog, PersonFilter, SqliteStore, Store};
 use vtj_sync::Register;
 
 use super::{
-    client, differing, expected_register, pick_customers, report, scripted_events, serve, COUNTY, COUNTY_PERMIT,
+    client, county_permit, differing, expected_register, pick_customers, report, scripted_events, serve, COUNTY,
+    COUNTY_PERMIT,
 };
 use crate::client::run_once;
 
@@ -32,20 +33,7 @@ pub(super) fn run(args: super::DemoArgs) -> Result<()> {
     let (dir, _tmp, db, mut store, start) = super::population(&args)?;
 
     // Upstream ("DVV"): the county's permit and its one connection.
-    let county = PermitSpec {
-        tunnus: COUNTY_PERMIT.into(),
-        luvansaaja: "KSHVA".into(),
-        kayttotarkoitus: "hyvinvointialueen asiakas- ja potilasrekisterit".into(),
-        tuote: "PSOP".into(),
-        ryhmat: None,
-        kunnat: vec![],
-        hyvinvointialueet: vec![COUNTY.into()],
-        hetulista: false,
-        turvakielto_oikeus: false,
-        alkaen: start,
-        asti: None,
-        ylalupa: None,
-    };
+    let county = county_permit(start, "hyvinvointialueen asiakas- ja potilasrekisterit");
     admin::add_recipient(&mut store, "KSHVA", "Keski-Suomen hyvinvointialue")?;
     admin::add_permit(&mut store, &county)?;
     let hub_password = admin::add_user(&mut store, COUNTY_PERMIT, HUB_USER)?;
