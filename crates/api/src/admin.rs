@@ -347,7 +347,7 @@ mod tests {
             luvansaaja: "PSOP".into(),
             kayttotarkoitus: "palvelusetelit".into(),
             tuote: "oma".into(),
-            ryhmat: Some(vec!["HENKILON_NIMI".into(), "KOTIKUNTA".into()]),
+            ryhmat: Some(vec!["HENKILON_NIMI".into(), "HENKILOTUNNUS_KORJAUS".into(), "KOTIKUNTA".into()]),
             kunnat: vec!["049".into()],
             asti: None,
             ylalupa: Some("DVV-1".into()),

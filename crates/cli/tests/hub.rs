@@ -57,7 +57,12 @@ fn set_up_hub(h: &Harness, hub_db: &str) -> String {
     vtj(&["admin", "recipient-add", "--db", hub_db, "--tunnus", "PSOP", "--nimi", "Palvelusetelijärjestelmä"]);
     let o = Command::new(env!("CARGO_BIN_EXE_vtj"))
         .args(["admin", "permit-add", "--db", hub_db, "--tunnus", "PSOP-1", "--luvansaaja", "PSOP"])
-        .args(["--tuote", "PSOP-1", "--ryhmat", "HENKILON_NIMI,KOTIKUNTA,VAKINAINEN_KOTIMAINEN_OSOITE"])
+        .args([
+            "--tuote",
+            "PSOP-1",
+            "--ryhmat",
+            "HENKILON_NIMI,HENKILOTUNNUS_KORJAUS,KOTIKUNTA,VAKINAINEN_KOTIMAINEN_OSOITE",
+        ])
         .args(["--kunnat", "179,091", "--kayttotarkoitus", "palvelusetelit", "--ylalupa", KS])
         .output()
         .unwrap();
@@ -75,7 +80,7 @@ fn set_up_hub(h: &Harness, hub_db: &str) -> String {
         "--tuote",
         "PSOP-1",
         "--ryhmat",
-        "HENKILON_NIMI,KOTIKUNTA,VAKINAINEN_KOTIMAINEN_OSOITE",
+        "HENKILON_NIMI,HENKILOTUNNUS_KORJAUS,KOTIKUNTA,VAKINAINEN_KOTIMAINEN_OSOITE",
         "--kunnat",
         "179",
         "--kayttotarkoitus",

@@ -49,16 +49,25 @@ pub enum UpstreamError {
          and every person has a name"
     )]
     NoName(String),
+    #[error(
+        "the upstream product {0} lacks HENKILOTUNNUS_KORJAUS: a hub could not tell a person whose hetu \
+         was corrected from a new one"
+    )]
+    NoCorrections(String),
 }
 
-/// A hub follows only a permit whose every person comes with some data:
-/// one whose product carries the name, which every person has.
+/// A hub follows only a permit whose every person comes with some data
+/// (its product carries the name, which every person has) and whose hetu
+/// corrections come as such (HENKILOTUNNUS_KORJAUS).
 pub fn check_upstream(upstream: &Permit) -> Result<(), UpstreamError> {
-    if upstream.tuote.tietoryhmat.contains(&GroupName::HenkilonNimi) {
-        Ok(())
-    } else {
-        Err(UpstreamError::NoName(upstream.tuote.tunnus.clone()))
+    let groups = &upstream.tuote.tietoryhmat;
+    if !groups.contains(&GroupName::HenkilonNimi) {
+        return Err(UpstreamError::NoName(upstream.tuote.tunnus.clone()));
     }
+    if !groups.contains(&GroupName::HenkilotunnusKorjaus) {
+        return Err(UpstreamError::NoCorrections(upstream.tuote.tunnus.clone()));
+    }
+    Ok(())
 }
 
 /// The hub's person from what upstream disclosed of them (nothing: they
@@ -113,6 +122,31 @@ mod tests {
         assert_eq!(p.kotikunta(), None);
         assert!(p.has_turvakielto());
         assert!(held(&p));
+    }
+
+    #[test]
+    fn a_hub_follows_only_a_permit_with_names_and_corrections() {
+        let mut p = Permit {
+            tunnus: "DVV-1".into(),
+            luvansaaja: "HVA".into(),
+            kayttotarkoitus: "testi".into(),
+            tuote: crate::permit::Product {
+                tunnus: "P".into(),
+                kuvaus: String::new(),
+                tietoryhmat: [GroupName::Kotikunta].into(),
+            },
+            rajaus: crate::permit::Scope::Hetulista,
+            turvakielto: crate::permit::TurvakieltoRule::TiedotSensuroidaan,
+            voimassa_alkaen: time::Date::from_calendar_date(2026, time::Month::January, 1).unwrap(),
+            voimassa_asti: None,
+            peruttu: false,
+            ylalupa: None,
+        };
+        assert_eq!(check_upstream(&p), Err(UpstreamError::NoName("P".into())));
+        p.tuote.tietoryhmat.insert(GroupName::HenkilonNimi);
+        assert_eq!(check_upstream(&p), Err(UpstreamError::NoCorrections("P".into())));
+        p.tuote.tietoryhmat.insert(GroupName::HenkilotunnusKorjaus);
+        assert_eq!(check_upstream(&p), Ok(()));
     }
 
     #[test]

@@ -211,6 +211,11 @@ pub enum SubPermitError {
         names(.0)
     )]
     CannotCensor(Vec<GroupName>),
+    #[error(
+        "HENKILOTUNNUS_KORJAUS: the upstream permit carries it and this one does not, so the system \
+         could not follow a hetu correction (it would keep the person under a hetu no longer theirs)"
+    )]
+    NoCorrections,
     #[error("valid from {sub}, before the upstream permit ({upstream})")]
     StartsEarlier { sub: Date, upstream: Date },
     #[error("valid until {sub}, after the upstream permit ends ({upstream})")]
@@ -255,6 +260,10 @@ impl Permit {
             if !upstream.tuote.tietoryhmat.contains(&GroupName::Kotikunta) {
                 errors.push(SubPermitError::NoHomeMunicipality);
             }
+        }
+        let corrections = |p: &Permit| p.tuote.tietoryhmat.contains(&GroupName::HenkilotunnusKorjaus);
+        if corrections(upstream) && !corrections(self) {
+            errors.push(SubPermitError::NoCorrections);
         }
         if self.sees_turvakielto_data() && !upstream.sees_turvakielto_data() {
             errors.push(SubPermitError::TurvakieltoRight);

@@ -544,10 +544,11 @@ fn moving_out_of_the_area_discloses_only_the_new_municipality_code() {
 
 // ---- Through a county hub: upstream permit -> hub -> sub-permit ----
 
-/// An upstream permit a hub can follow (its product carries the name).
+/// An upstream permit a hub can follow (its product carries the name and
+/// the corrections).
 fn arb_upstream() -> impl Strategy<Value = Permit> {
     arb_permit().prop_map(|mut u| {
-        u.tuote.tietoryhmat.insert(GroupName::HenkilonNimi);
+        u.tuote.tietoryhmat.extend([GroupName::HenkilonNimi, GroupName::HenkilotunnusKorjaus]);
         u
     })
 }
@@ -561,6 +562,9 @@ fn sub_permit(u: &Permit, (group_bits, kunta_bits, hetu_list, entitled): (u128, 
     let entitled = entitled && u.sees_turvakielto_data();
     if u.sees_turvakielto_data() && !entitled && !u.tuote.tietoryhmat.contains(&GroupName::Turvakielto) {
         groups.retain(|g| !g.is_censored_under_turvakielto());
+    }
+    if u.tuote.tietoryhmat.contains(&GroupName::HenkilotunnusKorjaus) {
+        groups.insert(GroupName::HenkilotunnusKorjaus);
     }
     let pool: BTreeSet<KuntaCode> = POOL
         .iter()
@@ -792,4 +796,12 @@ fn a_sub_permit_that_widens_upstream_is_refused_with_every_reason() {
     let errors = with_address.check_narrows(&entitled_blind).unwrap_err();
     assert_eq!(errors, vec![E::CannotCensor(vec![GroupName::VakinainenKotimainenOsoite])]);
     assert_eq!(listed.check_narrows(&entitled_blind), Ok(()), "no censorable group, nothing to censor");
+
+    // Upstream follows hetu corrections: so must every system under it.
+    let mut correcting = u.clone();
+    correcting.tuote.tietoryhmat.insert(GroupName::HenkilotunnusKorjaus);
+    assert_eq!(ok.check_narrows(&correcting), Err(vec![E::NoCorrections]));
+    let mut follows = ok.clone();
+    follows.tuote.tietoryhmat.insert(GroupName::HenkilotunnusKorjaus);
+    assert_eq!(follows.check_narrows(&correcting), Ok(()));
 }

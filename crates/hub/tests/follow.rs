@@ -153,7 +153,11 @@ async fn a_hub_restored_from_a_backup_tells_its_systems_to_load_again() {
         luvansaaja: "PSOP".into(),
         kayttotarkoitus: "palvelusetelit".into(),
         tuote: "PSOP-1".into(),
-        ryhmat: Some(vec!["HENKILON_NIMI".into(), "KOTIKUNTA".into(), "VAKINAINEN_KOTIMAINEN_OSOITE".into()]),
+        ryhmat: Some(
+            ["HENKILON_NIMI", "HENKILOTUNNUS_KORJAUS", "KOTIKUNTA", "VAKINAINEN_KOTIMAINEN_OSOITE"]
+                .map(String::from)
+                .to_vec(),
+        ),
         kunnat: vec!["179".into()],
         hyvinvointialueet: vec![],
         hetulista: false,

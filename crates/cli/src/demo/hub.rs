@@ -68,6 +68,7 @@ pub(super) fn run(args: super::DemoArgs) -> Result<()> {
             "palvelusetelit Jyväskylässä",
             &[
                 "HENKILON_NIMI",
+                "HENKILOTUNNUS_KORJAUS",
                 "AIDINKIELI",
                 "ASIOINTIKIELI",
                 "KUOLINPAIVA",
