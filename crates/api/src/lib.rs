@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use vtj_core::{KuntaCode, Permit, VtjDate};
-use vtj_disclose::{pages, Context, Limits, Touched};
+use vtj_disclose::{pages, Context, Limits, LogCache, Touched};
 use vtj_store::ListDigest;
 use vtj_wire::paths::{self, route, HEADER_XROAD_CLIENT};
 use vtj_wire::*;
@@ -64,6 +64,8 @@ pub struct Config {
     /// `unsigned` says this is a test.
     pub signer: Option<Arc<vtj_tlog::Signer>>,
     pub unsigned: bool,
+    /// Decoded change-log entries kept for all requests to share.
+    pub log_cache: usize,
 }
 
 /// Set in a database that `vtj bench` made: the only kind that may be served
@@ -82,6 +84,7 @@ impl Config {
             audited: true,
             signer: None,
             unsigned: false,
+            log_cache: vtj_disclose::log_cache::DEFAULT_ENTRIES,
         }
     }
 }
@@ -90,6 +93,7 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
 pub struct App {
     db: Db,
+    log: Arc<LogCache>,
     limits: Limits,
     body_limit: usize,
     audited: bool,
@@ -128,6 +132,7 @@ impl App {
             db,
             audited: config.audited,
             signer: config.signer.clone(),
+            log: Arc::new(LogCache::new(config.log_cache)),
             limits: config.limits,
             body_limit: config.body_limit,
             limiter: rate::RateLimiter::new(config.rate_per_second, config.rate_burst),
@@ -336,8 +341,11 @@ async fn muutokset(
         };
         let (limits, today) = (app.limits, app.today());
         let after = req.viimeisin_kirjausavain;
-        let (page, touched) =
-            app.db.read(move |s| Ok(pages::changes(s, &permit, after, list.as_deref(), None, &limits, today)?)).await?;
+        let log = app.log.clone();
+        let (page, touched) = app
+            .db
+            .read(move |s| Ok(pages::changes(s, &log, &permit, after, list.as_deref(), None, &limits, today)?))
+            .await?;
         count(&app.metrics.changes_served, page.changes.len());
         let muutokset =
             page.changes.iter().filter_map(|c| change_record(c.hetu.as_str(), c.registered, &c.disclosure)).collect();

@@ -161,7 +161,8 @@ impl Bench<'_> {
     }
 
     fn run(&self, with_feed: bool, table: &mut Table) -> Result<()> {
-        let (db, token, generated) = self.prepare()?;
+        let (db, users, generated) = self.prepare()?;
+        let token = users[0].1.clone();
         table.row(
             &self.label(),
             "generate population",
@@ -216,10 +217,10 @@ impl Bench<'_> {
                 &format!("{} of loopback", pct(loopback_seconds(applied.bytes, self.pinned)? / applied.seconds)),
             );
             for &c in &self.args.clients {
-                let f = feed(&server.base, &token, initial.snapshot, c, self.args.feed_pages)?;
+                let f = feed(&server.base, &users, initial.snapshot, c, self.args.feed_pages)?;
                 table.row(
                     &self.label(),
-                    &format!("change feed served, {c} client(s)"),
+                    &format!("change feed served, {c} client(s){}", kinds_of(c)),
                     &format!(
                         "{:.0} changes/s, page p50 {:.1} ms, p99 {:.1} ms",
                         f.changes as f64 / f.seconds,
@@ -247,7 +248,7 @@ impl Bench<'_> {
                 ),
             );
             for (c, on) in &feed_audited {
-                let f = feed(&server.base, &token, initial.snapshot, *c, self.args.feed_pages)?;
+                let f = feed(&server.base, &users, initial.snapshot, *c, self.args.feed_pages)?;
                 table.row(
                     &self.label(),
                     &format!("audit cost: feed, {c} client(s)"),
@@ -263,9 +264,10 @@ impl Bench<'_> {
         Ok(())
     }
 
-    /// A fresh database with the population, one recipient, a permit for
-    /// the whole country and its user. Returns (spec, password, seconds spent generating).
-    fn prepare(&self) -> Result<(String, String, f64)> {
+    /// A fresh database with the population, one recipient, the permits
+    /// of [`feed_kinds`] and their users. Returns (spec, each kind's user and
+    /// password, seconds spent generating); the first is the whole country's.
+    fn prepare(&self) -> Result<(String, Vec<Login>, f64)> {
         let spec = match self.backend {
             BenchBackend::Sqlite => {
                 let path = self.dir.join(format!("vtj-bench-{}.db", self.persons));
@@ -285,9 +287,12 @@ impl Bench<'_> {
         )?;
         let generated = started.elapsed().as_secs_f64();
         admin::add_recipient(&mut *store, RECIPIENT, "benchmark recipient")?;
-        admin::add_permit(&mut *store, &PermitSpec::whole_country(PERMIT, RECIPIENT, "benchmark", start))?;
-        let password = admin::add_user(&mut *store, PERMIT, USER)?;
-        Ok((spec, password, generated))
+        let mut users = Vec::new();
+        for (user, spec) in feed_kinds(start) {
+            admin::add_permit(&mut *store, &spec)?;
+            users.push((user.to_string(), admin::add_user(&mut *store, &spec.tunnus, user)?));
+        }
+        Ok((spec, users, generated))
     }
 
     fn initial_load(&self, server: &Server, token: &str, tag: &str) -> Result<Initial> {
@@ -490,16 +495,59 @@ struct FeedPage {
     ajan_tasalla: bool,
 }
 
+/// A user and their password.
+type Login = (String, String);
+
+/// The permits the feed's clients read under: client `i` under kind `i % 4`.
+/// The first is the whole country's, as the other figures; the others
+/// differ in what `render` decides (the turvakielto right, a narrower
+/// product, a narrower area), so the shared log is rendered four ways.
+fn feed_kinds(start: Date) -> [(&'static str, PermitSpec); 4] {
+    let whole = |tunnus: &str| PermitSpec::whole_country(tunnus, RECIPIENT, "benchmark", start);
+    let cities = vtj_core::kunta::kunnat().iter().filter(|k| k.residents >= 20_000).map(|k| k.code.to_string());
+    [
+        (USER, whole(PERMIT)),
+        ("bench-tk", PermitSpec { turvakielto_oikeus: true, ..whole("BENCH-KOKO-MAA-TK") }),
+        (
+            "bench-suppea",
+            PermitSpec {
+                ryhmat: Some(
+                    [
+                        "HENKILON_NIMI",
+                        "HENKILOTUNNUS_KORJAUS",
+                        "KOTIKUNTA",
+                        "VAKINAINEN_KOTIMAINEN_OSOITE",
+                        "KUOLINPAIVA",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                ),
+                ..whole("BENCH-SUPPEA")
+            },
+        ),
+        ("bench-kaupungit", PermitSpec { kunnat: cities.collect(), ..whole("BENCH-KAUPUNGIT") }),
+    ]
+}
+
+fn kinds_of(clients: usize) -> String {
+    match clients {
+        1 => String::new(),
+        c => format!(" of {} kinds", c.min(4)),
+    }
+}
+
 /// `clients` recipients reading the feed from `from` at once, each up to
-/// `pages` full pages; every page's latency is request to last body byte.
-fn feed(base: &str, password: &str, from: i64, clients: usize, pages: usize) -> Result<Feed> {
+/// `pages` full pages, client `i` as `users[i % users.len()]`; every page's
+/// latency is request to last body byte.
+fn feed(base: &str, users: &[Login], from: i64, clients: usize, pages: usize) -> Result<Feed> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
         let url = format!("{base}/api/v1{}", vtj_wire::paths::MUUTOKSET);
         let started = Instant::now();
-        let tasks = (0..clients).map(|_| {
-            let (http, url, password) = (http.clone(), url.clone(), password.to_string());
+        let tasks = (0..clients).map(|i| {
+            let (http, url) = (http.clone(), url.clone());
+            let (user, password) = users[i % users.len()].clone();
             async move {
                 let (mut cursor, mut changes, mut bytes, mut latencies) = (from, 0u64, 0u64, Vec::new());
                 for _ in 0..pages {
@@ -507,7 +555,7 @@ fn feed(base: &str, password: &str, from: i64, clients: usize, pages: usize) -> 
                     let r = http
                         .post(&url)
                         .json(&serde_json::json!({ "viimeisinKirjausavain": cursor }))
-                        .basic_auth(USER, Some(&password))
+                        .basic_auth(&user, Some(&password))
                         .send()
                         .await?
                         .error_for_status()?;

@@ -13,7 +13,7 @@ use vtj_api::{App, Config};
 #[derive(Args)]
 pub struct ServeArgs {
     /// A TOML file with any of: listen, db, rate_per_second, rate_burst, page, vko_page, max_list,
-    /// body_limit, tls_cert, tls_key, tls_client_ca, admin_listen, audit_key.
+    /// body_limit, log_cache, tls_cert, tls_key, tls_client_ca, admin_listen, audit_key.
     #[arg(long, env = "VTJ_CONFIG")]
     config: Option<PathBuf>,
     #[arg(long, env = "VTJ_LISTEN")]
@@ -26,6 +26,10 @@ pub struct ServeArgs {
     rate_per_second: Option<f64>,
     #[arg(long, env = "VTJ_RATE_BURST")]
     rate_burst: Option<u32>,
+    /// Decoded change-log entries kept for every recipient to share (0:
+    /// none; default 4096, about 150 MiB of whole persons).
+    #[arg(long, env = "VTJ_LOG_CACHE")]
+    log_cache: Option<usize>,
     /// Also serve the admin API here (plain HTTP: keep it on loopback or an
     /// operations network). Needs `vtj admin admin-token-issue` first.
     #[arg(long, env = "VTJ_ADMIN_LISTEN")]
@@ -66,6 +70,7 @@ struct FileConfig {
     /// Hetus in one /muutokset list.
     max_list: Option<usize>,
     body_limit: Option<usize>,
+    log_cache: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_client_ca: Option<PathBuf>,
@@ -118,6 +123,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(n) = file.body_limit {
         config.body_limit = n;
+    }
+    if let Some(n) = args.log_cache.or(file.log_cache) {
+        config.log_cache = n;
     }
     let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
         (Some(cert), Some(key)) => {

@@ -25,6 +25,7 @@ use vtj_format::manifest::{sha256_file, Manifest, ManifestEntry, ManifestError, 
 use vtj_store::{AuditLog, Store, StoreError};
 
 use crate::audit::{self, Context, Touched};
+use crate::log_cache::LogCache;
 use crate::pages::{self, Limits, PersonOut};
 use crate::refusal::Refused;
 
@@ -291,9 +292,12 @@ fn changes<S: Store + AuditLog + ?Sized>(
         Scope::Hetulista => Some(sink.store.hetu_list(&permit.tunnus)?),
         Scope::Kuntarajaus { .. } => None,
     };
+    // One delivery reads each entry once: nothing to share.
+    let log = LogCache::disabled();
     let mut after = from;
     while after < to {
-        let (page, touched) = pages::changes(&*sink.store, permit, after, list.as_deref(), Some(to), &limits, today)?;
+        let (page, touched) =
+            pages::changes(&*sink.store, &log, permit, after, list.as_deref(), Some(to), &limits, today)?;
         for c in &page.changes {
             let role = match c.disclosure {
                 Disclosure::Enter(_) => Role::Enter,

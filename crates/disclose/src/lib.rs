@@ -6,15 +6,18 @@
 //! - [`pages`]: the permit in force, and pages of initial data and changes,
 //!   each person rendered by the core's `render` / `render_full` (scope,
 //!   product and turvakielto are decided there and nowhere else).
+//! - [`log_cache`]: decoded change-log blocks shared between requests.
 //! - [`audit`]: what a request disclosed, and its audit entry.
 //! - [`deliver`]: Muutostietopalvelu deliveries of a permit.
 //! - [`refusal`]: why a request gets nothing, channel-neutral.
 
 pub mod audit;
 pub mod deliver;
+pub mod log_cache;
 pub mod pages;
 pub mod refusal;
 
 pub use audit::{Context, Touched};
+pub use log_cache::LogCache;
 pub use pages::{ChangeOut, ChangesPage, Limits, PersonOut};
 pub use refusal::{Refusal, Refused};

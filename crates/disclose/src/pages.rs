@@ -16,6 +16,7 @@ use vtj_core::{
 use vtj_store::{Cursor, LogEntry, PersonFilter, Store};
 
 use crate::audit::Touched;
+use crate::log_cache::LogCache;
 use crate::refusal::{Refusal, Refused};
 
 /// Limits that keep one request bounded.
@@ -275,9 +276,14 @@ pub fn area_page<S: Store + ?Sized>(
 
 /// Changes after `after` (and at most `until`) that the permit receives,
 /// at most a page of them. `list`: the persons the call is about (a
-/// hetu-scoped permit must give them).
+/// hetu-scoped permit must give them). `log`: decoded entries shared with
+/// other requests (only the log's own, never an answer).
+// Each argument is one independent input of the request; bundling them
+// would only move the list elsewhere.
+#[allow(clippy::too_many_arguments)]
 pub fn changes<S: Store + ?Sized>(
     s: &S,
+    log: &LogCache,
     permit: &Permit,
     after: i64,
     list: Option<&[Hetu]>,
@@ -333,13 +339,12 @@ pub fn changes<S: Store + ?Sized>(
     let mut last = Cursor(after);
     let mut scanned = 0;
     'scan: while scanned < limits.max_scan {
-        let chunk = 1_000.min(limits.max_scan - scanned);
-        let entries = s.changes_since(last, chunk)?;
-        scanned += entries.len();
-        for e in &entries {
-            if until.is_some_and(|u| e.cursor.0 > u) {
+        let run = log.read(s, base, newest, last)?;
+        for e in run.entries() {
+            if until.is_some_and(|u| e.cursor.0 > u) || scanned == limits.max_scan {
                 break 'scan;
             }
+            scanned += 1;
             last = e.cursor;
             let shown = match &known {
                 Some(m) => match m.get(&e.after.id) {
@@ -355,7 +360,7 @@ pub fn changes<S: Store + ?Sized>(
                 break 'scan;
             }
         }
-        if entries.len() < chunk {
+        if run.at_end {
             break;
         }
     }

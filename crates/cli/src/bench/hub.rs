@@ -33,7 +33,8 @@ struct Mirrored {
 
 pub(super) fn run(bench: &Bench<'_>, table: &mut Table) -> Result<()> {
     let label = format!("hub {}", thousands(bench.persons));
-    let (upstream_db, token, _) = bench.prepare()?;
+    let (upstream_db, users, _) = bench.prepare()?;
+    let token = &users[0].1;
     let upstream = Server::start(bench.exe, &upstream_db, true, bench.pinned, Some(&server_config(bench.dir)?))?;
 
     // The hub's store: the country permit as recorded, sixteen sub-permits.
@@ -79,7 +80,7 @@ pub(super) fn run(bench: &Bench<'_>, table: &mut Table) -> Result<()> {
             .args(["--service", &format!("{base}/api/v1"), "--kunnat", &whole_country()])
             .arg("--register")
             .arg(&hub_register)
-            .env("VTJ_PASSWORD", &token);
+            .env("VTJ_PASSWORD", token);
         if bench.pinned {
             pin_child(&mut cmd, 1);
         }

@@ -1,0 +1,140 @@
+//! Decoded blocks of the change log, shared by every request of one
+//! process. Decoding the persons of a log entry is nearly all of a change
+//! page's cost (criterion: rendering is a few per cent of it), and
+//! recipients following the feed read the same entries: decoded once,
+//! they are rendered per permit as before. Nothing permit-specific is kept
+//! here, so nothing here can carry one permit's answer to another: every
+//! disclosure is still `render`'s, per request.
+//!
+//! A block is the entries whose cursors fall in one aligned range of
+//! [`BLOCK`] cursors. Only a block wholly at or below the newest cursor
+//! is kept: the log is append-only and a cursor is visible only after every
+//! lower one is (appends are serialised), so such a block never changes.
+//! Blocks are keyed by the log's epoch as well, so a hub that starts a new
+//! epoch never meets a block of the old one. A database restored from a
+//! backup under a running service reuses cursors: restart the service.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use vtj_store::{Cursor, LogEntry, Store, StoreError};
+
+/// Cursors in one block.
+pub const BLOCK: i64 = 256;
+
+/// Entries kept by default. A decoded entry of the whole person with
+/// families takes about 37 KiB (seven times its JSON), so 4,096 entries
+/// are about 150 MiB: sixteen blocks, enough for recipients reading the
+/// same 1,000-change page (some 2,500 entries) at once to share it.
+pub const DEFAULT_ENTRIES: usize = 4_096;
+
+pub struct LogCache {
+    blocks: usize,
+    inner: Mutex<Blocks>,
+}
+
+#[derive(Default)]
+struct Blocks {
+    tick: u64,
+    slots: HashMap<(i64, i64), Slot>,
+}
+
+/// A slot is locked while its block is read, so requests wanting the
+/// same block at once wait for one read instead of each decoding it.
+type Cell = Arc<Mutex<Option<Arc<[LogEntry]>>>>;
+
+struct Slot {
+    used: u64,
+    cell: Cell,
+}
+
+/// Log entries after a cursor, in cursor order.
+pub(crate) struct Run {
+    entries: Arc<[LogEntry]>,
+    from: usize,
+    /// The log held nothing more when read.
+    pub at_end: bool,
+}
+
+impl Run {
+    pub fn entries(&self) -> &[LogEntry] {
+        &self.entries[self.from..]
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere cannot leave a half-written block: a cell is
+    // either empty or holds a whole one.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl LogCache {
+    /// Keeps about `entries` decoded entries (whole blocks; 0 keeps none).
+    pub fn new(entries: usize) -> LogCache {
+        LogCache { blocks: entries.div_ceil(BLOCK as usize), inner: Mutex::new(Blocks::default()) }
+    }
+
+    pub fn disabled() -> LogCache {
+        LogCache::new(0)
+    }
+
+    /// Entries after `after` (at least one unless the log has nothing
+    /// after it): from a kept block when `after + 1` falls in a complete
+    /// one, otherwise read from the store.
+    pub(crate) fn read<S: Store + ?Sized>(
+        &self,
+        s: &S,
+        epoch: i64,
+        newest: Cursor,
+        after: Cursor,
+    ) -> Result<Run, StoreError> {
+        let block = (after.0 + 1).div_euclid(BLOCK);
+        let complete = (block + 1) * BLOCK - 1 <= newest.0;
+        if self.blocks > 0 && complete {
+            let entries = self.block(s, epoch, block)?;
+            let from = entries.partition_point(|e| e.cursor <= after);
+            if from < entries.len() {
+                return Ok(Run { entries, from, at_end: false });
+            }
+        }
+        let entries: Arc<[LogEntry]> = s.changes_since(after, BLOCK as usize)?.into();
+        Ok(Run { at_end: entries.len() < BLOCK as usize, entries, from: 0 })
+    }
+
+    fn block<S: Store + ?Sized>(&self, s: &S, epoch: i64, block: i64) -> Result<Arc<[LogEntry]>, StoreError> {
+        let cell = self.cell((epoch, block));
+        let mut held = lock(&cell);
+        if let Some(entries) = &*held {
+            return Ok(entries.clone());
+        }
+        let first = block * BLOCK;
+        let mut entries = s.changes_since(Cursor(first - 1), BLOCK as usize)?;
+        entries.retain(|e| e.cursor.0 < first + BLOCK);
+        let entries: Arc<[LogEntry]> = entries.into();
+        *held = Some(entries.clone());
+        Ok(entries)
+    }
+
+    fn cell(&self, key: (i64, i64)) -> Cell {
+        let mut b = lock(&self.inner);
+        b.tick += 1;
+        let tick = b.tick;
+        if let Some(slot) = b.slots.get_mut(&key) {
+            slot.used = tick;
+            return slot.cell.clone();
+        }
+        if b.slots.len() >= self.blocks {
+            if let Some(oldest) = b.slots.iter().min_by_key(|(_, s)| s.used).map(|(k, _)| *k) {
+                b.slots.remove(&oldest);
+            }
+        }
+        let cell = Cell::default();
+        b.slots.insert(key, Slot { used: tick, cell: cell.clone() });
+        cell
+    }
+
+    /// Blocks kept now (for tests and metrics).
+    pub fn kept(&self) -> usize {
+        lock(&self.inner).slots.values().filter(|s| lock(&s.cell).is_some()).count()
+    }
+}

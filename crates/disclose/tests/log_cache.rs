@@ -1,0 +1,166 @@
+//! The shared log cache changes no answer: for random permits of every
+//! kind reading random ranges in random order through one small cache,
+//! every page and every audit record is what the same request gets
+//! without the cache. The cache holds the log's own entries only, so a
+//! block one permit's request decoded is rendered anew for the next.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use time::{Date, Month};
+use vtj_core::kunta::kunnat;
+use vtj_core::{GroupName, Hetu, KuntaCode, Permit, PersonId, Product, Scope, TurvakieltoRule};
+use vtj_disclose::log_cache::BLOCK;
+use vtj_disclose::pages::changes;
+use vtj_disclose::{Limits, LogCache};
+use vtj_sim::{GenerateConfig, SimulateConfig};
+use vtj_store::{PersonFilter, SqliteStore, Store};
+
+struct Log {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    newest: i64,
+    hetus: Vec<Hetu>,
+}
+
+/// A population and some weeks of its life: a dozen blocks and more.
+fn log() -> &'static Log {
+    static LOG: OnceLock<Log> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("vtj.db");
+        let mut s = SqliteStore::open(&path).expect("store");
+        vtj_sim::generate(&mut s, &GenerateConfig { persons: 2_000, seed: 11, date: start() }, &mut |_| {})
+            .expect("generate");
+        vtj_sim::simulate(&mut s, &SimulateConfig { days: 30, intensity: 60.0 }, &mut |_| {}).expect("simulate");
+        let newest = s.last_cursor().expect("cursor").0;
+        assert!(newest > 12 * BLOCK, "the log is too short to span many blocks: {newest}");
+        let hetus =
+            s.persons(PersonFilter::All, PersonId(0), 2_000).expect("persons").iter().map(|p| p.hetu()).collect();
+        Log { _dir: dir, path, newest, hetus }
+    })
+}
+
+fn start() -> Date {
+    Date::from_calendar_date(2026, Month::January, 1).expect("date")
+}
+
+fn today() -> Date {
+    Date::from_calendar_date(2026, Month::June, 1).expect("date")
+}
+
+fn permit(groups: BTreeSet<GroupName>, rajaus: Scope, right: bool) -> Permit {
+    Permit {
+        tunnus: "P".into(),
+        luvansaaja: "R".into(),
+        kayttotarkoitus: "testi".into(),
+        tuote: Product { tunnus: "T".into(), kuvaus: String::new(), tietoryhmat: groups },
+        rajaus,
+        turvakielto: if right { TurvakieltoRule::TiedotLuovutetaan } else { TurvakieltoRule::TiedotSensuroidaan },
+        voimassa_alkaen: start(),
+        voimassa_asti: None,
+        peruttu: false,
+        ylalupa: None,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Ask {
+    permit: Permit,
+    list: Option<Vec<Hetu>>,
+    /// Where in the log the read starts, as a share of it.
+    at: f64,
+    page: usize,
+    max_scan: usize,
+}
+
+fn arb_ask() -> impl Strategy<Value = Ask> {
+    let regions: Vec<&'static str> = kunnat().iter().map(|k| k.region).collect::<BTreeSet<_>>().into_iter().collect();
+    (
+        proptest::sample::subsequence(GroupName::ALL.to_vec(), 1..GroupName::ALL.len()),
+        prop_oneof![Just(None), proptest::sample::select(regions).prop_map(Some)],
+        any::<bool>(),
+        proptest::option::of(proptest::collection::vec(0usize..2_000, 1..200)),
+        (0.0..1.0f64, 1usize..400, 1usize..2_000),
+    )
+        .prop_map(|(groups, region, right, list, (at, page, max_scan))| {
+            let area = kunnat().iter().filter(|k| region.is_none_or(|r| k.region == r)).map(|k| k.code).collect();
+            let rajaus = if list.is_some() { Scope::Hetulista } else { Scope::Kuntarajaus { kunnat: area } };
+            let hetus = &log().hetus;
+            Ask {
+                permit: permit(groups.into_iter().collect(), rajaus, right),
+                list: list.map(|l| l.into_iter().map(|i| hetus[i % hetus.len()]).collect()),
+                at,
+                page,
+                max_scan,
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn pages_through_the_shared_cache_are_the_pages_without_it(
+        asks in proptest::collection::vec(arb_ask(), 1..12),
+        blocks in 1usize..6,
+    ) {
+        let log = log();
+        let s = SqliteStore::open(&log.path).expect("store");
+        let shared = LogCache::new(blocks * BLOCK as usize);
+        let none = LogCache::disabled();
+        for ask in &asks {
+            let limits = Limits { page: ask.page, max_scan: ask.max_scan, ..Limits::default() };
+            let mut after = (ask.at * log.newest as f64) as i64;
+            // Each ask follows the feed for a few pages, as a client does.
+            for _ in 0..3 {
+                let read = |cache: &LogCache| {
+                    changes(&s, cache, &ask.permit, after, ask.list.as_deref(), None, &limits, today())
+                        .map_err(|e| e.to_string())
+                };
+                let (cached, plain) = (read(&shared), read(&none));
+                prop_assert_eq!(&cached, &plain);
+                let Ok((page, _)) = plain else { break };
+                if page.up_to_date {
+                    break;
+                }
+                after = page.last;
+            }
+            prop_assert!(shared.kept() <= blocks, "{} blocks kept, {} allowed", shared.kept(), blocks);
+        }
+    }
+}
+
+#[test]
+fn a_block_is_decoded_once_for_every_recipient_and_the_tail_never_kept() {
+    let log = log();
+    let s = SqliteStore::open(&log.path).expect("store");
+    let cache = LogCache::new(4 * BLOCK as usize);
+    let area = Scope::Kuntarajaus { kunnat: kunnat().iter().map(|k| k.code).collect::<BTreeSet<KuntaCode>>() };
+    let whole = permit(GroupName::ALL.into_iter().collect(), area, false);
+    let limits = Limits { page: 50, ..Limits::default() };
+    let read = |after| changes(&s, &cache, &whole, after, None, None, &limits, today()).expect("page").0;
+    let first = read(0);
+    assert_eq!(first.changes.len(), 50);
+    assert_eq!(cache.kept(), 1, "the first block, decoded for the first request");
+    assert_eq!(read(0), first, "the same answer from the kept block");
+    assert_eq!(cache.kept(), 1);
+
+    // The newest block is still growing: read from the store every time.
+    let end = read(log.newest - 3);
+    assert!(end.up_to_date);
+    assert_eq!(cache.kept(), 1, "the newest, incomplete block is not kept");
+
+    // Reading through the whole log keeps four blocks, no more.
+    let mut after = 0;
+    loop {
+        let page = read(after);
+        if page.up_to_date {
+            break;
+        }
+        after = page.last;
+    }
+    assert_eq!(cache.kept(), 4);
+}
