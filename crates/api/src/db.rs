@@ -24,6 +24,7 @@ struct Inner {
     writer: Mutex<Box<dyn Backend>>,
     readers: Mutex<Vec<Box<dyn Backend>>>,
     read_slots: tokio::sync::Semaphore,
+    slots: usize,
 }
 
 /// Two reads per core keep every core busy while one waits on I/O.
@@ -46,8 +47,14 @@ impl Db {
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 read_slots: tokio::sync::Semaphore::new(read_slots()),
+                slots: read_slots(),
             }),
         })
+    }
+
+    /// Reads that may run at once.
+    pub fn read_slots(&self) -> usize {
+        self.inner.slots
     }
 
     /// For set-up, outside any runtime.

@@ -94,6 +94,8 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 pub struct App {
     db: Db,
     log: Arc<LogCache>,
+    /// Page answers between their read and their audit commit.
+    pages: Arc<tokio::sync::Semaphore>,
     limits: Limits,
     body_limit: usize,
     audited: bool,
@@ -114,6 +116,7 @@ impl App {
     /// With a clock of the caller's: tests move time to expire permits.
     pub fn with_clock(config: &Config, clock: Clock) -> Result<Arc<App>, vtj_store::StoreError> {
         let db = Db::open(&config.db)?;
+        let slots = db.read_slots();
         if !config.audited && db.meta_blocking(BENCHMARK_META)?.is_none() {
             return Err(vtj_store::StoreError::Refused(
                 "audit logging can be turned off only on a database made by `vtj bench`".into(),
@@ -133,6 +136,7 @@ impl App {
             audited: config.audited,
             signer: config.signer.clone(),
             log: Arc::new(LogCache::new(config.log_cache)),
+            pages: Arc::new(tokio::sync::Semaphore::new(2 * slots)),
             limits: config.limits,
             body_limit: config.body_limit,
             limiter: rate::RateLimiter::new(config.rate_per_second, config.rate_burst),
@@ -179,6 +183,9 @@ pub async fn serve(
 struct Ctx {
     audit: Context,
     cert: Option<String>,
+    /// A page slot, held from the read until the audit entry is committed
+    /// (released when the context is dropped at the end of `finish`).
+    page: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Ctx {
@@ -186,7 +193,15 @@ impl Ctx {
         let mut audit = Context::new(action);
         audit.xroad_client =
             headers.get(HEADER_XROAD_CLIENT).map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(200).collect());
-        Ctx { audit, cert: cert.and_then(|Extension(ClientCert(c))| c) }
+        Ctx { audit, cert: cert.and_then(|Extension(ClientCert(c))| c), page: None }
+    }
+
+    /// Waits for a page slot: a page answer is megabytes of rendered
+    /// records and JSON, and pages read faster than their audit entries
+    /// commit would otherwise pile up in memory without bound.
+    async fn page_slot(&mut self, app: &App) -> Result<(), ApiError> {
+        self.page = Some(app.pages.clone().acquire_owned().await.map_err(|_| ApiError::internal())?);
+        Ok(())
     }
 
     /// The signed-in user's permit, in force today, within its recipient's
@@ -342,17 +357,25 @@ async fn muutokset(
         let (limits, today) = (app.limits, app.today());
         let after = req.viimeisin_kirjausavain;
         let log = app.log.clone();
-        let (page, touched) = app
+        ctx.page_slot(&app).await?;
+        // Rendered to JSON on the blocking pool, inside the read's slot:
+        // it is CPU-bound work like the read itself.
+        let (body, n) = app
             .db
-            .read(move |s| Ok(pages::changes(s, &log, &permit, after, list.as_deref(), None, &limits, today)?))
+            .read(move |s| {
+                let (page, touched) = pages::changes(s, &log, &permit, after, list.as_deref(), None, &limits, today)?;
+                let muutokset = page
+                    .changes
+                    .iter()
+                    .filter_map(|c| change_record(c.hetu.as_str(), c.registered, &c.disclosure))
+                    .collect();
+                let answer =
+                    MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: page.up_to_date };
+                Ok((json(&answer, touched)?, page.changes.len()))
+            })
             .await?;
-        count(&app.metrics.changes_served, page.changes.len());
-        let muutokset =
-            page.changes.iter().filter_map(|c| change_record(c.hetu.as_str(), c.registered, &c.disclosure)).collect();
-        json(
-            &MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: page.up_to_date },
-            touched,
-        )
+        count(&app.metrics.changes_served, n);
+        Ok(body)
     }
     .await;
     finish(app, ctx, served).await
@@ -372,11 +395,17 @@ async fn perustiedot(
         ctx.audit.asked = req.hetulista;
         let groups = pages::group_filter(req.tietoryhmat.as_deref(), known::is_known_group)?;
         let today = app.today();
-        let (persons, touched) =
-            app.db.read(move |s| Ok(pages::listed(s, &permit, &hetus, groups.as_ref(), today)?)).await?;
-        count(&app.metrics.persons_served, persons.len());
-        let perustiedot = persons.iter().map(|p| person_record(p.hetu.as_str(), &p.groups)).collect();
-        json(&PerustiedotResponse { perustiedot, ajan_tasalla: true }, touched)
+        ctx.page_slot(&app).await?;
+        let (body, n) = app
+            .db
+            .read(move |s| {
+                let (persons, touched) = pages::listed(s, &permit, &hetus, groups.as_ref(), today)?;
+                let perustiedot = persons.iter().map(|p| person_record(p.hetu.as_str(), &p.groups)).collect();
+                Ok((json(&PerustiedotResponse { perustiedot, ajan_tasalla: true }, touched)?, persons.len()))
+            })
+            .await?;
+        count(&app.metrics.persons_served, n);
+        Ok(body)
     }
     .await;
     finish(app, ctx, served).await
@@ -395,21 +424,24 @@ async fn perustiedot_vko(
         let kunnat = kuntakoodit(&req.kuntakoodit)?;
         let (limits, today) = (app.limits, app.today());
         let jatkoavain = req.jatkoavain;
-        let (page, touched) = app
+        ctx.page_slot(&app).await?;
+        let (body, n) = app
             .db
-            .read(move |s| Ok(pages::area_page(s, &permit, &kunnat, jatkoavain.as_deref(), &limits, today)?))
+            .read(move |s| {
+                let (page, touched) = pages::area_page(s, &permit, &kunnat, jatkoavain.as_deref(), &limits, today)?;
+                let n = page.persons.len();
+                let perustiedot = page.persons.iter().map(|p| person_record(p.hetu.as_str(), &p.groups)).collect();
+                let answer = PerustiedotVkoResponse {
+                    perustiedot,
+                    ajan_tasalla: page.next.is_none(),
+                    viimeisin_kirjausavain: Some(page.snapshot),
+                    jatkoavain: page.next,
+                };
+                Ok((json(&answer, touched)?, n))
+            })
             .await?;
-        count(&app.metrics.persons_served, page.persons.len());
-        let perustiedot = page.persons.iter().map(|p| person_record(p.hetu.as_str(), &p.groups)).collect();
-        json(
-            &PerustiedotVkoResponse {
-                perustiedot,
-                ajan_tasalla: page.next.is_none(),
-                viimeisin_kirjausavain: Some(page.snapshot),
-                jatkoavain: page.next,
-            },
-            touched,
-        )
+        count(&app.metrics.persons_served, n);
+        Ok(body)
     }
     .await;
     finish(app, ctx, served).await

@@ -191,6 +191,7 @@ impl Bench<'_> {
             ),
         );
         table.row(&self.label(), "  sync client peak RSS", &format!("{} MiB", initial.client_rss_kib >> 10), "");
+        self.service_rss_so_far(table, &server)?;
 
         let mut feed_audited = Vec::new();
         if with_feed {
@@ -216,6 +217,7 @@ impl Bench<'_> {
                 &format!("{:.0} changes/s ({} changes)", applied.changes as f64 / applied.seconds, applied.changes),
                 &format!("{} of loopback", pct(loopback_seconds(applied.bytes, self.pinned)? / applied.seconds)),
             );
+            self.service_rss_so_far(table, &server)?;
             for &c in &self.args.clients {
                 let f = feed(&server.base, &users, initial.snapshot, c, self.args.feed_pages)?;
                 table.row(
@@ -229,6 +231,7 @@ impl Bench<'_> {
                     ),
                     &format!("{} of loopback", pct(loopback_seconds(f.bytes, self.pinned)? / f.seconds)),
                 );
+                self.service_rss_so_far(table, &server)?;
                 feed_audited.push((c, f));
             }
         }
@@ -261,6 +264,12 @@ impl Bench<'_> {
             }
             server.stop()?;
         }
+        Ok(())
+    }
+
+    /// The service's peak memory after the stage of the row above.
+    fn service_rss_so_far(&self, table: &mut Table, server: &Server) -> Result<()> {
+        table.row(&self.label(), "  service peak RSS so far", &format!("{} MiB", server.peak_rss()? >> 10), "");
         Ok(())
     }
 
@@ -419,9 +428,14 @@ impl Server {
         self.child.id()
     }
 
+    /// The service's peak resident memory so far, in KiB.
+    fn peak_rss(&self) -> Result<u64> {
+        peak_rss_kib(self.child.id())
+    }
+
     /// Stops the service and returns its peak RSS in KiB.
     fn stop(mut self) -> Result<u64> {
-        let rss = peak_rss_kib(self.child.id())?;
+        let rss = self.peak_rss()?;
         self.child.kill()?;
         self.child.wait()?;
         Ok(rss)
