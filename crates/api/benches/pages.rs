@@ -75,6 +75,9 @@ fn pages(c: &mut Criterion) {
     g.bench_function("changes_since 1000 (store only)", |b| {
         b.iter(|| f.store.changes_since(vtj_store::Cursor(0), 1_000).expect("read"))
     });
+    g.bench_function("summaries_since 1000 (store only)", |b| {
+        b.iter(|| f.store.summaries_since(vtj_store::Cursor(0), 1_000).expect("read"))
+    });
     g.finish();
 }
 

@@ -134,33 +134,67 @@ pub enum EventError {
 
 impl EventKind {
     pub fn wire_name(&self) -> &'static str {
+        EVENT_NAMES[usize::from(self.code())]
+    }
+
+    /// The event's index in [`EVENT_NAMES`]: what a log entry's summary
+    /// keeps of it ([`crate::delta::Delta`]).
+    pub fn code(&self) -> u8 {
         match self {
-            EventKind::Birth { .. } => "SYNTYMA",
-            EventKind::Death { .. } => "KUOLEMA",
-            EventKind::MoveWithin { .. } => "MUUTTO_KUNNAN_SISALLA",
-            EventKind::MoveToMunicipality { .. } => "MUUTTO_TOISEEN_KUNTAAN",
-            EventKind::TemporaryAddress { .. } => "TILAPAINEN_OSOITE",
-            EventKind::PostalAddress { .. } => "POSTIOSOITE",
-            EventKind::ForeignPostalAddress { .. } => "ULKOMAINEN_POSTIOSOITE",
-            EventKind::TemporaryForeignAddress { .. } => "TILAPAINEN_ULKOMAINEN_OSOITE",
-            EventKind::MoveAbroad { .. } => "MUUTTO_ULKOMAILLE",
-            EventKind::ReturnFromAbroad { .. } => "PALUU_ULKOMAILTA",
-            EventKind::NameChange { .. } => "NIMENMUUTOS",
-            EventKind::LanguageChange { .. } => "KIELEN_MUUTOS",
-            EventKind::TurvakieltoStart { .. } => "TURVAKIELTO_ALKAA",
-            EventKind::TurvakieltoExtension { .. } => "TURVAKIELTO_JATKUU",
-            EventKind::TurvakieltoEnd => "TURVAKIELTO_PAATTYY",
-            EventKind::ContactAddress { .. } => "KOTIMAINEN_YHTEYSOSOITE",
-            EventKind::ForeignContactAddress { .. } => "ULKOMAINEN_YHTEYSOSOITE",
-            EventKind::GuardianshipStart { .. } => "EDUNVALVONTA_ALKAA",
-            EventKind::GuardianshipEnd => "EDUNVALVONTA_PAATTYY",
-            EventKind::PowerOfAttorneyConfirmed { .. } => "EDUNVALVONTAVALTUUTUS_VAHVISTETTU",
-            EventKind::HetuCorrection { .. } => "HENKILOTUNNUS_KORJAUS",
-            EventKind::GroupsRegistered { .. } => "TIETORYHMIEN_REKISTEROINTI",
-            EventKind::Mirrored { .. } => "PEILAUS",
+            EventKind::Birth { .. } => 0,
+            EventKind::Death { .. } => 1,
+            EventKind::MoveWithin { .. } => 2,
+            EventKind::MoveToMunicipality { .. } => 3,
+            EventKind::TemporaryAddress { .. } => 4,
+            EventKind::PostalAddress { .. } => 5,
+            EventKind::ForeignPostalAddress { .. } => 6,
+            EventKind::TemporaryForeignAddress { .. } => 7,
+            EventKind::MoveAbroad { .. } => 8,
+            EventKind::ReturnFromAbroad { .. } => 9,
+            EventKind::NameChange { .. } => 10,
+            EventKind::LanguageChange { .. } => 11,
+            EventKind::TurvakieltoStart { .. } => 12,
+            EventKind::TurvakieltoExtension { .. } => 13,
+            EventKind::TurvakieltoEnd => 14,
+            EventKind::ContactAddress { .. } => 15,
+            EventKind::ForeignContactAddress { .. } => 16,
+            EventKind::GuardianshipStart { .. } => 17,
+            EventKind::GuardianshipEnd => 18,
+            EventKind::PowerOfAttorneyConfirmed { .. } => 19,
+            EventKind::HetuCorrection { .. } => 20,
+            EventKind::GroupsRegistered { .. } => 21,
+            EventKind::Mirrored { .. } => 22,
         }
     }
 }
+
+/// Every event's wire name, indexed by [`EventKind::code`]. Codes are
+/// stored in the change log: a new event takes the next code, none changes.
+pub const EVENT_NAMES: [&str; 23] = [
+    "SYNTYMA",
+    "KUOLEMA",
+    "MUUTTO_KUNNAN_SISALLA",
+    "MUUTTO_TOISEEN_KUNTAAN",
+    "TILAPAINEN_OSOITE",
+    "POSTIOSOITE",
+    "ULKOMAINEN_POSTIOSOITE",
+    "TILAPAINEN_ULKOMAINEN_OSOITE",
+    "MUUTTO_ULKOMAILLE",
+    "PALUU_ULKOMAILTA",
+    "NIMENMUUTOS",
+    "KIELEN_MUUTOS",
+    "TURVAKIELTO_ALKAA",
+    "TURVAKIELTO_JATKUU",
+    "TURVAKIELTO_PAATTYY",
+    "KOTIMAINEN_YHTEYSOSOITE",
+    "ULKOMAINEN_YHTEYSOSOITE",
+    "EDUNVALVONTA_ALKAA",
+    "EDUNVALVONTA_PAATTYY",
+    "EDUNVALVONTAVALTUUTUS_VAHVISTETTU",
+    "HENKILOTUNNUS_KORJAUS",
+    "TIETORYHMIEN_REKISTEROINTI",
+    "PEILAUS",
+];
 
 /// The groups every living person has from birth.
 const BIRTH_REQUIRES: [GroupName; 3] = [GroupName::HenkilonNimi, GroupName::Sukupuoli, GroupName::Kotikunta];

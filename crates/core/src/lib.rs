@@ -7,10 +7,13 @@
 //! - [`relations`], [`family`]: two-sided relations and the family events
 //!   that keep them so.
 //! - [`permit`]: products and permits.
-//! - [`render`]: the one function that decides what a recipient receives.
+//! - [`render`]: the one function that decides what a recipient receives;
+//!   [`delta`]: what an event changed, kept so that most changes render
+//!   without the whole persons.
 //! - [`hub`]: a county hub's person, as its upstream permit disclosed them.
 
 pub mod date;
+pub mod delta;
 pub mod event;
 pub mod family;
 pub mod groups;
@@ -23,6 +26,7 @@ pub mod relations;
 pub mod render;
 
 pub use date::VtjDate;
+pub use delta::{render_change, Delta, DeltaError};
 pub use event::{apply, Event, EventError, EventKind};
 pub use groups::{GroupName, GroupValue};
 pub use hetu::{Hetu, HetuError, Sex};
@@ -30,4 +34,6 @@ pub use kunta::{KuntaCode, RecordedKuntaCode};
 pub use permit::{Permit, Product, Scope, SubPermitError, Subject, TurvakieltoRule};
 pub use person::{Person, PersonId};
 pub use relations::RelationError;
-pub use render::{event_label, render, render_full, ChangeKind, Disclosure, GroupChange, Instance, InstanceKind};
+pub use render::{
+    event_label, label, render, render_full, ChangeKind, Disclosure, GroupChange, Instance, InstanceKind,
+};

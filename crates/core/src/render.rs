@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use time::Date;
 
-use crate::event::EventKind;
+use crate::event::{EventKind, EVENT_NAMES};
 use crate::groups::{GroupName, GroupValue, Kotikunta};
+use crate::kunta::KuntaCode;
 use crate::permit::{Permit, Scope, Subject};
 use crate::person::Person;
 
@@ -149,7 +150,9 @@ pub fn render(permit: &Permit, before: Option<Subject<'_>>, after: Subject<'_>, 
         (true, false) => {
             let old = before.map(|b| visible(permit, b)).unwrap_or_default();
             Disclosure::Leave(match permit.rajaus {
-                Scope::Kuntarajaus { .. } => leave_notice(&old, &visible(permit, after)),
+                Scope::Kuntarajaus { .. } => {
+                    leave_notice(shown_kotikunta(&old), shown_kotikunta(&visible(permit, after)))
+                }
                 Scope::Hetulista => withdrawn(&old),
             })
         }
@@ -187,15 +190,12 @@ fn withdrawn(old: &BTreeMap<GroupName, Visible<'_>>) -> Vec<GroupChange> {
     old.keys().map(|&g| GroupChange::marker(g, ChangeKind::Removed)).collect()
 }
 
-/// The leaving change: the new home municipality's code if the recipient
-/// may see it and it changed; no address, no date, nothing else.
-fn leave_notice(old: &BTreeMap<GroupName, Visible<'_>>, new: &BTreeMap<GroupName, Visible<'_>>) -> Vec<GroupChange> {
-    let code = |view: &BTreeMap<GroupName, Visible<'_>>| match view.get(&GroupName::Kotikunta) {
-        Some(Visible::Values([GroupValue::Kotikunta(k), ..])) => Some(k.kuntakoodi),
-        _ => None,
-    };
-    match code(new) {
-        Some(now) if code(old) != Some(now) => vec![GroupChange {
+/// The leaving change: the new home municipality's code (of those the
+/// recipient may see before and after) if it changed; no address, no
+/// date, nothing else.
+pub(crate) fn leave_notice(old: Option<KuntaCode>, new: Option<KuntaCode>) -> Vec<GroupChange> {
+    match new {
+        Some(now) if old != Some(now) => vec![GroupChange {
             tietoryhma: GroupName::Kotikunta,
             muutos: ChangeKind::Changed,
             arvot: vec![Instance {
@@ -204,6 +204,14 @@ fn leave_notice(old: &BTreeMap<GroupName, Visible<'_>>, new: &BTreeMap<GroupName
             }],
         }],
         _ => Vec::new(),
+    }
+}
+
+/// The home municipality a view shows, if any.
+fn shown_kotikunta(view: &BTreeMap<GroupName, Visible<'_>>) -> Option<KuntaCode> {
+    match view.get(&GroupName::Kotikunta) {
+        Some(Visible::Values([GroupValue::Kotikunta(k), ..])) => Some(k.kuntakoodi),
+        _ => None,
     }
 }
 
@@ -230,7 +238,7 @@ fn diff(old: &BTreeMap<GroupName, Visible<'_>>, new: &BTreeMap<GroupName, Visibl
 /// A group whose values differ: a single-instance group's new value, or
 /// every instance of a repeated group, each new one added and the others
 /// sent along unchanged.
-fn changed(g: GroupName, old: &[GroupValue], new: &[GroupValue]) -> GroupChange {
+pub(crate) fn changed(g: GroupName, old: &[GroupValue], new: &[GroupValue]) -> GroupChange {
     let arvot = if g.is_repeated() {
         new.iter()
             .map(|v| Instance {
@@ -252,28 +260,38 @@ fn changed(g: GroupName, old: &[GroupValue], new: &[GroupValue]) -> GroupChange 
 /// becomes the neutral [`NEUTRAL_EVENT`]. An allow-list fails closed when
 /// event kinds are added.
 pub fn event_label(permit: &Permit, before: Option<&Person>, after: &Person, kind: &EventKind) -> &'static str {
+    let protected = before.is_some_and(Person::has_turvakielto) || after.has_turvakielto();
+    label(permit, protected, kind.code())
+}
+
+/// [`event_label`] of an event known by its code ([`EventKind::code`]),
+/// for a person protected before or after it or neither.
+pub fn label(permit: &Permit, protected: bool, code: u8) -> &'static str {
+    let Some(&name) = EVENT_NAMES.get(usize::from(code)) else { return NEUTRAL_EVENT };
     // A hub knows what changed, not which event of VTJ's changed it.
-    if matches!(kind, EventKind::Mirrored { .. }) {
+    if name == "PEILAUS" {
         return NEUTRAL_EVENT;
     }
-    let protected = before.is_some_and(Person::has_turvakielto) || after.has_turvakielto();
-    if !protected || permit.sees_turvakielto_data() {
-        return kind.wire_name();
-    }
-    match kind {
-        EventKind::Birth { .. }
-        | EventKind::Death { .. }
-        | EventKind::NameChange { .. }
-        | EventKind::LanguageChange { .. }
-        | EventKind::ContactAddress { .. }
-        | EventKind::ForeignContactAddress { .. }
-        | EventKind::GuardianshipStart { .. }
-        | EventKind::GuardianshipEnd
-        | EventKind::PowerOfAttorneyConfirmed { .. }
-        | EventKind::HetuCorrection { .. } => kind.wire_name(),
-        _ => NEUTRAL_EVENT,
+    if !protected || permit.sees_turvakielto_data() || SAID_OF_THE_PROTECTED.contains(&name) {
+        name
+    } else {
+        NEUTRAL_EVENT
     }
 }
+
+/// Events whose name reveals nothing a censor marker hides.
+const SAID_OF_THE_PROTECTED: [&str; 10] = [
+    "SYNTYMA",
+    "KUOLEMA",
+    "NIMENMUUTOS",
+    "KIELEN_MUUTOS",
+    "KOTIMAINEN_YHTEYSOSOITE",
+    "ULKOMAINEN_YHTEYSOSOITE",
+    "EDUNVALVONTA_ALKAA",
+    "EDUNVALVONTA_PAATTYY",
+    "EDUNVALVONTAVALTUUTUS_VAHVISTETTU",
+    "HENKILOTUNNUS_KORJAUS",
+];
 
 /// The event name shown when the real one would reveal censored data.
 pub const NEUTRAL_EVENT: &str = "TIETOJEN_MUUTOS";

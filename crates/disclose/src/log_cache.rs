@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use vtj_store::{Cursor, LogEntry, Store, StoreError};
+use vtj_store::{Cursor, LoggedChange, Store, StoreError};
 
 /// Cursors in one block.
 pub const BLOCK: i64 = 256;
@@ -41,7 +41,7 @@ struct Blocks {
 
 /// A slot is locked while its block is read, so requests wanting the
 /// same block at once wait for one read instead of each decoding it.
-type Cell = Arc<Mutex<Option<Arc<[LogEntry]>>>>;
+type Cell = Arc<Mutex<Option<Arc<[LoggedChange]>>>>;
 
 struct Slot {
     used: u64,
@@ -50,14 +50,14 @@ struct Slot {
 
 /// Log entries after a cursor, in cursor order.
 pub(crate) struct Run {
-    entries: Arc<[LogEntry]>,
+    entries: Arc<[LoggedChange]>,
     from: usize,
     /// The log held nothing more when read.
     pub at_end: bool,
 }
 
 impl Run {
-    pub fn entries(&self) -> &[LogEntry] {
+    pub fn entries(&self) -> &[LoggedChange] {
         &self.entries[self.from..]
     }
 }
@@ -97,20 +97,20 @@ impl LogCache {
                 return Ok(Run { entries, from, at_end: false });
             }
         }
-        let entries: Arc<[LogEntry]> = s.changes_since(after, BLOCK as usize)?.into();
+        let entries: Arc<[LoggedChange]> = s.summaries_since(after, BLOCK as usize)?.into();
         Ok(Run { at_end: entries.len() < BLOCK as usize, entries, from: 0 })
     }
 
-    fn block<S: Store + ?Sized>(&self, s: &S, epoch: i64, block: i64) -> Result<Arc<[LogEntry]>, StoreError> {
+    fn block<S: Store + ?Sized>(&self, s: &S, epoch: i64, block: i64) -> Result<Arc<[LoggedChange]>, StoreError> {
         let cell = self.cell((epoch, block));
         let mut held = lock(&cell);
         if let Some(entries) = &*held {
             return Ok(entries.clone());
         }
         let first = block * BLOCK;
-        let mut entries = s.changes_since(Cursor(first - 1), BLOCK as usize)?;
+        let mut entries = s.summaries_since(Cursor(first - 1), BLOCK as usize)?;
         entries.retain(|e| e.cursor.0 < first + BLOCK);
-        let entries: Arc<[LogEntry]> = entries.into();
+        let entries: Arc<[LoggedChange]> = entries.into();
         *held = Some(entries.clone());
         Ok(entries)
     }
@@ -135,6 +135,8 @@ impl LogCache {
 
     /// Blocks kept now (for tests and metrics).
     pub fn kept(&self) -> usize {
-        lock(&self.inner).slots.values().filter(|s| lock(&s.cell).is_some()).count()
+        // Not under the map's lock: a cell is locked while its block is read.
+        let cells: Vec<Cell> = lock(&self.inner).slots.values().map(|s| s.cell.clone()).collect();
+        cells.iter().filter(|c| lock(c).is_some()).count()
     }
 }

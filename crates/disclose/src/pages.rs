@@ -10,10 +10,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use time::Date;
 use vtj_core::{
-    event_label, render, render_full, Disclosure, GroupChange, Hetu, KuntaCode, Permit, Person, PersonId, Scope,
-    Subject,
+    label, render, render_change, render_full, Disclosure, GroupChange, Hetu, KuntaCode, Permit, Person, PersonId,
+    Scope, Subject,
 };
-use vtj_store::{Cursor, LogEntry, PersonFilter, Store};
+use vtj_store::{Cursor, PersonFilter, Store};
 
 use crate::audit::Touched;
 use crate::log_cache::LogCache;
@@ -55,7 +55,7 @@ pub struct ChangeOut {
     /// arrives under the hetu the recipient holds.
     pub hetu: Hetu,
     pub registered: Date,
-    /// The event's name for the file channel (`event_label`: neutral where
+    /// The event's name for the file channel (`label`: neutral where
     /// the real one would reveal what censoring hides).
     pub event: &'static str,
     pub disclosure: Disclosure,
@@ -346,15 +346,29 @@ pub fn changes<S: Store + ?Sized>(
             }
             scanned += 1;
             last = e.cursor;
+            let d = &e.delta;
             let shown = match &known {
-                Some(m) => match m.get(&e.after.id) {
+                Some(m) => match m.get(&d.person) {
                     Some(h) => *h,
                     None => continue,
                 },
-                None => e.before.as_ref().unwrap_or(&e.after).hetu(),
+                None => d.hetu_before.unwrap_or(d.hetu_after),
             };
-            let Some(c) = change_out(permit, e, shown, hetu_scoped, today) else { continue };
-            touched.record(c.hetu, e.after.hetu(), c.disclosure.changes());
+            let disclosure = match render_change(permit, d, hetu_scoped, today) {
+                Some(rendered) => rendered,
+                None => from_persons(s, permit, e.cursor, hetu_scoped, today)?,
+            };
+            if disclosure == Disclosure::Nothing {
+                continue;
+            }
+            let c = ChangeOut {
+                cursor: e.cursor.0,
+                hetu: shown,
+                registered: e.registered,
+                event: label(permit, d.protected(), d.event),
+                disclosure,
+            };
+            touched.record(c.hetu, d.hetu_after, c.disclosure.changes());
             page.push(c);
             if page.len() == limits.page {
                 break 'scan;
@@ -373,16 +387,20 @@ pub fn changes<S: Store + ?Sized>(
     Ok((ChangesPage { changes: page, last: last.0, up_to_date }, touched))
 }
 
-fn change_out(permit: &Permit, e: &LogEntry, shown: Hetu, on_list: bool, today: Date) -> Option<ChangeOut> {
+/// A change its summary cannot render alone (the person enters or leaves
+/// the scope, or censoring starts or ends), rendered from both persons.
+fn from_persons<S: Store + ?Sized>(
+    s: &S,
+    permit: &Permit,
+    cursor: Cursor,
+    on_list: bool,
+    today: Date,
+) -> Result<Disclosure, Refused> {
+    let e = s
+        .change(cursor)?
+        .ok_or_else(|| vtj_store::StoreError::Corrupt(format!("change {cursor} has a summary but no entry")))?;
     let before = e.before.as_ref().map(|person| Subject::new(person, on_list));
-    let d = render(permit, before, Subject::new(&e.after, on_list), today);
-    (d != Disclosure::Nothing).then(|| ChangeOut {
-        cursor: e.cursor.0,
-        hetu: shown,
-        registered: e.event.rekisterointipaiva,
-        event: event_label(permit, e.before.as_ref(), &e.after, &e.event.tapahtuma),
-        disclosure: d,
-    })
+    Ok(render(permit, before, Subject::new(&e.after, on_list), today))
 }
 
 /// What the permit's recipient may hold now, person by person under

@@ -3,20 +3,26 @@
 //! every page and every audit record is what the same request gets
 //! without the cache. The cache holds the log's own entries only, so a
 //! block one permit's request decoded is rendered anew for the next.
+//!
+//! Nor do the change summaries: every page is also the page rendered
+//! from the two whole persons of each log entry, as pages were before.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use time::{Date, Month};
 use vtj_core::kunta::kunnat;
-use vtj_core::{GroupName, Hetu, KuntaCode, Permit, PersonId, Product, Scope, TurvakieltoRule};
+use vtj_core::{
+    event_label, render, Disclosure, GroupName, Hetu, KuntaCode, Permit, PersonId, Product, Scope, Subject,
+    TurvakieltoRule,
+};
 use vtj_disclose::log_cache::BLOCK;
-use vtj_disclose::pages::changes;
+use vtj_disclose::pages::{changes, ChangeOut, ChangesPage};
 use vtj_disclose::{Limits, LogCache};
 use vtj_sim::{GenerateConfig, SimulateConfig};
-use vtj_store::{PersonFilter, SqliteStore, Store};
+use vtj_store::{Cursor, PersonFilter, SqliteStore, Store};
 
 struct Log {
     _dir: tempfile::TempDir,
@@ -123,6 +129,7 @@ proptest! {
                 let (cached, plain) = (read(&shared), read(&none));
                 prop_assert_eq!(&cached, &plain);
                 let Ok((page, _)) = plain else { break };
+                prop_assert_eq!(&page, &from_persons(&s, ask, after, &limits));
                 if page.up_to_date {
                     break;
                 }
@@ -131,6 +138,59 @@ proptest! {
             prop_assert!(shared.kept() <= blocks, "{} blocks kept, {} allowed", shared.kept(), blocks);
         }
     }
+}
+
+/// The page as it was built before change summaries: every entry's two
+/// persons decoded and rendered whole.
+fn from_persons(s: &SqliteStore, ask: &Ask, after: i64, limits: &Limits) -> ChangesPage {
+    let on_list = matches!(ask.permit.rajaus, Scope::Hetulista);
+    let known: Option<HashMap<PersonId, Hetu>> = ask.list.as_ref().map(|list| {
+        let ids = s.person_ids(list).expect("ids");
+        let mut m = HashMap::new();
+        for h in list {
+            if let Some(&id) = ids.get(h) {
+                m.entry(id).or_insert(*h);
+            }
+        }
+        m
+    });
+    let (mut out, mut last, mut scanned) = (Vec::new(), after, 0);
+    'scan: loop {
+        let entries = s.changes_since(Cursor(last), 500).expect("log");
+        if entries.is_empty() {
+            break;
+        }
+        for e in entries {
+            if scanned == limits.max_scan {
+                break 'scan;
+            }
+            scanned += 1;
+            last = e.cursor.0;
+            let hetu = match &known {
+                Some(m) => match m.get(&e.after.id) {
+                    Some(h) => *h,
+                    None => continue,
+                },
+                None => e.before.as_ref().unwrap_or(&e.after).hetu(),
+            };
+            let before = e.before.as_ref().map(|p| Subject::new(p, on_list));
+            let disclosure = render(&ask.permit, before, Subject::new(&e.after, on_list), today());
+            if disclosure == Disclosure::Nothing {
+                continue;
+            }
+            out.push(ChangeOut {
+                cursor: e.cursor.0,
+                hetu,
+                registered: e.event.rekisterointipaiva,
+                event: event_label(&ask.permit, e.before.as_ref(), &e.after, &e.event.tapahtuma),
+                disclosure,
+            });
+            if out.len() == limits.page {
+                break 'scan;
+            }
+        }
+    }
+    ChangesPage { changes: out, last, up_to_date: last >= s.last_cursor().expect("cursor").0 }
 }
 
 #[test]

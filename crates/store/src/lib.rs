@@ -11,7 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use time::Date;
-use vtj_core::{Event, EventError, Hetu, KuntaCode, Permit, Person, PersonId};
+use vtj_core::{Delta, DeltaError, Event, EventError, Hetu, KuntaCode, Permit, Person, PersonId, VtjDate};
 
 pub mod audit;
 mod batch;
@@ -53,6 +53,57 @@ pub struct LogEntry {
     pub after: Person,
 }
 
+/// One committed change as a page reads it: what the event changed
+/// ([`Delta`], kept since the event was appended), not the two persons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedChange {
+    pub cursor: Cursor,
+    /// The date VTJ registered the change.
+    pub registered: Date,
+    pub delta: Delta,
+}
+
+impl LoggedChange {
+    /// A log row as stored. A row appended before summaries were kept has
+    /// none: it is worked out from the row's persons, as it would have been.
+    fn from_row(
+        cursor: i64,
+        registered: &str,
+        delta: Option<&[u8]>,
+        kind: Option<&str>,
+        persons: Option<(Option<&str>, &str)>,
+    ) -> Result<LoggedChange, StoreError> {
+        let corrupt = |what: String| StoreError::Corrupt(format!("change {cursor}: {what}"));
+        let registered = match VtjDate::parse(registered) {
+            Ok(VtjDate::Full(d)) => d,
+            _ => return Err(corrupt(format!("registration date {registered:?}"))),
+        };
+        let delta = match (delta, kind, persons) {
+            (Some(bytes), _, _) => Delta::decode(bytes)?,
+            (None, Some(kind), Some((before, after))) => {
+                let code = vtj_core::event::EVENT_NAMES
+                    .iter()
+                    .position(|n| *n == kind)
+                    .ok_or_else(|| corrupt(format!("event {kind:?}")))?;
+                let before = before.map(decode_person).transpose()?;
+                Delta::of(before.as_ref(), &decode_person(after)?, code as u8)
+            }
+            _ => return Err(corrupt("neither a summary nor the persons to work one out from".into())),
+        };
+        Ok(LoggedChange { cursor: Cursor(cursor), registered, delta })
+    }
+}
+
+/// A stored person (the JSON of the `person` table and the change log).
+pub(crate) fn decode_person(json: &str) -> Result<Person, StoreError> {
+    Ok(serde_json::from_str(json)?)
+}
+
+/// The summary stored with a log row.
+pub(crate) fn summarise(before: Option<&Person>, after: &Person, event: &Event) -> Vec<u8> {
+    Delta::of(before, after, event.tapahtuma.code()).encode()
+}
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("database: {0}")]
@@ -61,6 +112,8 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("stored data could not be read back: {0}")]
     Codec(#[from] serde_json::Error),
+    #[error("a stored change summary could not be read back: {0}")]
+    Summary(#[from] DeltaError),
     #[error("event {index} of the batch was rejected, nothing was committed: {source}")]
     Event { index: usize, source: EventError },
     #[error("hetu {0} already belongs to another person")]
@@ -165,6 +218,13 @@ pub trait Store {
 
     /// Entries with cursor greater than `after`, in cursor order, at most `limit`.
     fn changes_since(&self, after: Cursor, limit: usize) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// [`Store::changes_since`] as summaries: what pages read.
+    fn summaries_since(&self, after: Cursor, limit: usize) -> Result<Vec<LoggedChange>, StoreError>;
+
+    /// The one entry at `cursor`, with both persons (for a change its
+    /// summary cannot render alone).
+    fn change(&self, cursor: Cursor) -> Result<Option<LogEntry>, StoreError>;
 
     /// The last cursor committed; the epoch's base ([`Store::begin_epoch`])
     /// if nothing was committed in the epoch; `Cursor(0)` for an empty log.

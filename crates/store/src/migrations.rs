@@ -121,6 +121,12 @@ pub const SQLITE: &[&str] = &[
     CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
         BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END;
     "#,
+    // 5: what each event changed (`vtj_core::Delta`), kept with its log
+    // row so that a page need not decode and compare the two persons. Rows
+    // from before have none; theirs is worked out when they are read.
+    r#"
+    ALTER TABLE change_log ADD COLUMN delta BLOB;
+    "#,
 ];
 
 /// The same schema on PostgreSQL. Step n here is step n of `SQLITE`.
@@ -230,6 +236,10 @@ pub const POSTGRES: &[&str] = &[
         FOR EACH ROW EXECUTE FUNCTION audit_append_only();
     CREATE TRIGGER audit_checkpoint_guard BEFORE UPDATE OR DELETE ON audit_checkpoint
         FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+    "#,
+    // 5: each log row's change summary (see SQLITE step 5).
+    r#"
+    ALTER TABLE change_log ADD COLUMN delta BYTEA;
     "#,
 ];
 

@@ -23,7 +23,8 @@ use crate::audit::{chain_hash, Appended, AuditEntry, AuditRecord, ChainPoint};
 use crate::batch::Touched;
 use crate::tree::{self, TreeTx};
 use crate::{
-    migrations, Access, ApiUser, AuditLog, Cursor, LogEntry, LogSummary, PersonFilter, Recipient, Store, StoreError,
+    decode_person, migrations, summarise, Access, ApiUser, AuditLog, Cursor, LogEntry, LogSummary, LoggedChange,
+    PersonFilter, Recipient, Store, StoreError,
 };
 
 const LOG_LOCK: i64 = 0x0076_746a_5f6c_6f67; // "vtj_log" in ASCII
@@ -76,6 +77,28 @@ impl PgStore {
         f(self.client.borrow_mut().as_mut().ok_or_else(closed)?)
     }
 
+    /// Log entries with both persons, those `rest` (a `WHERE` clause and
+    /// more) selects.
+    fn entries(
+        &self,
+        rest: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(&format!("SELECT cursor, event, before, after FROM change_log {rest}"), params)?;
+            rows.iter()
+                .map(|r| {
+                    Ok(LogEntry {
+                        cursor: Cursor(r.get(0)),
+                        event: serde_json::from_str(r.get(1))?,
+                        before: r.get::<_, Option<&str>>(2).map(decode_person).transpose()?,
+                        after: decode_person(r.get(3))?,
+                    })
+                })
+                .collect()
+        })
+    }
+
     fn client_mut(&mut self) -> Result<&mut Client, StoreError> {
         self.client.get_mut().as_mut().ok_or_else(closed)
     }
@@ -123,10 +146,6 @@ fn copy_in(tx: &mut postgres::Transaction<'_>, statement: &str, rows: &str) -> R
 
 fn closed() -> StoreError {
     StoreError::Corrupt("the PostgreSQL connection is closed".into())
-}
-
-fn decode_person(json: &str) -> Result<Person, StoreError> {
-    Ok(serde_json::from_str(json)?)
 }
 
 fn load_person(c: &mut impl GenericClient, id: PersonId) -> Result<Option<Person>, StoreError> {
@@ -184,6 +203,7 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut event_json, mut befores, mut afters) =
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut deltas = Vec::with_capacity(n);
     for (index, event) in events.iter().enumerate() {
         let before = states.remove(&event.person);
         let before_person = before.as_ref().map(|s| &s.person);
@@ -193,6 +213,7 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
             rehetued.insert(after.id);
         }
         let json = serde_json::to_string(&after)?;
+        deltas.push(summarise(before_person, &after, event));
         person_ids.push(event.person.0 as i64);
         registered.push(ymd(event.rekisterointipaiva));
         kinds.push(event.tapahtuma.wire_name());
@@ -206,11 +227,12 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
     write_hetus(tx, &states, &claims)?;
     let mut cursors: Vec<Cursor> = tx
         .query(
-            "INSERT INTO change_log (person_id, registered, kind, event, before, after)
-             SELECT p, r, k, e, b, a FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-                 WITH ORDINALITY AS t(p, r, k, e, b, a, n) ORDER BY n
+            "INSERT INTO change_log (person_id, registered, kind, event, before, after, delta)
+             SELECT p, r, k, e, b, a, d
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[])
+                 WITH ORDINALITY AS t(p, r, k, e, b, a, d, n) ORDER BY n
              RETURNING cursor",
-            &[&person_ids, &registered, &kinds, &event_json, &befores, &afters],
+            &[&person_ids, &registered, &kinds, &event_json, &befores, &afters, &deltas],
         )?
         .iter()
         .map(|r| Cursor(r.get(0)))
@@ -427,22 +449,31 @@ impl Store for PgStore {
     }
 
     fn changes_since(&self, after: Cursor, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+        self.entries("WHERE cursor > $1 ORDER BY cursor LIMIT $2", &[&after.0, &(limit as i64)])
+    }
+
+    fn summaries_since(&self, after: Cursor, limit: usize) -> Result<Vec<LoggedChange>, StoreError> {
         self.with(|c| {
+            // The persons are read only for a row without a summary.
             let rows = c.query(
-                "SELECT cursor, event, before, after FROM change_log WHERE cursor > $1 ORDER BY cursor LIMIT $2",
+                "SELECT cursor, registered, delta,
+                        CASE WHEN delta IS NULL THEN kind END,
+                        CASE WHEN delta IS NULL THEN before END,
+                        CASE WHEN delta IS NULL THEN after END
+                 FROM change_log WHERE cursor > $1 ORDER BY cursor LIMIT $2",
                 &[&after.0, &(limit as i64)],
             )?;
             rows.iter()
                 .map(|r| {
-                    Ok(LogEntry {
-                        cursor: Cursor(r.get(0)),
-                        event: serde_json::from_str(r.get(1))?,
-                        before: r.get::<_, Option<&str>>(2).map(decode_person).transpose()?,
-                        after: decode_person(r.get(3))?,
-                    })
+                    let after: Option<&str> = r.get(5);
+                    LoggedChange::from_row(r.get(0), r.get(1), r.get(2), r.get(3), after.map(|a| (r.get(4), a)))
                 })
                 .collect()
         })
+    }
+
+    fn change(&self, cursor: Cursor) -> Result<Option<LogEntry>, StoreError> {
+        Ok(self.entries("WHERE cursor = $1", &[&cursor.0])?.pop())
     }
 
     fn last_cursor(&self) -> Result<Cursor, StoreError> {

@@ -13,7 +13,7 @@ use vtj_core::{Event, Hetu, Permit, Person, PersonId};
 
 use crate::batch::Touched;
 use crate::migrations;
-use crate::{Cursor, LogEntry, LogSummary, PersonFilter, Store, StoreError};
+use crate::{decode_person, summarise, Cursor, LogEntry, LogSummary, LoggedChange, PersonFilter, Store, StoreError};
 
 /// The newest cursor: the log's, or the epoch's base before its first change.
 const LAST_CURSOR: &str = "SELECT MAX(COALESCE((SELECT MAX(cursor) FROM change_log), 0),
@@ -80,10 +80,27 @@ impl SqliteStore {
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
-}
 
-fn decode_person(json: &str) -> Result<Person, StoreError> {
-    Ok(serde_json::from_str(json)?)
+    /// Log entries with both persons, those `rest` (a `WHERE` clause and
+    /// more) selects.
+    fn entries(&self, rest: &str, params: impl rusqlite::Params) -> Result<Vec<LogEntry>, StoreError> {
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT cursor, event, before, after FROM change_log {rest}"))?;
+        let rows = stmt.query_map(params, |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (cursor, event, before, after) = row?;
+            out.push(LogEntry {
+                cursor: Cursor(cursor),
+                event: serde_json::from_str(&event)?,
+                before: before.as_deref().map(decode_person).transpose()?,
+                after: decode_person(&after)?,
+            });
+        }
+        Ok(out)
+    }
 }
 
 fn load_person(conn: &Connection, id: PersonId) -> Result<Option<Person>, StoreError> {
@@ -180,8 +197,8 @@ impl Store for SqliteStore {
             upsert_person(&tx, &after)?;
             store_hetus(&tx, before.as_ref(), &after)?;
             tx.prepare_cached(
-                "INSERT INTO change_log (person_id, registered, kind, event, before, after)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO change_log (person_id, registered, kind, event, before, after, delta)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 event.person.0 as i64,
@@ -190,6 +207,7 @@ impl Store for SqliteStore {
                 serde_json::to_string(event)?,
                 before.as_ref().map(serde_json::to_string).transpose()?,
                 serde_json::to_string(&after)?,
+                summarise(before.as_ref(), &after, event),
             ])?;
             cursors.push(Cursor(tx.last_insert_rowid()));
         }
@@ -273,23 +291,36 @@ impl Store for SqliteStore {
     }
 
     fn changes_since(&self, after: Cursor, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+        self.entries("WHERE cursor > ?1 ORDER BY cursor LIMIT ?2", params![after.0, limit as i64])
+    }
+
+    fn summaries_since(&self, after: Cursor, limit: usize) -> Result<Vec<LoggedChange>, StoreError> {
+        // The persons are read only for a row without a summary.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT cursor, event, before, after FROM change_log WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
+            "SELECT cursor, registered, delta,
+                    CASE WHEN delta IS NULL THEN kind END,
+                    CASE WHEN delta IS NULL THEN before END,
+                    CASE WHEN delta IS NULL THEN after END
+             FROM change_log WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![after.0, limit as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (cursor, event, before, after) = row?;
-            out.push(LogEntry {
-                cursor: Cursor(cursor),
-                event: serde_json::from_str(&event)?,
-                before: before.as_deref().map(decode_person).transpose()?,
-                after: decode_person(&after)?,
-            });
+        let mut rows = stmt.query(params![after.0, limit as i64])?;
+        let mut out = Vec::with_capacity(limit.min(4_096));
+        while let Some(r) = rows.next()? {
+            let text = |i| r.get_ref(i).and_then(|v| v.as_str_or_null().map_err(Into::into));
+            let (before, after) = (text(4)?, text(5)?);
+            out.push(LoggedChange::from_row(
+                r.get(0)?,
+                text(1)?.unwrap_or_default(),
+                r.get_ref(2).and_then(|v| v.as_blob_or_null().map_err(Into::into))?,
+                text(3)?,
+                after.map(|a| (before, a)),
+            )?);
         }
         Ok(out)
+    }
+
+    fn change(&self, cursor: Cursor) -> Result<Option<LogEntry>, StoreError> {
+        Ok(self.entries("WHERE cursor = ?1", params![cursor.0])?.pop())
     }
 
     fn last_cursor(&self) -> Result<Cursor, StoreError> {

@@ -269,6 +269,34 @@ pub fn log_keeps_both_sides_of_each_change<S: Store>(s: &mut S) {
     assert_eq!(ids, [PersonId(1), PersonId(2), PersonId(1)]);
     assert_eq!(log[2].before.as_ref(), Some(&log[0].after));
     assert_eq!(s.person(PersonId(1)).unwrap().as_ref(), Some(&log[2].after));
+    summaries_tell_what_each_change_changed(s);
+}
+
+/// Every entry's stored summary is the one its persons give, read in the
+/// same order and pages, and [`Store::change`] finds each entry by cursor.
+pub fn summaries_tell_what_each_change_changed<S: Store>(s: &mut S) {
+    let log = s.changes_since(Cursor(0), 100).unwrap();
+    assert!(log.len() > 3, "the suite's log is the test's data");
+    let mut read = Vec::new();
+    let mut at = Cursor(0);
+    loop {
+        let page = s.summaries_since(at, 2).unwrap();
+        let Some(last) = page.last() else { break };
+        at = last.cursor;
+        read.extend(page);
+    }
+    assert_eq!(read.len(), log.len());
+    for (summary, entry) in read.iter().zip(&log) {
+        assert_eq!(summary.cursor, entry.cursor);
+        assert_eq!(summary.registered, entry.event.rekisterointipaiva);
+        let code = entry.event.tapahtuma.code();
+        assert_eq!(summary.delta, vtj_core::Delta::of(entry.before.as_ref(), &entry.after, code));
+        assert_eq!(s.change(entry.cursor).unwrap().as_ref(), Some(entry));
+    }
+    assert!(read.iter().any(|c| !c.delta.groups().is_empty()), "the changes change groups");
+    let past = Cursor(s.last_cursor().unwrap().0 + 1);
+    assert_eq!(s.change(past).unwrap(), None);
+    assert!(s.summaries_since(past, 10).unwrap().is_empty());
 }
 
 pub fn hetu_correction_keeps_old_hetu_findable<S: Store>(s: &mut S) {
@@ -589,5 +617,10 @@ pub fn rewrite_audit_history(db: &std::path::Path, seq: i64) {
     }
     let head = ChainPoint { seq: rows.last().map_or(0, |r| r.0), hash: prev };
     raw.execute("UPDATE meta SET value = ?1 WHERE key = 'audit.head'", [head.encode()]).expect("head");
-    raw.execute_batch("DROP TABLE audit_tree; DROP TABLE audit_checkpoint; PRAGMA user_version = 3;").expect("tree");
+    // Back to schema step 3, so that opening it builds the tree anew.
+    raw.execute_batch(
+        "DROP TABLE audit_tree; DROP TABLE audit_checkpoint; ALTER TABLE change_log DROP COLUMN delta;
+         PRAGMA user_version = 3;",
+    )
+    .expect("tree");
 }

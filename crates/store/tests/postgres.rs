@@ -130,12 +130,13 @@ fn a_log_older_than_the_tree_is_built_into_it() {
     drop(s);
     let conn = format!("host=127.0.0.1 port=5432 user=postgres dbname={}", db.name);
     let mut raw = Client::connect(&conn, NoTls).unwrap();
-    // Back to schema step 3: no tree, no checkpoints.
+    // Back to schema step 3: no tree, no checkpoints, no change summaries.
     let mut untree = || {
         raw.batch_execute(
             "SET search_path = s0;
              DROP TABLE audit_tree; DROP TABLE audit_checkpoint; DROP FUNCTION audit_append_only();
-             DELETE FROM schema_version WHERE version = 4;",
+             ALTER TABLE change_log DROP COLUMN delta;
+             DELETE FROM schema_version WHERE version >= 4;",
         )
         .unwrap()
     };

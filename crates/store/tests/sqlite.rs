@@ -33,6 +33,38 @@ fn data_survives_reopen_and_migrations_are_idempotent() {
     assert_eq!(s.person_by_hetu(test_hetu(1)).unwrap().unwrap().id.0, 1);
 }
 
+/// A log row appended before change summaries were kept (migration step
+/// 5) has none: it reads as the summary its persons give.
+#[test]
+fn a_row_without_a_summary_reads_from_its_persons() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vtj.db");
+    let mut s = SqliteStore::open(&path).unwrap();
+    s.append(&[birth(1, test_hetu(1), "091", 0), birth(2, test_hetu(2), "049", 1)]).unwrap();
+    let written = s.summaries_since(Cursor(0), 10).unwrap();
+    let raw = Connection::open(&path).unwrap();
+    raw.execute(
+        "INSERT INTO change_log (person_id, registered, kind, event, before, after)
+         SELECT person_id, registered, kind, event, before, after FROM change_log WHERE cursor = 2",
+        [],
+    )
+    .unwrap();
+    let read = s.summaries_since(Cursor(1), 10).unwrap();
+    assert_eq!(read.len(), 2);
+    assert_eq!(
+        (read[1].cursor, &read[1].delta, read[1].registered),
+        (Cursor(3), &written[1].delta, written[1].registered)
+    );
+    // A row with neither is corrupt, and says which.
+    raw.execute(
+        "INSERT INTO change_log (person_id, registered, kind, event, after) VALUES (3, '20260101', 'NOPE', '{}', '{}')",
+        [],
+    )
+    .unwrap();
+    let err = s.summaries_since(Cursor(3), 10).unwrap_err();
+    assert!(err.to_string().contains("change 4") && err.to_string().contains("NOPE"), "{err}");
+}
+
 #[test]
 fn change_log_refuses_update_and_delete() {
     let dir = tempfile::tempdir().unwrap();
@@ -207,7 +239,11 @@ fn a_log_older_than_the_tree_is_built_into_it() {
         s.audit_root(9).unwrap()
     };
     let raw = Connection::open(&path).unwrap();
-    raw.execute_batch("DROP TABLE audit_tree; DROP TABLE audit_checkpoint; PRAGMA user_version = 3;").unwrap();
+    raw.execute_batch(
+        "DROP TABLE audit_tree; DROP TABLE audit_checkpoint; ALTER TABLE change_log DROP COLUMN delta;
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
     drop(raw);
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.audit_tree_size().unwrap(), 9);
