@@ -26,8 +26,8 @@ pub struct ServeArgs {
     rate_per_second: Option<f64>,
     #[arg(long, env = "VTJ_RATE_BURST")]
     rate_burst: Option<u32>,
-    /// Decoded change-log entries kept for every recipient to share (0:
-    /// none; default 4096, about 150 MiB of whole persons).
+    /// Decoded change-log summaries kept for every recipient to share (0:
+    /// none; default 4096, some 45 MiB).
     #[arg(long, env = "VTJ_LOG_CACHE")]
     log_cache: Option<usize>,
     /// Also serve the admin API here (plain HTTP: keep it on loopback or an
