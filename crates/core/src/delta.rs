@@ -208,9 +208,10 @@ impl Delta {
     }
 }
 
-/// A group's bit in the stored group set: its place in `GroupName::ALL`.
+/// A group's bit in the stored group set: its place in `GroupName::ALL`
+/// (the enum and the list are declared from one table, in one order).
 fn index(g: GroupName) -> usize {
-    GroupName::ALL.iter().position(|&n| n == g).unwrap_or_default()
+    g as usize
 }
 
 /// `render(permit, before, after, today)` of the change `d` summarises,
@@ -260,12 +261,9 @@ pub fn render_change(permit: &Permit, d: &Delta, listed: bool, today: Date) -> O
             }
             Scope::Hetulista => None,
         },
-        (true, true) if was && !now => {
-            // The revealed groups' values are in the summary only if they changed.
-            if permit.tuote.tietoryhmat.iter().any(|g| g.is_censored_under_turvakielto()) {
-                return None;
-            }
-            Some(changed_groups(d, shown))
+        // The revealed groups' values are in the summary only if they changed.
+        (true, true) if was && !now && permit.tuote.tietoryhmat.iter().any(|g| g.is_censored_under_turvakielto()) => {
+            None
         }
         (true, true) if !was && now => {
             // Every censorable group of the product becomes a marker,
@@ -286,13 +284,14 @@ pub fn render_change(permit: &Permit, d: &Delta, listed: bool, today: Date) -> O
             Some(disclosed(changes))
         }
         // Censored before and after: a censorable group says nothing.
-        (true, true) => Some(changed_groups(d, |g| shown(g) && !(now && g.is_censored_under_turvakielto()))),
+        (true, true) => Some(disclosed(
+            d.groups
+                .iter()
+                .filter(|g| shown(g.name) && !(now && g.name.is_censored_under_turvakielto()))
+                .filter_map(group_change)
+                .collect(),
+        )),
     }
-}
-
-/// The changed groups that `shown` lets through.
-fn changed_groups(d: &Delta, shown: impl Fn(GroupName) -> bool) -> Disclosure {
-    disclosed(d.groups.iter().filter(|g| shown(g.name)).filter_map(group_change).collect())
 }
 
 fn disclosed(changes: Vec<GroupChange>) -> Disclosure {
@@ -332,6 +331,9 @@ mod tests {
 
     #[test]
     fn a_summary_reads_back_and_refuses_what_it_cannot_be() {
+        for (i, &g) in GroupName::ALL.iter().enumerate() {
+            assert_eq!(index(g), i, "{g:?}'s bit is its place in GroupName::ALL");
+        }
         let d = Delta::of(Some(&person("091")), &person("049"), 3);
         assert_eq!(d.groups().iter().map(|g| g.name).collect::<Vec<_>>(), [GroupName::Kotikunta]);
         let bytes = d.encode();

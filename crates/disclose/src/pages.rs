@@ -387,8 +387,8 @@ pub fn changes<S: Store + ?Sized>(
     Ok((ChangesPage { changes: page, last: last.0, up_to_date }, touched))
 }
 
-/// A change its summary cannot render alone (the person enters or leaves
-/// the scope, or censoring starts or ends), rendered from both persons.
+/// A change its summary cannot render alone (`render_change` says when),
+/// rendered from both persons.
 fn from_persons<S: Store + ?Sized>(
     s: &S,
     permit: &Permit,
