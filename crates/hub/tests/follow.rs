@@ -76,7 +76,7 @@ fn a_register_holding_persons_cannot_become_a_hub() {
         r#"{"henkilotunnus":"010181-900C","tietoryhmat":[{"tietoryhma":"HENKILON_NIMI","etunimet":"Testi","sukunimi":"Testinen"}]}"#,
     )
     .unwrap();
-    reg.store_initial_page(&[record], 1, None).unwrap();
+    reg.store_initial_page(vec![record], 1, None).unwrap();
     let e = reg.enable_outbox().unwrap_err();
     assert!(e.to_string().contains("empty register"), "{e}");
 }
@@ -100,7 +100,7 @@ fn upstream_data_is_held_to_the_recorded_permit() {
         {"henkilotunnus": "020181-9001", "tietoryhmat": [name("Suojattu"), censored]},
     ]))
     .unwrap();
-    reg.store_initial_page(&records, 1, None).unwrap();
+    reg.store_initial_page(records.clone(), 1, None).unwrap();
     let mut store = SqliteStore::open_in_memory().unwrap();
     let mut upstream = vtj_core::Permit {
         tunnus: "DVV-1".into(),

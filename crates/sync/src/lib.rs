@@ -185,7 +185,7 @@ async fn sync_area(
         if let Some(j) = &next {
             ahead.vko(client, vko(Some(j.clone())));
         }
-        reg.store_initial_page(&p.perustiedot, snapshot, next.as_deref())?;
+        reg.store_initial_page(p.perustiedot, snapshot, next.as_deref())?;
         pages += 1;
         progress(Progress::Initial { persons: reg.counters()?.persons_loaded });
     }
@@ -229,7 +229,7 @@ async fn follow(
     cursor: i64,
     list: Option<&[String]>,
     ahead: &mut Ahead,
-    mut store: impl FnMut(&[vtj_wire::ChangeRecord], i64) -> Result<(), RegisterError>,
+    mut store: impl FnMut(Vec<vtj_wire::ChangeRecord>, i64) -> Result<(), RegisterError>,
 ) -> Result<(i64, bool), SyncError> {
     let request = |c: i64| MuutoksetRequest {
         viimeisin_kirjausavain: c,
@@ -250,7 +250,7 @@ async fn follow(
     if !p.ajan_tasalla {
         ahead.changes(client, request(p.viimeisin_kirjausavain));
     }
-    store(&p.muutokset, p.viimeisin_kirjausavain)?;
+    store(p.muutokset, p.viimeisin_kirjausavain)?;
     Ok((p.viimeisin_kirjausavain, p.ajan_tasalla))
 }
 

@@ -78,10 +78,11 @@ impl Group {
 
     /// The group as a person holds it: without the fields that describe a
     /// change rather than the data (`muutosattribuutti`, `voimassaolevatTiedot`).
+    /// The fields keep the order they came in.
     pub fn held(&self) -> Group {
         let mut m = self.0.clone();
-        m.remove(MUUTOSATTRIBUUTTI);
-        m.remove(VOIMASSAOLEVAT_TIEDOT);
+        m.shift_remove(MUUTOSATTRIBUUTTI);
+        m.shift_remove(VOIMASSAOLEVAT_TIEDOT);
         Group(m)
     }
 

@@ -17,13 +17,22 @@
 //! Against DVV, a record naming a repeated group may carry only the
 //! instances that changed; the rule then keeps only those until the next
 //! full load. This project's service always sends the complete set.
+//!
+//! A register keeps a person as the JSON `Held` serialises to.
+//! [`stored_record`] and [`apply_stored`] write that text straight from a
+//! record and from the text held before: the rule above needs only the
+//! change's instances, so the groups a change leaves alone are copied as
+//! they are stored, never decoded into objects and written again.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::group::{attribute, ChangeRecord, Group, PersonRecord};
+use crate::group::{attribute, ChangeRecord, Group, PersonRecord, MUUTOSATTRIBUUTTI, VOIMASSAOLEVAT_TIEDOT};
 
 /// Per group name, the instances held, in the order they came.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -62,15 +71,7 @@ impl Held {
     /// Applies one change record's groups (leaving and hetu corrections
     /// are the caller's: they concern where the person is kept).
     pub fn apply(&mut self, r: &ChangeRecord) {
-        let mut names: Vec<&str> = Vec::new();
-        for g in &r.tietoryhmat {
-            if !names.contains(&g.name()) {
-                names.push(g.name());
-            }
-        }
-        for name in names {
-            let instances: Vec<&Group> = r.tietoryhmat.iter().filter(|g| g.name() == name).collect();
-            let now = replacement(name, &instances);
+        for (name, now) in replacements(r) {
             if now.is_empty() {
                 self.0.remove(name);
             } else {
@@ -78,6 +79,111 @@ impl Held {
             }
         }
     }
+}
+
+/// The stored form of the person a record gives: exactly the text
+/// `Held::from_record` serialises to.
+pub fn stored_record(r: &PersonRecord) -> Result<String, serde_json::Error> {
+    write_stored(r.tietoryhmat.iter().map(|g| (Cow::Borrowed(g.name()), Stored::Group(g))).collect())
+}
+
+/// A stored person (`[]` for one not held) with one change record
+/// applied: exactly the text that decoding it, [`Held::apply`] and
+/// serialising again give, for text this module wrote.
+pub fn apply_stored(stored: &str, r: &ChangeRecord) -> Result<String, serde_json::Error> {
+    let held: Vec<&RawValue> = serde_json::from_str(stored)?;
+    let replaced = replacements(r);
+    let mut items = Vec::with_capacity(held.len() + r.tietoryhmat.len());
+    for raw in held {
+        let name = stored_name(raw)?;
+        if !replaced.iter().any(|(n, _)| *n == name) {
+            items.push((name, Stored::Raw(raw)));
+        }
+    }
+    for (name, now) in &replaced {
+        items.extend(now.iter().map(|g| (Cow::Borrowed(*name), Stored::Group(g))));
+    }
+    write_stored(items)
+}
+
+/// The name of a stored group. What this module writes starts with it
+/// (the service's groups and DVV's do, and [`Group::held`] keeps the
+/// order), so it is read from there; any other text is parsed.
+fn stored_name(raw: &RawValue) -> Result<Cow<'_, str>, serde_json::Error> {
+    if let Some(rest) = raw.get().strip_prefix(r#"{"tietoryhma":""#) {
+        if let Some(end) = rest.find(['"', '\\']).filter(|&i| rest.as_bytes()[i] == b'"') {
+            return Ok(Cow::Borrowed(&rest[..end]));
+        }
+    }
+    Ok(serde_json::from_str::<Named>(raw.get())?.tietoryhma)
+}
+
+/// Just the name of a stored group: the rest is skipped, not built.
+#[derive(Deserialize)]
+struct Named<'a> {
+    #[serde(borrow)]
+    tietoryhma: Cow<'a, str>,
+}
+
+enum Stored<'a> {
+    /// Copied as it was stored.
+    Raw(&'a RawValue),
+    /// Written as held: without the fields that describe a change.
+    Group(&'a Group),
+}
+
+/// Writes instances as `Held` does: by group name (in `BTreeMap` order),
+/// each name's instances in the order given.
+fn write_stored(mut items: Vec<(Cow<'_, str>, Stored<'_>)>) -> Result<String, serde_json::Error> {
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::with_capacity(256 * items.len() + 2);
+    out.push(b'[');
+    for (i, (_, item)) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match item {
+            Stored::Raw(raw) => out.extend_from_slice(raw.get().as_bytes()),
+            Stored::Group(g) => serde_json::to_writer(&mut out, &AsHeld(g))?,
+        }
+    }
+    out.push(b']');
+    // Only JSON text was written: raw slices of a `str` and serde_json's output.
+    String::from_utf8(out).map_err(serde::ser::Error::custom)
+}
+
+/// A group serialised as [`Group::held`] would be, without the copy.
+struct AsHeld<'a>(&'a Group);
+
+impl Serialize for AsHeld<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.0.fields() {
+            if k != MUUTOSATTRIBUUTTI && k != VOIMASSAOLEVAT_TIEDOT {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// Each group name a record names, first appearance first, with the
+/// instances it now has (none: the group goes).
+fn replacements(r: &ChangeRecord) -> Vec<(&str, Vec<Group>)> {
+    let named: Vec<(&str, &Group)> = r.tietoryhmat.iter().map(|g| (g.name(), g)).collect();
+    let mut names: Vec<&str> = Vec::new();
+    for (name, _) in &named {
+        if !names.contains(name) {
+            names.push(name);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let instances: Vec<&Group> = named.iter().filter(|(n, _)| *n == name).map(|(_, g)| *g).collect();
+            (name, replacement(name, &instances))
+        })
+        .collect()
 }
 
 fn replacement(name: &str, instances: &[&Group]) -> Vec<Group> {

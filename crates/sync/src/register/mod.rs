@@ -15,8 +15,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use thiserror::Error;
-use vtj_core::GroupName;
-use vtj_wire::{ChangeRecord, Group, Held, PersonRecord};
+use vtj_wire::{held, ChangeRecord, Group, Held, PersonRecord};
 
 mod postgres;
 mod sqlite;
@@ -318,11 +317,11 @@ impl Register {
     /// (`None`: it is complete and changes follow from `snapshot`).
     pub fn store_initial_page(
         &mut self,
-        persons: &[PersonRecord],
+        persons: Vec<PersonRecord>,
         snapshot: i64,
         next: Option<&str>,
     ) -> Result<(), RegisterError> {
-        let (persons, next) = (persons.to_vec(), next.map(str::to_string));
+        let next = next.map(str::to_string);
         self.tx(move |t| {
             put_records(t, &persons)?;
             match next {
@@ -342,8 +341,7 @@ impl Register {
     }
 
     /// Applies one page of an area's changes and moves its cursor, atomically.
-    pub fn apply_page(&mut self, changes: &[ChangeRecord], last: i64) -> Result<(), RegisterError> {
-        let changes = changes.to_vec();
+    pub fn apply_page(&mut self, changes: Vec<ChangeRecord>, last: i64) -> Result<(), RegisterError> {
         self.tx(move |t| {
             apply_changes(t, &changes)?;
             t.set_meta("cursor", &last.to_string())
@@ -362,8 +360,12 @@ impl Register {
     }
 
     /// Applies one page of a bucket's changes and moves its cursor, atomically.
-    pub fn apply_bucket_page(&mut self, bucket: i64, changes: &[ChangeRecord], last: i64) -> Result<(), RegisterError> {
-        let changes = changes.to_vec();
+    pub fn apply_bucket_page(
+        &mut self,
+        bucket: i64,
+        changes: Vec<ChangeRecord>,
+        last: i64,
+    ) -> Result<(), RegisterError> {
         self.tx(move |t| {
             apply_changes(t, &changes)?;
             t.bucket_put(bucket, last)
@@ -647,17 +649,12 @@ fn load(t: &mut dyn Tx, hetu: &str) -> Result<Option<Held>, RegisterError> {
     Ok(t.load(hetu)?.map(|j| serde_json::from_str(&j)).transpose()?)
 }
 
-fn save(t: &mut dyn Tx, hetu: &str, held: &Held) -> Result<(), RegisterError> {
-    t.save(hetu, &serde_json::to_string(held)?)
-}
-
 /// Stores whole person records and counts them.
 fn put_records(t: &mut dyn Tx, persons: &[PersonRecord]) -> Result<(), RegisterError> {
     for p in persons {
-        let held = Held::from_record(p);
-        let active = held.instances(GroupName::HenkilotunnusKorjaus.as_str()).iter().find_map(Group::active_hetu);
+        let active = p.tietoryhmat.iter().find_map(Group::active_hetu);
         let current = correct(t, &p.henkilotunnus, active)?;
-        save(t, &current, &held)?;
+        t.save(&current, &held::stored_record(p)?)?;
     }
     bump(t, "persons_loaded", persons.len() as u64)
 }
@@ -699,10 +696,10 @@ fn apply_change(
         t.history_delete(&current)?;
         return Ok(());
     }
-    let mut held = load(t, &current)?.unwrap_or_default();
-    held.apply(c);
+    // The stored text is changed where the record says, not decoded whole.
+    let held = held::apply_stored(t.load(&current)?.as_deref().unwrap_or("[]"), c)?;
     counters.censored += c.tietoryhmat.iter().filter(|g| g.is_censored()).count() as u64;
-    save(t, &current, &held)
+    t.save(&current, &held)
 }
 
 /// The hetu a person is kept under after a record that knows them as
