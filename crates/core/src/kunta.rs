@@ -188,6 +188,17 @@ pub fn kunta(code: KuntaCode) -> Option<&'static Kunta> {
     t.binary_search_by_key(&code, |k| k.code).ok().map(|i| &t[i])
 }
 
+/// About which share of the country's residents live in `codes` (0 to 1),
+/// by the table's approximate figures: a hint for how to read an area.
+pub fn resident_share(codes: &BTreeSet<KuntaCode>) -> f64 {
+    let all: u64 = kunnat().iter().map(|k| u64::from(k.residents)).sum();
+    let area: u64 = codes.iter().filter_map(|c| kunta(*c)).map(|k| u64::from(k.residents)).sum();
+    if all == 0 {
+        return 0.0;
+    }
+    area as f64 / all as f64
+}
+
 /// The 21 wellbeing services counties plus Helsinki and Åland.
 pub fn regions() -> &'static [Region] {
     &table().regions
@@ -237,6 +248,11 @@ mod tests {
         assert_eq!(kunnat().len(), 309);
         assert_eq!(regions().len(), 23);
         assert!(kunnat().iter().all(|k| k.residents > 0));
+        let all: BTreeSet<KuntaCode> = kunnat().iter().map(|k| k.code).collect();
+        assert!((resident_share(&all) - 1.0).abs() < 1e-9);
+        assert_eq!(resident_share(&BTreeSet::new()), 0.0);
+        let helsinki = resident_share(&[KuntaCode::parse("091").unwrap()].into());
+        assert!(helsinki > 0.1 && helsinki < 0.2, "{helsinki}");
         assert_eq!(kunta(KuntaCode::parse("091").unwrap()).unwrap().name, "Helsinki");
         assert_eq!(kunta(KuntaCode::parse("179").unwrap()).unwrap().region, "KS");
         assert_eq!(region_kunnat("VK").unwrap().len(), 2);
