@@ -11,7 +11,7 @@ use vtj_disclose::pages::{area_page, changes};
 use vtj_disclose::{Limits, LogCache};
 use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{SqliteStore, Store};
-use vtj_wire::{change_record, person_record, MuutoksetResponse, PerustiedotVkoResponse};
+use vtj_wire::{ChangeRecordView, MuutoksetResponse, PersonRecordView, PerustiedotVkoResponse};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -40,8 +40,11 @@ fn pages(c: &mut Criterion) {
     let page_json = |log: &LogCache| {
         let (page, _) = changes(&f.store, log, &permit, 0, None, None, &limits, today).expect("page");
         assert_eq!(page.changes.len(), 1_000);
-        let muutokset =
-            page.changes.iter().filter_map(|c| change_record(c.hetu.as_str(), c.registered, &c.disclosure)).collect();
+        let muutokset: Vec<_> = page
+            .changes
+            .iter()
+            .filter_map(|c| ChangeRecordView::new(c.hetu.as_str(), c.registered, &c.disclosure))
+            .collect();
         let answer = MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: false };
         serde_json::to_vec(&answer).expect("json")
     };
@@ -61,7 +64,11 @@ fn pages(c: &mut Criterion) {
         b.iter(|| {
             let (page, _) = area_page(&f.store, &permit, kunnat, None, &limits, today).expect("page");
             assert_eq!(page.persons.len(), 5_000);
-            let perustiedot = page.persons.iter().map(|p| person_record(p.hetu.as_str(), &p.groups)).collect();
+            let perustiedot: Vec<_> = page
+                .persons
+                .iter()
+                .map(|p| PersonRecordView { henkilotunnus: p.hetu.as_str(), groups: &p.groups })
+                .collect();
             let answer = PerustiedotVkoResponse {
                 perustiedot,
                 ajan_tasalla: false,

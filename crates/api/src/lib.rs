@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use vtj_core::{KuntaCode, Permit, VtjDate};
-use vtj_disclose::{pages, Context, Limits, LogCache, Touched};
+use vtj_disclose::{pages, Context, Limits, LogCache, PersonOut, Touched};
 use vtj_store::ListDigest;
 use vtj_wire::paths::{self, route, HEADER_XROAD_CLIENT};
 use vtj_wire::*;
@@ -262,6 +262,11 @@ fn json<T: Serialize>(body: &T, touched: Touched) -> Served {
     Ok((serde_json::to_vec(body).map_err(|_| ApiError::internal())?, touched))
 }
 
+/// A disclosed person as DVV's record, serialised straight from the values.
+fn person_view(p: &PersonOut) -> PersonRecordView<'_> {
+    PersonRecordView { henkilotunnus: p.hetu.as_str(), groups: &p.groups }
+}
+
 /// Logs the request and only then answers it; if the log cannot be
 /// written, the answer is withheld.
 async fn finish(app: Arc<App>, ctx: Ctx, served: Served) -> Response {
@@ -364,10 +369,10 @@ async fn muutokset(
             .db
             .read(move |s| {
                 let (page, touched) = pages::changes(s, &log, &permit, after, list.as_deref(), None, &limits, today)?;
-                let muutokset = page
+                let muutokset: Vec<_> = page
                     .changes
                     .iter()
-                    .filter_map(|c| change_record(c.hetu.as_str(), c.registered, &c.disclosure))
+                    .filter_map(|c| ChangeRecordView::new(c.hetu.as_str(), c.registered, &c.disclosure))
                     .collect();
                 let answer =
                     MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: page.up_to_date };
@@ -400,7 +405,7 @@ async fn perustiedot(
             .db
             .read(move |s| {
                 let (persons, touched) = pages::listed(s, &permit, &hetus, groups.as_ref(), today)?;
-                let perustiedot = persons.iter().map(|p| person_record(p.hetu.as_str(), &p.groups)).collect();
+                let perustiedot: Vec<_> = persons.iter().map(person_view).collect();
                 Ok((json(&PerustiedotResponse { perustiedot, ajan_tasalla: true }, touched)?, persons.len()))
             })
             .await?;
@@ -430,7 +435,7 @@ async fn perustiedot_vko(
             .read(move |s| {
                 let (page, touched) = pages::area_page(s, &permit, &kunnat, jatkoavain.as_deref(), &limits, today)?;
                 let n = page.persons.len();
-                let perustiedot = page.persons.iter().map(|p| person_record(p.hetu.as_str(), &p.groups)).collect();
+                let perustiedot: Vec<_> = page.persons.iter().map(person_view).collect();
                 let answer = PerustiedotVkoResponse {
                     perustiedot,
                     ajan_tasalla: page.next.is_none(),

@@ -45,11 +45,12 @@ pub struct MuutoksetRequest {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MuutoksetResponse {
+pub struct MuutoksetResponse<M = Vec<ChangeRecord>> {
     /// Where to continue: the last cursor this answer covered.
     #[serde(deserialize_with = "cursor")]
     pub viimeisin_kirjausavain: i64,
-    pub muutokset: Vec<ChangeRecord>,
+    /// The service writes `ChangeRecordView`s here (the same JSON).
+    pub muutokset: M,
     /// True when nothing was left after `viimeisinKirjausavain` when read.
     pub ajan_tasalla: bool,
 }
@@ -66,8 +67,9 @@ pub struct PerustiedotRequest {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PerustiedotResponse {
-    pub perustiedot: Vec<PersonRecord>,
+pub struct PerustiedotResponse<P = Vec<PersonRecord>> {
+    /// The service writes `PersonRecordView`s here (the same JSON).
+    pub perustiedot: P,
     pub ajan_tasalla: bool,
 }
 
@@ -87,8 +89,9 @@ pub struct PerustiedotVkoRequest {
 /// `jatkoavain`, present while `ajanTasalla` is false, asks for the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PerustiedotVkoResponse {
-    pub perustiedot: Vec<PersonRecord>,
+pub struct PerustiedotVkoResponse<P = Vec<PersonRecord>> {
+    /// The service writes `PersonRecordView`s here (the same JSON).
+    pub perustiedot: P,
     pub ajan_tasalla: bool,
     #[serde(default, deserialize_with = "opt_cursor", skip_serializing_if = "Option::is_none")]
     pub viimeisin_kirjausavain: Option<i64>,

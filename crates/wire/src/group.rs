@@ -6,27 +6,12 @@
 //! project does not model passes through the client untouched; where the
 //! project models the group, [`Group::typed`] reads it into the core's value.
 //!
-//! How the core's disclosures are written (this project's choices where
-//! DVV's material shows nothing, marked *ours*):
-//! - a group that comes or changes: every instance the recipient now holds
-//!   of it, new ones `LISATTY`, changed ones `MUUTETTU`, and, for a group
-//!   that occurs several times, the unchanged ones `LISATIETO` (*ours*:
-//!   the instances of a group named in a change record are the complete
-//!   set, so a recipient replaces what it holds of the group with them);
-//! - a group that goes: one instance `POISTETTU` with
-//!   `voimassaolevatTiedot: []` and no values; TURVAKIELTO instead comes
-//!   `MUUTETTU` with `turvakieltoAktiivinen: false`, as DVV sends its end;
-//! - censored (turvakielto, a permit without the right): the group with
-//!   its value fields left out and `turvakiellonAlaisetKentat` naming them,
-//!   `MUUTETTU` when censoring starts, `LISATTY` for a person entering;
-//! - a person leaving a municipality-scoped permit's area: the record
-//!   carries `"poistuuRajauksesta": true` (*ours*) and at most KOTIKUNTA
-//!   with the new municipality's code; nothing else of the person.
+//! How the core's disclosures become such records is in [`crate::records`].
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use time::{Date, Duration, Month, Weekday};
-use vtj_core::{ChangeKind, Disclosure, GroupChange, GroupName, GroupValue, InstanceKind, VtjDate};
+use vtj_core::{GroupName, GroupValue, VtjDate};
 
 pub const TIETORYHMA: &str = "tietoryhma";
 pub const MUUTOSATTRIBUUTTI: &str = "muutosattribuutti";
@@ -221,56 +206,6 @@ impl ChangeRecord {
             .filter(|g| g.name() == GroupName::Kotikunta.as_str() && !g.is_censored())
             .find_map(|g| g.get("kuntakoodi").and_then(Value::as_str))
     }
-}
-
-/// A person's current data as an initial record.
-pub fn person_record(henkilotunnus: &str, groups: &[GroupChange]) -> PersonRecord {
-    let mut tietoryhmat = Vec::new();
-    for c in groups {
-        match c.muutos {
-            ChangeKind::Censored => tietoryhmat.push(Group::censored(c.tietoryhma)),
-            ChangeKind::Removed => {}
-            ChangeKind::Added | ChangeKind::Changed => tietoryhmat.extend(c.values().map(Group::from_value)),
-        }
-    }
-    PersonRecord { henkilotunnus: henkilotunnus.to_string(), tietoryhmat }
-}
-
-/// One disclosed change as a change record; `None` for no disclosure.
-pub fn change_record(henkilotunnus: &str, registered: Date, d: &Disclosure) -> Option<ChangeRecord> {
-    let (groups, entering, leaving) = match d {
-        Disclosure::Nothing => return None,
-        Disclosure::Enter(g) => (g, true, false),
-        Disclosure::Change(g) => (g, false, false),
-        Disclosure::Leave(g) => (g, false, true),
-    };
-    let mut tietoryhmat = Vec::new();
-    for c in groups {
-        match c.muutos {
-            ChangeKind::Censored => tietoryhmat.push(Group::censored(c.tietoryhma).with_attribute(if entering {
-                attribute::LISATTY
-            } else {
-                attribute::MUUTETTU
-            })),
-            ChangeKind::Removed => tietoryhmat.push(Group::removed(c.tietoryhma)),
-            ChangeKind::Added | ChangeKind::Changed => {
-                for i in &c.arvot {
-                    let a = match i.muutos {
-                        InstanceKind::Added => attribute::LISATTY,
-                        InstanceKind::Changed => attribute::MUUTETTU,
-                        InstanceKind::Unchanged => attribute::LISATIETO,
-                    };
-                    tietoryhmat.push(Group::from_value(&i.arvo).with_attribute(a));
-                }
-            }
-        }
-    }
-    Some(ChangeRecord {
-        henkilotunnus: henkilotunnus.to_string(),
-        tietoryhmat,
-        muutospv: muutospv(registered),
-        poistuu_rajauksesta: leaving,
-    })
 }
 
 /// The instant of midnight in Finland at the start of `day`, in UTC:

@@ -6,7 +6,9 @@
 //! - [`body`]: request and answer envelopes.
 //! - [`group`]: one data group instance as a JSON object, kept whole (a
 //!   group or field this project does not model survives untouched), and
-//!   how the core's values and changes are written as such objects.
+//!   how the core's values are written as such objects.
+//! - [`records`]: the core's disclosures as DVV's person and change
+//!   records, built as objects or serialised straight from the values.
 //! - [`held`]: what a recipient holds of a person, and how a change record
 //!   is applied to it.
 //! - [`known`]: DVV's data group names.
@@ -19,7 +21,9 @@ pub mod group;
 pub mod held;
 pub mod known;
 pub mod paths;
+pub mod records;
 
 pub use body::*;
-pub use group::{change_record, muutospv, person_record, ChangeRecord, Group, PersonRecord};
+pub use group::{muutospv, ChangeRecord, Group, PersonRecord};
 pub use held::Held;
+pub use records::{change_record, person_record, ChangeRecordView, PersonRecordView};
