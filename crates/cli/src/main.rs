@@ -109,6 +109,12 @@ pub(crate) fn parse_day(s: &str) -> Result<Date, String> {
     }
 }
 
+/// Pages are built of many small short-lived values; glibc's malloc and
+/// free (with its consolidation of freed chunks) were a third of the
+/// service's and the client's time (`perf`, BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<()> {
     limit_malloc_arenas();
     match Cli::parse().command {
@@ -162,8 +168,10 @@ pub(crate) fn work_dir(given: Option<std::path::PathBuf>) -> Result<(std::path::
 
 /// glibc gives each thread that allocates its own arena, up to eight per
 /// core, and keeps what is freed in them: under a soak the service grew in
-/// steps (102 to 163 MiB in three minutes). Two arenas keep it flat (54-55
-/// MiB, BENCHMARKS.md) at no measurable cost in throughput.
+/// steps (102 to 163 MiB in three minutes). Two arenas kept it flat (54-55
+/// MiB, BENCHMARKS.md) at no measurable cost in throughput. Rust's own
+/// allocations now go to mimalloc; SQLite (C) still allocates through
+/// glibc, so the limit stays.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: called first thing in main, before any other thread exists.
