@@ -75,7 +75,11 @@ impl Held {
             if now.is_empty() {
                 self.0.remove(name);
             } else {
-                self.0.insert(name.to_string(), now);
+                let held = now.into_iter().map(|g| match g {
+                    Cow::Borrowed(g) => g.held(),
+                    Cow::Owned(g) => g,
+                });
+                self.0.insert(name.to_string(), held.collect());
             }
         }
     }
@@ -101,7 +105,7 @@ pub fn apply_stored(stored: &str, r: &ChangeRecord) -> Result<String, serde_json
         }
     }
     for (name, now) in &replaced {
-        items.extend(now.iter().map(|g| (Cow::Borrowed(*name), Stored::Group(g))));
+        items.extend(now.iter().map(|g| (Cow::Borrowed(*name), Stored::Group(g.as_ref()))));
     }
     write_stored(items)
 }
@@ -169,7 +173,7 @@ impl Serialize for AsHeld<'_> {
 
 /// Each group name a record names, first appearance first, with the
 /// instances it now has (none: the group goes).
-fn replacements(r: &ChangeRecord) -> Vec<(&str, Vec<Group>)> {
+fn replacements(r: &ChangeRecord) -> Vec<(&str, Vec<Cow<'_, Group>>)> {
     let named: Vec<(&str, &Group)> = r.tietoryhmat.iter().map(|g| (g.name(), g)).collect();
     let mut names: Vec<&str> = Vec::new();
     for (name, _) in &named {
@@ -186,12 +190,16 @@ fn replacements(r: &ChangeRecord) -> Vec<(&str, Vec<Group>)> {
         .collect()
 }
 
-fn replacement(name: &str, instances: &[&Group]) -> Vec<Group> {
+/// The instances a group now has: the record's own ones, borrowed (still
+/// with the fields that describe the change), or ones a `POISTETTU`
+/// instance names in force, owned and already as held.
+fn replacement<'a>(name: &str, instances: &[&'a Group]) -> Vec<Cow<'a, Group>> {
     if instances.iter().any(|g| g.attribute() == Some(attribute::POISTETTU)) {
         return instances
             .iter()
             .filter(|g| g.attribute() == Some(attribute::POISTETTU))
             .flat_map(|g| g.in_force())
+            .map(Cow::Owned)
             .collect();
     }
     if name == "TURVAKIELTO" && instances.iter().any(|g| g.get("turvakieltoAktiivinen") == Some(&Value::Bool(false))) {
@@ -203,7 +211,7 @@ fn replacement(name: &str, instances: &[&Group]) -> Vec<Group> {
         .filter(|g| {
             !(is_current_address(name) && g.attribute() == Some(attribute::MUUTETTU) && g.get("loppupv").is_some())
         })
-        .map(|g| g.held())
+        .map(|g| Cow::Borrowed(*g))
         .collect()
 }
 
