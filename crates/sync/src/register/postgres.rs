@@ -4,6 +4,7 @@
 //! started inside the caller's async runtime, so the connection lives on a
 //! thread of its own and transactions are sent to it as jobs.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::thread;
 
@@ -155,6 +156,40 @@ impl Tx for PgTx<'_, '_> {
 
     fn history_delete(&mut self, hetu: &str) -> Result<(), RegisterError> {
         self.0.execute("DELETE FROM hetu_history WHERE hetu = $1", &[&hetu])?;
+        Ok(())
+    }
+
+    fn has_history(&mut self) -> Result<bool, RegisterError> {
+        Ok(self.0.query_one("SELECT EXISTS (SELECT 1 FROM hetu_history)", &[])?.get(0))
+    }
+
+    fn history_targets(&mut self, olds: &[String]) -> Result<HashMap<String, String>, RegisterError> {
+        let rows = self.0.query("SELECT old_hetu, hetu FROM hetu_history WHERE old_hetu = ANY($1)", &[&olds])?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn load_many(&mut self, hetus: &[String]) -> Result<HashMap<String, String>, RegisterError> {
+        let rows = self.0.query("SELECT hetu, groups FROM person WHERE hetu = ANY($1)", &[&hetus])?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn save_many(&mut self, persons: &[(String, String)]) -> Result<(), RegisterError> {
+        if persons.is_empty() {
+            return Ok(());
+        }
+        let (hetus, groups): (Vec<&str>, Vec<&str>) = persons.iter().map(|(h, g)| (h.as_str(), g.as_str())).unzip();
+        self.0.execute(
+            "INSERT INTO person (hetu, groups) SELECT * FROM unnest($1::text[], $2::text[])
+             ON CONFLICT (hetu) DO UPDATE SET groups = excluded.groups",
+            &[&hetus, &groups],
+        )?;
+        Ok(())
+    }
+
+    fn delete_many(&mut self, hetus: &[String]) -> Result<(), RegisterError> {
+        if !hetus.is_empty() {
+            self.0.execute("DELETE FROM person WHERE hetu = ANY($1)", &[&hetus])?;
+        }
         Ok(())
     }
 

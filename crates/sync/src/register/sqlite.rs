@@ -1,5 +1,6 @@
 //! The register on SQLite (the default): one file, WAL, synchronous=FULL.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -51,6 +52,10 @@ const SCHEMA: &[&str] = &[
         BEGIN INSERT INTO outbox (hetu) VALUES (OLD.hetu); END;
 "#,
 ];
+
+/// Persons written by one statement: a page's worth in a few, each
+/// statement prepared once for its number of rows.
+const ROWS_PER_INSERT: usize = 100;
 
 pub(super) struct Sqlite {
     conn: Connection,
@@ -148,6 +153,46 @@ impl Tx for SqliteTx<'_, '_> {
 
     fn history_delete(&mut self, hetu: &str) -> Result<(), RegisterError> {
         self.0.prepare_cached("DELETE FROM hetu_history WHERE hetu = ?1")?.execute([hetu])?;
+        Ok(())
+    }
+
+    fn has_history(&mut self) -> Result<bool, RegisterError> {
+        Ok(self.0.prepare_cached("SELECT EXISTS (SELECT 1 FROM hetu_history)")?.query_row([], |r| r.get(0))?)
+    }
+
+    fn history_targets(&mut self, olds: &[String]) -> Result<HashMap<String, String>, RegisterError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT old_hetu, hetu FROM hetu_history WHERE old_hetu IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = stmt.query_map([serde_json::to_string(olds)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn load_many(&mut self, hetus: &[String]) -> Result<HashMap<String, String>, RegisterError> {
+        let mut stmt =
+            self.0.prepare_cached("SELECT hetu, groups FROM person WHERE hetu IN (SELECT value FROM json_each(?1))")?;
+        let rows = stmt.query_map([serde_json::to_string(hetus)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn save_many(&mut self, persons: &[(String, String)]) -> Result<(), RegisterError> {
+        for chunk in persons.chunks(ROWS_PER_INSERT) {
+            let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO person (hetu, groups) VALUES {rows} ON CONFLICT (hetu) DO UPDATE SET groups = excluded.groups"
+            );
+            let values = chunk.iter().flat_map(|(h, g)| [h as &dyn rusqlite::ToSql, g as &dyn rusqlite::ToSql]);
+            self.0.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
+        }
+        Ok(())
+    }
+
+    fn delete_many(&mut self, hetus: &[String]) -> Result<(), RegisterError> {
+        if !hetus.is_empty() {
+            self.0
+                .prepare_cached("DELETE FROM person WHERE hetu IN (SELECT value FROM json_each(?1))")?
+                .execute([serde_json::to_string(hetus)?])?;
+        }
         Ok(())
     }
 
