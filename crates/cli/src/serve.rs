@@ -148,11 +148,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     let app = App::new(&config).with_context(|| format!("opening {}", crate::redact(&db)))?;
     // Blocking work is the store's reads (bounded by their slots), the one
-    // writer and password checks. Each thread that allocates keeps a heap
-    // of its own, and what another thread frees into it returns only when
-    // it runs again: tokio's default of 512 threads let 64 clients' audit
-    // writes, each waiting for the writer on a thread of its own, spread
-    // the service over some 800 MiB.
+    // writer and password checks. Under mimalloc each thread that allocates
+    // keeps a heap of its own, and what another thread frees into it
+    // returns only when it runs again: tokio's default of 512 threads let
+    // 64 clients' audit writes, each waiting for the writer on a thread of
+    // its own, spread the service over 866 MiB (BENCHMARKS.md).
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(BLOCKING_THREADS).build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;

@@ -15,13 +15,13 @@ use crate::batch::Touched;
 use crate::migrations;
 use crate::{decode_person, summarise, Cursor, LogEntry, LogSummary, LoggedChange, PersonFilter, Store, StoreError};
 
-/// The newest cursor: the log's, or the epoch's base before its first change.
 /// The share of the country's residents from which an area's persons are
 /// read in id order rather than through the municipality index: a page of
 /// such an area scans at most five times its size, while sorting the ids
 /// of a fifth of the nation for every page would cost more.
 const WIDE_AREA: f64 = 0.2;
 
+/// The newest cursor: the log's, or the epoch's base before its first change.
 const LAST_CURSOR: &str = "SELECT MAX(COALESCE((SELECT MAX(cursor) FROM change_log), 0),
                 COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'log.base'), 0))";
 
