@@ -90,15 +90,19 @@ const FEED_PAGE: usize = 1_000;
 /// --config` file: the audited service signs a checkpoint per answer, as in
 /// production.
 fn server_config(dir: &Path) -> Result<PathBuf> {
-    let key = dir.join("vtj-bench-audit.key");
+    signing_config(dir, "vtj-bench", &format!("page = {FEED_PAGE}\nvko_page = {INITIAL_PAGE}\n"))
+}
+
+/// A `vtj serve` config file `{name}-serve.toml` in `dir` with `settings`
+/// and a key of its own to sign the audit log's checkpoints, which the
+/// service requires.
+fn signing_config(dir: &Path, name: &str, settings: &str) -> Result<PathBuf> {
+    let key = dir.join(format!("{name}-audit.key"));
     if !key.exists() {
-        crate::audit::write_key(&key, "vtj-bench/audit")?;
+        crate::audit::write_key(&key, &format!("{name}/audit"))?;
     }
-    let path = dir.join("vtj-bench-serve.toml");
-    std::fs::write(
-        &path,
-        format!("page = {FEED_PAGE}\nvko_page = {INITIAL_PAGE}\naudit_key = {:?}\n", key.display().to_string()),
-    )?;
+    let path = dir.join(format!("{name}-serve.toml"));
+    std::fs::write(&path, format!("{settings}audit_key = {:?}\n", key.display().to_string()))?;
     Ok(path)
 }
 

@@ -54,7 +54,8 @@ pub fn run(args: SoakArgs) -> Result<()> {
     super::measure::remove_sqlite_files(&db);
     let soakers = prepare(&db, args.persons, args.recipients)?;
     let exe = std::env::current_exe()?;
-    let server = Server::start(&exe, &db.display().to_string(), true, pinned, None)?;
+    let config = super::signing_config(&dir, "vtj-soak", "")?;
+    let server = Server::start(&exe, &db.display().to_string(), true, pinned, Some(&config))?;
     let pid = server.pid();
     println!(
         "vtj soak: {} recipients, {} persons, {:.1} min; service on CPU 0, recipients and ingestion on CPU 1",
