@@ -321,6 +321,17 @@ fn bench_measures_every_figure_on_a_small_population() {
 }
 
 #[test]
+fn soak_runs_and_reports_its_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = vtj(&["soak", "--dir", d, "--minutes", "0.1", "--recipients", "2", "--persons", "500"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    let requests: u64 = number_before(&out, " requests, ");
+    assert!(requests > 0 && out.contains(" requests, 0 errors;"), "{out}");
+}
+
+#[test]
 fn serving_without_audit_is_refused_outside_a_bench_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");
