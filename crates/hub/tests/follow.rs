@@ -100,7 +100,7 @@ fn upstream_data_is_held_to_the_recorded_permit() {
         {"henkilotunnus": "020181-9001", "tietoryhmat": [name("Suojattu"), censored]},
     ]))
     .unwrap();
-    reg.store_initial_page(records.clone(), 1, None).unwrap();
+    reg.store_initial_page(records, 1, None).unwrap();
     let mut store = SqliteStore::open_in_memory().unwrap();
     let mut upstream = vtj_core::Permit {
         tunnus: "DVV-1".into(),

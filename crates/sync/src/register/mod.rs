@@ -669,7 +669,7 @@ fn put_records(t: &mut dyn Tx, persons: &[PersonRecord]) -> Result<(), RegisterE
         }
     } else {
         let asked: Vec<String> = persons.iter().map(|p| p.henkilotunnus.clone()).collect();
-        let targets = if t.has_history()? { t.history_targets(&asked)? } else { HashMap::new() };
+        let (_, targets) = current_hetus(t, &asked)?;
         // One row a person, the last record of them winning, as one by one.
         let mut rows = BTreeMap::new();
         for p in persons {
@@ -700,9 +700,25 @@ fn apply_changes(t: &mut dyn Tx, changes: &[ChangeRecord]) -> Result<(), Registe
     } else {
         apply_batch(t, changes, area.as_ref(), &mut c)?;
     }
-    bump(t, "changes_applied", changes.len() as u64)?;
+    count_changes(t, changes.len(), &c)
+}
+
+/// Adds a page's changes and what they did to the register's counters.
+fn count_changes(t: &mut dyn Tx, applied: usize, c: &Counters) -> Result<(), RegisterError> {
+    bump(t, "changes_applied", applied as u64)?;
     bump(t, "censored", c.censored)?;
     bump(t, "removed", c.removed)
+}
+
+/// Whether the register records any earlier hetu, and the current hetus
+/// of those among `asked` that are earlier ones (asked only where there is
+/// a history at all).
+fn current_hetus(t: &mut dyn Tx, asked: &[String]) -> Result<(bool, HashMap<String, String>), RegisterError> {
+    if t.has_history()? {
+        Ok((true, t.history_targets(asked)?))
+    } else {
+        Ok((false, HashMap::new()))
+    }
 }
 
 /// A page without hetu corrections, in a few statements: the persons it
@@ -720,8 +736,7 @@ fn apply_batch(
     }
     let asked: Vec<String> =
         changes.iter().map(|c| c.henkilotunnus.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    let history = t.has_history()?;
-    let mut targets = if history { t.history_targets(&asked)? } else { HashMap::new() };
+    let (history, mut targets) = current_hetus(t, &asked)?;
     // Both the hetus named and the current ones: a person who leaves takes
     // their history along, and a later change by an earlier hetu of theirs
     // then names whoever is kept under it.
@@ -937,9 +952,7 @@ mod tests {
                         for ch in &page {
                             apply_change(t, ch, area.as_ref(), &mut c)?;
                         }
-                        bump(t, "changes_applied", page.len() as u64)?;
-                        bump(t, "censored", c.censored)?;
-                        bump(t, "removed", c.removed)?;
+                        count_changes(t, page.len(), &c)?;
                         t.set_meta("cursor", &last.to_string())
                     })
                     .unwrap();
