@@ -12,6 +12,9 @@
 //! [`crate::family`]). [`check`] is what refuses a batch that would leave a
 //! relation one-sided: the store runs it on every batch before committing.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use thiserror::Error;
 
 use crate::groups::{code, GroupName, GroupValue, RelatedPerson, Voimassaolo};
@@ -115,6 +118,46 @@ fn link(v: &GroupValue) -> Option<Link> {
     Some(Link { group: v.name(), other_is_parent, other, voimassaolo })
 }
 
+/// The hetus [`check`] asks its `find` for on these changes: the relatives
+/// outside the batch that a changed person names before or after. A store
+/// reads them at once rather than one round trip each.
+pub fn relatives_outside(changed: &[(Option<&Person>, &Person)]) -> Vec<Hetu> {
+    let in_batch = by_hetu(changed);
+    let mut out: Vec<Hetu> = changed
+        .iter()
+        .filter_map(|&(before, after)| checked_links(before, after))
+        .flat_map(|(had, has)| had.into_iter().chain(has))
+        .map(|l| l.other)
+        .filter(|h| !in_batch.contains_key(h))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The batch's persons by each of their hetus, the first one holding a
+/// hetu winning.
+fn by_hetu<'a>(changed: &[(Option<&Person>, &'a Person)]) -> HashMap<Hetu, &'a Person> {
+    let mut out = HashMap::with_capacity(changed.len());
+    for (_, after) in changed {
+        for h in after.all_hetus() {
+            out.entry(h).or_insert(*after);
+        }
+    }
+    out
+}
+
+/// A changed person's relations before and after, or `None` if neither
+/// they nor the hetu changed (nothing to check).
+fn checked_links(before: Option<&Person>, after: &Person) -> Option<(Vec<Link>, Vec<Link>)> {
+    let had = before.map(links).unwrap_or_default();
+    let has = links(after);
+    if before.is_some_and(|b| b.hetu() == after.hetu()) && had == has {
+        return None;
+    }
+    Some((had, has))
+}
+
 /// Every two-sided relation the person holds.
 pub fn links(p: &Person) -> Vec<Link> {
     RELATION_GROUPS.iter().flat_map(|g| p.instances(*g)).filter_map(link).collect()
@@ -157,18 +200,14 @@ pub fn check<E>(
     changed: &[(Option<&Person>, &Person)],
     mut find: impl FnMut(Hetu) -> Result<Option<Person>, E>,
 ) -> Result<Result<(), RelationError>, E> {
-    let in_batch = |h: Hetu| changed.iter().map(|(_, a)| *a).find(|a| a.all_hetus().contains(&h));
+    let in_batch = by_hetu(changed);
     for &(before, after) in changed {
-        let had = before.map(links).unwrap_or_default();
-        let has = links(after);
-        if before.is_some_and(|b| b.hetu() == after.hetu()) && had == has {
-            continue;
-        }
+        let Some((had, has)) = checked_links(before, after) else { continue };
         let mut seen: Vec<PersonId> = Vec::new();
         for l in has.iter().chain(&had) {
-            let other = match in_batch(l.other) {
-                Some(o) => Some(o.clone()),
-                None => find(l.other)?,
+            let other = match in_batch.get(&l.other) {
+                Some(o) => Some(Cow::Borrowed(*o)),
+                None => find(l.other)?.map(Cow::Owned),
             };
             let Some(other) = other else {
                 if has.contains(l) {

@@ -2,7 +2,8 @@
 //! divorces, deaths, custody ending at 18 or passing to the social welfare
 //! board, adoptions, hetu corrections and new names, each a batch from
 //! `family`, applied through `apply` and `relations::check` as the store
-//! applies them.
+//! applies them (reading ahead the relatives `relations::relatives_outside`
+//! names).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use proptest::prelude::*;
 use time::{Date, Duration, Month};
 use vtj_core::family;
 use vtj_core::groups::*;
-use vtj_core::relations::{check, links};
+use vtj_core::relations::{check, links, relatives_outside};
 use vtj_core::*;
 
 #[derive(Default, Clone)]
@@ -63,7 +64,22 @@ impl World {
         }
         let pairs: Vec<(Option<&Person>, &Person)> = changed.iter().map(|(b, id)| (b.as_ref(), &next[id])).collect();
         let world = World { persons: next.clone(), ..World::default() };
-        check(&pairs, |h| Ok::<_, ()>(world.by_hetu(h))).unwrap().map_err(|e| e.to_string())?;
+        // The store reads `relatives_outside` at once before the check: it
+        // must name every person the check looks up, and no more.
+        let outside = relatives_outside(&pairs);
+        let mut asked = Vec::new();
+        let checked = check(&pairs, |h| {
+            asked.push(h);
+            Ok::<_, ()>(world.by_hetu(h))
+        })
+        .unwrap();
+        asked.sort_unstable();
+        asked.dedup();
+        assert!(asked.iter().all(|h| outside.contains(h)), "asked {asked:?}, read ahead {outside:?}");
+        if checked.is_ok() {
+            assert_eq!(asked, outside, "a passing check asks for every relative read ahead");
+        }
+        checked.map_err(|e| e.to_string())?;
         self.persons = next;
         Ok(())
     }

@@ -38,13 +38,23 @@ impl Touched {
         }
     }
 
-    /// Refuses the batch if it leaves a relation one-sided; `find` reads a
-    /// person the batch did not touch, inside the batch's transaction.
+    /// Refuses the batch if it leaves a relation one-sided. `read` gives the
+    /// persons the batch did not touch, by the hetus asked, inside the
+    /// batch's transaction: first every relative the check will look at, at
+    /// once, then (should the check ask for one more) one at a time.
     pub(crate) fn check_relations(
         &self,
-        find: impl FnMut(Hetu) -> Result<Option<Person>, StoreError>,
+        mut read: impl FnMut(&[Hetu]) -> Result<HashMap<Hetu, Person>, StoreError>,
     ) -> Result<(), StoreError> {
         let pairs: Vec<(Option<&Person>, &Person)> = self.0.iter().map(|(_, b, a, _)| (b.as_ref(), a)).collect();
+        let wanted = vtj_core::relations::relatives_outside(&pairs);
+        let read_ahead = if wanted.is_empty() { HashMap::new() } else { read(&wanted)? };
+        let find = |h: Hetu| -> Result<Option<Person>, StoreError> {
+            match wanted.binary_search(&h) {
+                Ok(_) => Ok(read_ahead.get(&h).cloned()),
+                Err(_) => Ok(read(&[h])?.remove(&h)),
+            }
+        };
         vtj_core::relations::check(&pairs, find)?.map_err(|e| {
             let index = self.1.get(&e.person()).map_or(0, |&at| self.0[at].3);
             StoreError::Event { index, source: EventError::Relation(e) }

@@ -158,6 +158,16 @@ fn hetu_owner(c: &mut impl GenericClient, hetu: Hetu) -> Result<Option<PersonId>
     Ok(row.map(|r| PersonId(r.get::<_, i64>(0) as u64)))
 }
 
+/// The persons holding these hetus (in force or earlier), in one query.
+fn persons_by_hetu(c: &mut impl GenericClient, hetus: &[Hetu]) -> Result<HashMap<Hetu, Person>, StoreError> {
+    let texts: Vec<&str> = hetus.iter().map(Hetu::as_str).collect();
+    let rows = c.query(
+        "SELECT h.hetu, p.data FROM hetu h JOIN person p ON p.id = h.person_id WHERE h.hetu = ANY($1)",
+        &[&texts],
+    )?;
+    rows.iter().map(|r| Ok((crate::stored_hetu(r.get(0))?, decode_person(r.get(1))?))).collect()
+}
+
 fn set_meta(c: &mut impl GenericClient, key: &str, value: &str) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -375,10 +385,7 @@ impl Store for PgStore {
         let mut tx = c.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
         let (cursors, touched) = append_batch(&mut tx, events)?;
-        touched.check_relations(|h| match hetu_owner(&mut tx, h)? {
-            Some(id) => load_person(&mut tx, id),
-            None => Ok(None),
-        })?;
+        touched.check_relations(|hetus| persons_by_hetu(&mut tx, hetus))?;
         for (key, value) in meta {
             set_meta(&mut tx, key, value)?;
         }

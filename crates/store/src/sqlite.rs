@@ -4,6 +4,7 @@
 //! were assigned: the out-of-order-commit hazard of DESIGN.md rule 3 cannot
 //! arise here (the PostgreSQL backend must handle it explicitly).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -217,9 +218,14 @@ impl Store for SqliteStore {
             ])?;
             cursors.push(Cursor(tx.last_insert_rowid()));
         }
-        touched.check_relations(|h| match hetu_owner(&tx, h)? {
-            Some(id) => load_person(&tx, id),
-            None => Ok(None),
+        touched.check_relations(|hetus| {
+            let mut out = HashMap::with_capacity(hetus.len());
+            for &h in hetus {
+                if let Some(person) = hetu_owner(&tx, h)?.map(|id| load_person(&tx, id)).transpose()?.flatten() {
+                    out.insert(h, person);
+                }
+            }
+            Ok(out)
         })?;
         for (key, value) in meta {
             tx.prepare_cached(

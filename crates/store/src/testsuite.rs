@@ -136,7 +136,8 @@ pub fn mirrors_hold_what_upstream_gave<S: Store>(s: &mut S) {
 }
 
 /// A family batch commits; the same batch missing one side is refused
-/// whole, naming the event; a later hetu correction reaches the relatives.
+/// whole, naming the event; a later hetu correction reaches the relatives;
+/// a later batch is checked against relatives it does not change.
 pub fn relations_commit_two_sided_or_not_at_all<S: Store>(s: &mut S) {
     s.append(&[birth(1, test_hetu(2), "091", 0), birth(2, test_hetu(5), "091", 0)]).unwrap();
     let mother = s.person(PersonId(1)).unwrap().unwrap();
@@ -152,7 +153,7 @@ pub fn relations_commit_two_sided_or_not_at_all<S: Store>(s: &mut S) {
             kuntaan_muuttopv: None,
         }),
     ];
-    let batch = vtj_core::family::birth(PersonId(4), child_hetu, child_groups, &mother, Some(&father), day(1));
+    let batch = vtj_core::family::birth(PersonId(4), child_hetu, child_groups.clone(), &mother, Some(&father), day(1));
     assert_eq!(batch.len(), 3);
     let cursor = s.last_cursor().unwrap();
     for skip in 0..batch.len() {
@@ -181,6 +182,13 @@ pub fn relations_commit_two_sided_or_not_at_all<S: Store>(s: &mut S) {
         let named: Vec<_> = vtj_core::relations::links(&p).iter().map(|l| l.other).collect();
         assert_eq!(named, vec![uusi; 3], "LAPSI, HUOLLETTAVA and PERHESUHDE of parent {id}");
     }
+    // A second child: the parents' first child, outside this batch, is read
+    // to see that they still hold their side of the relations kept.
+    let [mother, father] = [1, 3].map(|id| s.person(PersonId(id)).unwrap().unwrap());
+    let second = Hetu::from_parts(day(3), 'A', 906).expect("test hetu");
+    s.append(&vtj_core::family::birth(PersonId(5), second, child_groups, &mother, Some(&father), day(3))).unwrap();
+    let mother = s.person(PersonId(1)).unwrap().unwrap();
+    assert_eq!(mother.instances(GroupName::Huollettava).len(), 2);
 }
 
 pub fn meta_moves_with_its_events<S: Store>(s: &mut S) {

@@ -56,7 +56,7 @@ fn store_suite_on_postgres() {
 }
 
 #[test]
-fn change_log_is_append_only_and_migrations_are_idempotent() {
+fn change_log_is_append_only_compressed_with_lz4_and_migrations_are_idempotent() {
     let db = TestDb::new("triggers");
     let mut s = db.fresh();
     s.append(&[birth(1, test_hetu(1), "091", 0)]).unwrap();
@@ -70,6 +70,23 @@ fn change_log_is_append_only_and_migrations_are_idempotent() {
     assert!(format!("{upd:?}").contains("append-only"), "{upd:?}");
     let del = raw.execute("DELETE FROM change_log", &[]).unwrap_err();
     assert!(format!("{del:?}").contains("append-only"), "{del:?}");
+
+    // Where the server has lz4, the persons' JSON is compressed with it.
+    if raw.batch_execute("SET default_toast_compression = lz4").is_ok() {
+        let methods: Vec<(String, String)> = raw
+            .query(
+                "SELECT attrelid::regclass::text || '.' || attname, attcompression::text FROM pg_attribute
+                 WHERE (attrelid = 'change_log'::regclass AND attname IN ('event', 'before', 'after'))
+                    OR (attrelid = 'person'::regclass AND attname = 'data') ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let lz4 = |c: &str| (c.to_string(), "l".to_string());
+        assert_eq!(methods, ["change_log.after", "change_log.before", "change_log.event", "person.data"].map(lz4));
+    }
 }
 
 /// Four instances appending at once while a third pages the log: the reader
