@@ -2,6 +2,7 @@
 //! whole date, may be unknown (zeros), and `99990000` means "indefinite".
 //! They are modelled exactly and never rounded to a full date.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -95,11 +96,15 @@ impl FromStr for VtjDate {
 /// date (`EI_TIEDOSSA`) has no `arvo`, and "until further notice"
 /// (`99990000`) is `9999-12-31` by the day (no real VTJ date falls in 9999,
 /// so the two cannot be confused).
-#[derive(Serialize, Deserialize)]
+///
+/// Read borrowing `arvo` where the text allows and written from a buffer on
+/// the stack: a whole person holds dozens of dates, and a string allocated
+/// for each was a good part of reading and writing one.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DateWire {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    arvo: Option<String>,
+struct DateWire<'a> {
+    #[serde(default, borrow)]
+    arvo: Option<Cow<'a, str>>,
     tarkkuus: Tarkkuus,
 }
 
@@ -122,6 +127,9 @@ impl VtjDate {
 
     /// A whole calendar date `YYYY-MM-DD` (DVV's `arvo`, the path of `/kirjausavain/{date}`).
     pub fn parse_iso(s: &str) -> Result<Date, VtjDateError> {
+        if let Some(d) = Self::iso_fast(s) {
+            return Ok(d);
+        }
         let b = s.as_bytes();
         let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
@@ -133,19 +141,51 @@ impl VtjDate {
         }
     }
 
-    fn to_wire(self) -> DateWire {
-        let (arvo, tarkkuus) = match self {
-            VtjDate::Full(d) => (Some(VtjDate::iso(d)), Tarkkuus::Paiva),
-            VtjDate::YearMonth(y, m) => (Some(format!("{y:04}-{m:02}-01")), Tarkkuus::Kuukausi),
-            VtjDate::Year(y) => (Some(format!("{y:04}-01-01")), Tarkkuus::Vuosi),
-            VtjDate::Unknown => (None, Tarkkuus::EiTiedossa),
-            VtjDate::Indefinite => (Some(INDEFINITE_ISO.to_string()), Tarkkuus::Paiva),
+    /// The whole dates of years 1-9998 without allocating; `None` for
+    /// anything else, which the general path then accepts or explains.
+    fn iso_fast(s: &str) -> Option<Date> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let n = |r: std::ops::Range<usize>| {
+            b[r].iter().try_fold(0u16, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u16::from(c - b'0')))
         };
-        DateWire { arvo, tarkkuus }
+        let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+        if y == 0 || y == 9999 {
+            return None;
+        }
+        Date::from_calendar_date(i32::from(y), Month::try_from(u8::try_from(m).ok()?).ok()?, u8::try_from(d).ok()?).ok()
     }
 
-    fn from_wire(w: DateWire) -> Result<VtjDate, VtjDateError> {
-        let arvo = || w.arvo.clone().unwrap_or_default();
+    /// `arvo` as DVV writes it, into `buf`: `None` for an unknown date.
+    fn arvo(self, buf: &mut [u8; 10]) -> (Option<Cow<'_, str>>, Tarkkuus) {
+        let (y, m, d, tarkkuus) = match self {
+            VtjDate::Full(d) => (d.year(), u8::from(d.month()), d.day(), Tarkkuus::Paiva),
+            VtjDate::YearMonth(y, m) => (i32::from(y), m, 1, Tarkkuus::Kuukausi),
+            VtjDate::Year(y) => (i32::from(y), 1, 1, Tarkkuus::Vuosi),
+            VtjDate::Unknown => return (None, Tarkkuus::EiTiedossa),
+            VtjDate::Indefinite => return (Some(Cow::Borrowed(INDEFINITE_ISO)), Tarkkuus::Paiva),
+        };
+        // Only a date built in code can fall outside 0-9999.
+        let Some(y) = u16::try_from(y).ok().filter(|y| *y <= 9999) else {
+            return (Some(Cow::Owned(format!("{y:04}-{m:02}-{d:02}"))), tarkkuus);
+        };
+        let digits = |out: &mut [u8], mut v: u16| {
+            for slot in out.iter_mut().rev() {
+                *slot = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        digits(&mut buf[0..4], y);
+        digits(&mut buf[5..7], u16::from(m));
+        digits(&mut buf[8..10], u16::from(d));
+        (buf[4], buf[7]) = (b'-', b'-');
+        (std::str::from_utf8(buf).ok().map(Cow::Borrowed), tarkkuus)
+    }
+
+    fn from_wire(w: DateWire<'_>) -> Result<VtjDate, VtjDateError> {
+        let arvo = || w.arvo.as_deref().unwrap_or_default().to_string();
         let shape = || VtjDateError::Shape(arvo());
         // YYYY, YYYY-MM or YYYY-MM-DD, as (year, month, day) digit strings.
         let parts = |s: &str| -> Option<(String, String, String)> {
@@ -186,7 +226,16 @@ impl VtjDate {
 
 impl Serialize for VtjDate {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_wire().serialize(s)
+        use serde::ser::SerializeStruct as _;
+        let mut buf = [0; 10];
+        let (arvo, tarkkuus) = self.arvo(&mut buf);
+        let mut out = s.serialize_struct("DateWire", 1 + usize::from(arvo.is_some()))?;
+        match arvo {
+            Some(a) => out.serialize_field("arvo", &*a)?,
+            None => out.skip_field("arvo")?,
+        }
+        out.serialize_field("tarkkuus", &tarkkuus)?;
+        out.end()
     }
 }
 
@@ -286,6 +335,27 @@ mod tests {
     }
 
     proptest! {
+        /// The allocation-free reading of a whole date agrees with `parse`.
+        #[test]
+        fn iso_fast_path_agrees_with_parse(
+            y in prop_oneof![Just(0u16), Just(9999), 1u16..=9998], m in 0u8..=13, d in 0u8..=32
+        ) {
+            let expected = match VtjDate::parse(&format!("{y:04}{m:02}{d:02}")) {
+                Ok(VtjDate::Full(date)) => Some(date),
+                _ => None,
+            };
+            prop_assert_eq!(VtjDate::iso_fast(&format!("{y:04}-{m:02}-{d:02}")), expected);
+        }
+
+        /// `arvo` is written as `YYYY-MM-DD` from the stack for any date.
+        #[test]
+        fn arvo_written_as_iso(julian in Date::MIN.to_julian_day()..=Date::MAX.to_julian_day()) {
+            let date = Date::from_julian_day(julian).unwrap();
+            let json = serde_json::to_value(VtjDate::Full(date)).unwrap();
+            let iso = format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day());
+            prop_assert_eq!(json, serde_json::json!({"arvo": iso, "tarkkuus": "PAIVA"}));
+        }
+
         #[test]
         fn display_parse_round_trip(s in "[0-9]{8}") {
             if let Ok(d) = VtjDate::parse(&s) {
