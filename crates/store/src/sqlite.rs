@@ -118,6 +118,14 @@ fn load_person(conn: &Connection, id: PersonId) -> Result<Option<Person>, StoreE
     json.as_deref().map(decode_person).transpose()
 }
 
+/// The person holding `hetu`, in force or earlier.
+fn load_by_hetu(conn: &Connection, hetu: Hetu) -> Result<Option<Person>, StoreError> {
+    match hetu_owner(conn, hetu)? {
+        Some(id) => load_person(conn, id),
+        None => Ok(None),
+    }
+}
+
 fn hetu_owner(conn: &Connection, hetu: Hetu) -> Result<Option<PersonId>, StoreError> {
     let id: Option<i64> = conn
         .prepare_cached("SELECT person_id FROM hetu WHERE hetu = ?1")?
@@ -221,7 +229,7 @@ impl Store for SqliteStore {
         touched.check_relations(|hetus| {
             let mut out = HashMap::with_capacity(hetus.len());
             for &h in hetus {
-                if let Some(person) = hetu_owner(&tx, h)?.map(|id| load_person(&tx, id)).transpose()?.flatten() {
+                if let Some(person) = load_by_hetu(&tx, h)? {
                     out.insert(h, person);
                 }
             }
@@ -242,10 +250,7 @@ impl Store for SqliteStore {
     }
 
     fn person_by_hetu(&self, hetu: Hetu) -> Result<Option<Person>, StoreError> {
-        match hetu_owner(&self.conn, hetu)? {
-            Some(id) => load_person(&self.conn, id),
-            None => Ok(None),
-        }
+        load_by_hetu(&self.conn, hetu)
     }
 
     fn hetu_exists(&self, hetu: Hetu) -> Result<bool, StoreError> {
