@@ -7,10 +7,10 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use time::{Date, Month};
 use vtj_api::admin::{self, PermitSpec};
 use vtj_core::Scope;
-use vtj_disclose::pages::{area_page, changes};
-use vtj_disclose::{Limits, LogCache};
+use vtj_disclose::pages::{area_page, changes, shared_changes, ChangesPage};
+use vtj_disclose::{Limits, LogCache, PageCache, Refused};
 use vtj_sim::{GenerateConfig, SimulateConfig};
-use vtj_store::{SqliteStore, Store};
+use vtj_store::{AuditLog, SqliteStore, Store};
 use vtj_wire::{ChangeRecordView, MuutoksetResponse, PersonRecordView, PerustiedotVkoResponse};
 
 struct Fixture {
@@ -37,8 +37,7 @@ fn pages(c: &mut Criterion) {
     let limits = Limits { page: 1_000, vko_page: 5_000, ..Limits::default() };
     let today = Date::from_calendar_date(2026, Month::June, 1).expect("date");
 
-    let page_json = |log: &LogCache| {
-        let (page, _) = changes(&f.store, log, &permit, 0, None, None, &limits, today).expect("page");
+    let to_json = |page: &ChangesPage| -> Result<Vec<u8>, Refused> {
         assert_eq!(page.changes.len(), 1_000);
         let muutokset: Vec<_> = page
             .changes
@@ -46,7 +45,11 @@ fn pages(c: &mut Criterion) {
             .filter_map(|c| ChangeRecordView::new(c.hetu.as_str(), c.registered, &c.disclosure))
             .collect();
         let answer = MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: false };
-        serde_json::to_vec(&answer).expect("json")
+        Ok(serde_json::to_vec(&answer).expect("json"))
+    };
+    let page_json = |log: &LogCache| {
+        let (page, _) = changes(&f.store, log, &permit, 0, None, None, &limits, today).expect("page");
+        to_json(&page).expect("json")
     };
     let mut g = c.benchmark_group("service");
     g.throughput(Throughput::Elements(1_000));
@@ -59,6 +62,14 @@ fn pages(c: &mut Criterion) {
     g.bench_function("changes 1000 to JSON, log shared", |b| {
         b.iter_batched(|| (), |()| page_json(&shared), BatchSize::SmallInput)
     });
+    // ... and the others of the same kind of permit are given the page made.
+    let kept = PageCache::new(vtj_disclose::page_cache::DEFAULT_BYTES);
+    let given = || {
+        let (page, hit) = shared_changes(&f.store, &shared, &kept, &permit, 0, &limits, today, to_json).expect("page");
+        (page.value.len(), page.touched.clone(), hit)
+    };
+    assert!(!given().2 && given().2, "kept for the second request");
+    g.bench_function("changes 1000 to JSON, page kept for the kind", |b| b.iter(given));
     g.throughput(Throughput::Elements(5_000));
     g.bench_function("area page 5000 to JSON", |b| {
         b.iter(|| {
@@ -88,5 +99,29 @@ fn pages(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pages);
+/// An answer's audit entry (1,000 hetus, signed checkpoint, synced): one
+/// commit per answer, and 64 answers' entries in one commit.
+fn audit(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut store = SqliteStore::open(&dir.path().join("audit.db")).expect("store");
+    let signer = vtj_store::testsuite::test_signer();
+    let entry = vtj_store::AuditRecord {
+        hetus: (0..1_000).map(|n| vtj_store::testsuite::test_hetu(n).to_string()).collect(),
+        records: 1_000,
+        ..vtj_store::testsuite::audit_record("2026-06-01T00:00:00.000Z", 0)
+    };
+    let mut g = c.benchmark_group("audit");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("entry committed alone", |b| {
+        b.iter(|| store.audit_append(&entry, Some(&signer)).expect("append"))
+    });
+    let together = vec![entry.clone(); 64];
+    g.throughput(Throughput::Elements(64));
+    g.bench_function("64 entries committed together", |b| {
+        b.iter(|| store.audit_append_all(&together, Some(&signer)).expect("append"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, pages, audit);
 criterion_main!(benches);

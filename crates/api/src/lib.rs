@@ -11,13 +11,14 @@
 //! cannot be written, the answer is withheld (503).
 //!
 //! - [`auth`], [`rate`], [`metrics`], [`problem`], [`db`], [`tls`]: the plumbing.
+//! - [`group_commit`]: the audit entries of answers that finish together, in one commit.
 //! - [`admin`], [`admin_api`]: operator actions (the CLI's and HTTP's).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,7 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use vtj_core::{KuntaCode, Permit, VtjDate};
-use vtj_disclose::{pages, Context, Limits, LogCache, PersonOut, Touched};
+use vtj_disclose::{pages, ChangesPage, Context, Limits, LogCache, PageCache, PersonOut, SharedPage, Touched};
 use vtj_store::ListDigest;
 use vtj_wire::paths::{self, route, HEADER_XROAD_CLIENT};
 use vtj_wire::*;
@@ -36,6 +37,7 @@ pub mod admin;
 pub mod admin_api;
 pub mod auth;
 pub mod db;
+pub mod group_commit;
 pub mod metrics;
 pub mod problem;
 pub mod rate;
@@ -66,6 +68,8 @@ pub struct Config {
     pub unsigned: bool,
     /// Decoded change-log entries kept for all requests to share.
     pub log_cache: usize,
+    /// Bytes of rendered change pages kept for permits of the same kind.
+    pub page_cache: usize,
 }
 
 /// Set in a database that `vtj bench` made: the only kind that may be served
@@ -85,6 +89,7 @@ impl Config {
             signer: None,
             unsigned: false,
             log_cache: vtj_disclose::log_cache::DEFAULT_ENTRIES,
+            page_cache: vtj_disclose::page_cache::DEFAULT_BYTES,
         }
     }
 }
@@ -94,12 +99,16 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 pub struct App {
     db: Db,
     log: Arc<LogCache>,
+    /// `/muutokset` answers of a whole scope, made once for a kind of permit.
+    shared: Arc<PageCache<SharedPage<Bytes>>>,
     /// Page answers between their read and their audit commit.
     pages: Arc<tokio::sync::Semaphore>,
     limits: Limits,
     body_limit: usize,
     audited: bool,
     signer: Option<Arc<vtj_tlog::Signer>>,
+    /// Audit entries of answers that finish together, committed together.
+    audit: Arc<group_commit::GroupCommit>,
     limiter: rate::RateLimiter,
     /// Failed sign-ins per user: guessing a password costs argon2 time.
     failures: rate::RateLimiter,
@@ -135,7 +144,9 @@ impl App {
             db,
             audited: config.audited,
             signer: config.signer.clone(),
+            audit: Arc::default(),
             log: Arc::new(LogCache::new(config.log_cache)),
+            shared: Arc::new(PageCache::new(config.page_cache)),
             pages: Arc::new(tokio::sync::Semaphore::new(2 * slots)),
             limits: config.limits,
             body_limit: config.body_limit,
@@ -256,10 +267,24 @@ impl Ctx {
     }
 }
 
-type Served = Result<(Vec<u8>, Touched), ApiError>;
+type Served = Result<(Bytes, Touched), ApiError>;
+
+fn to_json<T: Serialize>(body: &T) -> Result<Bytes, ApiError> {
+    Ok(serde_json::to_vec(body).map_err(|_| ApiError::internal())?.into())
+}
 
 fn json<T: Serialize>(body: &T, touched: Touched) -> Served {
-    Ok((serde_json::to_vec(body).map_err(|_| ApiError::internal())?, touched))
+    Ok((to_json(body)?, touched))
+}
+
+/// A page of changes as DVV's `/muutokset` answer.
+fn changes_json(page: &ChangesPage) -> Result<Bytes, ApiError> {
+    let muutokset: Vec<_> = page
+        .changes
+        .iter()
+        .filter_map(|c| ChangeRecordView::new(c.hetu.as_str(), c.registered, &c.disclosure))
+        .collect();
+    to_json(&MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: page.up_to_date })
 }
 
 /// A disclosed person as DVV's record, serialised straight from the values.
@@ -277,8 +302,7 @@ async fn finish(app: Arc<App>, ctx: Ctx, served: Served) -> Response {
     };
     let mut appended = None;
     if app.audited {
-        let signer = app.signer.clone();
-        match app.db.write(move |s| Ok(vtj_disclose::audit::commit(s, &entry, signer.as_deref())?)).await {
+        match app.audit.commit(&app.db, app.signer.clone(), entry).await {
             Ok(a) => appended = Some(a),
             Err(e) => {
                 app.metrics.count_status(e.status.as_u16());
@@ -361,25 +385,29 @@ async fn muutokset(
         };
         let (limits, today) = (app.limits, app.today());
         let after = req.viimeisin_kirjausavain;
-        let log = app.log.clone();
+        let (log, shared) = (app.log.clone(), app.shared.clone());
         ctx.page_slot(&app).await?;
         // Rendered to JSON on the blocking pool, inside the read's slot:
         // it is CPU-bound work like the read itself.
-        let (body, n) = app
+        let (body, n, kept) = app
             .db
-            .read(move |s| {
-                let (page, touched) = pages::changes(s, &log, &permit, after, list.as_deref(), None, &limits, today)?;
-                let muutokset: Vec<_> = page
-                    .changes
-                    .iter()
-                    .filter_map(|c| ChangeRecordView::new(c.hetu.as_str(), c.registered, &c.disclosure))
-                    .collect();
-                let answer =
-                    MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: page.up_to_date };
-                Ok((json(&answer, touched)?, page.changes.len()))
+            .read(move |s| match list {
+                // A call about persons is answered for itself alone.
+                Some(list) => {
+                    let (page, touched) = pages::changes(s, &log, &permit, after, Some(&list), None, &limits, today)?;
+                    Ok(((changes_json(&page)?, touched), page.changes.len(), false))
+                }
+                None => {
+                    let (page, kept) =
+                        pages::shared_changes(s, &log, &shared, &permit, after, &limits, today, changes_json)?;
+                    Ok(((page.value.clone(), page.touched.clone()), page.changes, kept))
+                }
             })
             .await?;
         count(&app.metrics.changes_served, n);
+        if kept {
+            count(&app.metrics.shared_pages, 1);
+        }
         Ok(body)
     }
     .await;

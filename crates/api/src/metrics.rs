@@ -12,6 +12,7 @@ pub struct Metrics {
     pub changes_served: AtomicU64,
     pub persons_served: AtomicU64,
     pub audit_entries: AtomicU64,
+    pub shared_pages: AtomicU64,
 }
 
 impl Metrics {
@@ -42,6 +43,11 @@ impl Metrics {
             ("vtj_changes_served_total", "changes sent to recipients", &self.changes_served),
             ("vtj_persons_served_total", "person records sent to recipients", &self.persons_served),
             ("vtj_audit_entries_total", "audit log entries written", &self.audit_entries),
+            (
+                "vtj_shared_pages_total",
+                "change pages given as made for another permit of the same kind",
+                &self.shared_pages,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
         }

@@ -502,3 +502,63 @@ async fn every_request_is_audited_with_whose_data_and_which_groups() {
     assert_eq!(entries[2].asked_list.as_ref().map(|d| d.count), Some(1), "a followed list by count and digest");
     assert_eq!(s.audit_verify().unwrap().entries, 3);
 }
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok()).unwrap_or_else(|| panic!("no {name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_made_for_one_permit_is_given_to_another_of_its_kind_and_logged_as_theirs() {
+    let h = start(Options { config: |c| c.limits.page = 40, ..Options::default() }).await;
+    // Helsinki's register of the KS county under the same product and rule
+    // as KS: another recipient, another purpose, the same kind.
+    let password = {
+        let mut s = h.store();
+        let ks = s.permit(KS).unwrap().unwrap();
+        let ks2 = vtj_core::Permit {
+            tunnus: "KS2".into(),
+            luvansaaja: "HELSINKI".into(),
+            kayttotarkoitus: "tutkimus".into(),
+            voimassa_alkaen: ks.voimassa_alkaen.next_day().unwrap(),
+            ..ks
+        };
+        s.put_permit(&ks2).unwrap();
+        vtj_api::admin::add_user(&mut s, "KS2", "ks2").unwrap()
+    };
+    let shared = || async {
+        metric(&h.http.get(h.url("/metrics")).send().await.unwrap().text().await.unwrap(), "vtj_shared_pages_total")
+    };
+    let body = serde_json::to_vec(&json!({ "viimeisinKirjausavain": 0 })).unwrap();
+
+    let (st, first) = h.post(KS, "/muutokset", &json!({ "viimeisinKirjausavain": 0 })).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(shared().await, 0);
+    let (st, second) = h.post_as("ks2", &password, "/muutokset", body.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(shared().await, 1, "the second permit of the kind is given the page made");
+    assert_eq!(second, first);
+    let page: MuutoksetResponse = serde_json::from_slice(&first).unwrap();
+    assert_eq!(page.muutokset.len(), 40);
+    // Of another kind (the turvakielto right): made for it.
+    let (st, _) = h.post(KS_TK, "/muutokset", &json!({ "viimeisinKirjausavain": 0 })).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(shared().await, 1, "a page was given to a permit of another kind");
+    // A call naming persons is answered for itself.
+    let hetus: Vec<String> = page.muutokset.iter().map(|c| c.henkilotunnus.clone()).collect();
+    h.post(KS, "/muutokset", &json!({ "viimeisinKirjausavain": 0, "hetulista": hetus })).await;
+    h.post(KS, "/muutokset", &json!({ "viimeisinKirjausavain": 0, "hetulista": hetus })).await;
+    assert_eq!(shared().await, 1);
+
+    // Each request's entry names its own permit, recipient and purpose,
+    // and the same persons.
+    let entries: Vec<AuditRecord> =
+        h.store().audit_entries(0, 10).unwrap().iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect();
+    let (a, b) = (&entries[0], &entries[1]);
+    assert_eq!((a.permit.as_deref(), a.recipient.as_deref()), (Some(KS), Some("KSHVA")));
+    assert_eq!(
+        (b.permit.as_deref(), b.recipient.as_deref(), b.purpose.as_deref(), b.user.as_deref()),
+        (Some("KS2"), Some("HELSINKI"), Some("tutkimus"), Some("ks2"))
+    );
+    assert_eq!((&b.hetus, &b.groups, b.records), (&a.hetus, &a.groups, 40));
+    assert!(!a.hetus.is_empty());
+}

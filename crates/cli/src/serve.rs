@@ -13,7 +13,7 @@ use vtj_api::{App, Config};
 #[derive(Args)]
 pub struct ServeArgs {
     /// A TOML file with any of: listen, db, rate_per_second, rate_burst, page, vko_page, max_list,
-    /// body_limit, log_cache, tls_cert, tls_key, tls_client_ca, admin_listen, audit_key.
+    /// body_limit, log_cache, page_cache_mib, tls_cert, tls_key, tls_client_ca, admin_listen, audit_key.
     #[arg(long, env = "VTJ_CONFIG")]
     config: Option<PathBuf>,
     #[arg(long, env = "VTJ_LISTEN")]
@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// none; default 4096, some 45 MiB).
     #[arg(long, env = "VTJ_LOG_CACHE")]
     log_cache: Option<usize>,
+    /// MiB of rendered change pages kept for recipients of the same kind of
+    /// permit to share (0: none; default 64).
+    #[arg(long, env = "VTJ_PAGE_CACHE_MIB")]
+    page_cache_mib: Option<usize>,
     /// Also serve the admin API here (plain HTTP: keep it on loopback or an
     /// operations network). Needs `vtj admin admin-token-issue` first.
     #[arg(long, env = "VTJ_ADMIN_LISTEN")]
@@ -71,6 +75,7 @@ struct FileConfig {
     max_list: Option<usize>,
     body_limit: Option<usize>,
     log_cache: Option<usize>,
+    page_cache_mib: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_client_ca: Option<PathBuf>,
@@ -130,6 +135,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(n) = args.log_cache.or(file.log_cache) {
         config.log_cache = n;
+    }
+    if let Some(mib) = args.page_cache_mib.or(file.page_cache_mib) {
+        config.page_cache = mib.checked_mul(1 << 20).context("page_cache_mib is too large")?;
     }
     let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
         (Some(cert), Some(key)) => {

@@ -31,7 +31,7 @@ pub use event::{apply, Event, EventError, EventKind};
 pub use groups::{GroupName, GroupValue};
 pub use hetu::{Hetu, HetuError, Sex};
 pub use kunta::{KuntaCode, RecordedKuntaCode};
-pub use permit::{Permit, Product, Scope, SubPermitError, Subject, TurvakieltoRule};
+pub use permit::{Permit, PermitKind, Product, Scope, SubPermitError, Subject, TurvakieltoRule};
 pub use person::{Person, PersonId};
 pub use relations::RelationError;
 pub use render::{

@@ -110,7 +110,7 @@ fn social_and_health_care(g: GroupName) -> bool {
 }
 
 /// Who a permit covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "laji", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Scope {
     /// Kuntarajaus: everyone whose home municipality is in the set.
@@ -120,7 +120,7 @@ pub enum Scope {
 }
 
 /// What a permit says about data of persons under turvakielto.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TurvakieltoRule {
     /// The default: censored groups are withheld while a turvakielto is in force.
@@ -149,6 +149,21 @@ pub struct Permit {
     /// force only while that one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ylalupa: Option<String>,
+}
+
+/// What the disclosure rules (`render`, `render_full`, `render_change`,
+/// `label`) read of a permit on one day, and nothing else: the product's
+/// groups, the scope, the turvakielto rule and whether the permit is in
+/// force. Two permits of one kind receive the same of every person and
+/// every change, whoever holds them and whatever they are for; work shared
+/// between requests (a rendered page kept for the next recipient) is
+/// keyed by the kind, never by less.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PermitKind {
+    groups: BTreeSet<GroupName>,
+    scope: Scope,
+    turvakielto: TurvakieltoRule,
+    active: bool,
 }
 
 /// A person as a permit's scope sees them: their state, and for a hetu-list
@@ -184,6 +199,16 @@ impl Permit {
 
     pub fn sees_turvakielto_data(&self) -> bool {
         self.turvakielto == TurvakieltoRule::TiedotLuovutetaan
+    }
+
+    /// The permit's kind on `today`.
+    pub fn kind(&self, today: Date) -> PermitKind {
+        PermitKind {
+            groups: self.tuote.tietoryhmat.clone(),
+            scope: self.rajaus.clone(),
+            turvakielto: self.turvakielto,
+            active: self.is_active(today),
+        }
     }
 }
 

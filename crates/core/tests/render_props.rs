@@ -848,3 +848,84 @@ fn a_sub_permit_that_widens_upstream_is_refused_with_every_reason() {
     follows.tuote.tietoryhmat.insert(GroupName::HenkilotunnusKorjaus);
     assert_eq!(follows.check_narrows(&correcting), Ok(()));
 }
+
+/// `p` held by another recipient for another purpose, perhaps under
+/// another product's name and an upstream permit, and valid over other
+/// days: everything a permit has besides what `PermitKind` names.
+fn held_by_another(p: &Permit, (from, until, revoked, hub): (u32, Option<u32>, bool, bool)) -> Permit {
+    Permit {
+        tunnus: format!("{}-2", p.tunnus),
+        luvansaaja: format!("{}-2", p.luvansaaja),
+        kayttotarkoitus: "another purpose".into(),
+        tuote: Product { tunnus: "Q".into(), kuvaus: "another product, same groups".into(), ..p.tuote.clone() },
+        voimassa_alkaen: day(from),
+        voimassa_asti: until.map(day),
+        peruttu: revoked,
+        ylalupa: hub.then(|| "UPSTREAM".into()),
+        ..p.clone()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// Two permits of one kind on a day receive the same of every change
+    /// and every person that day, through every rendering (so a page made
+    /// for one may be given to the other). The second permit is the first
+    /// held by another, or another's rules as well; where the rules are
+    /// the same only whether each is in force tells the two apart, so the
+    /// kind holds nothing of who holds the permit or why.
+    #[test]
+    fn permits_of_one_kind_receive_the_same(
+        permit in arb_permit(),
+        other in (0u32..6, prop::option::of(0u32..45), prop::bool::weighted(0.2), any::<bool>()),
+        other_rules in prop::option::weighted(0.5, (1u8..8, arb_permit())),
+        (k, a) in (any::<u8>(), any::<u8>()),
+        on_list in any::<bool>(),
+        steps in arb_steps(),
+    ) {
+        let mut q = held_by_another(&permit, other);
+        // Some of another's rules: all three would almost never make the same kind.
+        if let Some((which, r)) = &other_rules {
+            if which & 1 != 0 {
+                q.tuote.tietoryhmat = r.tuote.tietoryhmat.clone();
+            }
+            if which & 2 != 0 {
+                q.rajaus = r.rajaus.clone();
+            }
+            if which & 4 != 0 {
+                q.turvakielto = r.turvakielto;
+            }
+        }
+        let mut before: Option<Person> = None;
+        let mut person = apply(None, &Event { person: PersonId(1), rekisterointipaiva: day(0), tapahtuma: birth(k, a) }).unwrap();
+        let mut code = 0;
+        for (i, s) in std::iter::once(None).chain(steps.iter().map(Some)).enumerate() {
+            let today = day(i as u32);
+            if let Some(Step::Event(kind)) = s {
+                let ev = Event { person: PersonId(1), rekisterointipaiva: today, tapahtuma: (**kind).clone() };
+                match apply(Some(&person), &ev) {
+                    Ok(p) => {
+                        before = Some(std::mem::replace(&mut person, p));
+                        code = kind.code();
+                    }
+                    Err(_) => continue,
+                }
+            }
+            let same = permit.kind(today) == q.kind(today);
+            if other_rules.is_none() {
+                prop_assert_eq!(same, permit.is_active(today) == q.is_active(today));
+            }
+            if !same {
+                continue;
+            }
+            let b = before.as_ref().map(|p| Subject::new(p, on_list));
+            let a = Subject::new(&person, on_list);
+            prop_assert_eq!(render(&permit, b, a, today), render(&q, b, a, today));
+            prop_assert_eq!(render_full(&permit, a, today), render_full(&q, a, today));
+            let d = Delta::of(before.as_ref(), &person, code);
+            prop_assert_eq!(render_change(&permit, &d, on_list, today), render_change(&q, &d, on_list, today));
+            prop_assert_eq!(label(&permit, d.protected(), d.event), label(&q, d.protected(), d.event));
+        }
+    }
+}

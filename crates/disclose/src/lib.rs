@@ -7,6 +7,7 @@
 //!   each person rendered by the core's `render` / `render_full` (scope,
 //!   product and turvakielto are decided there and nowhere else).
 //! - [`log_cache`]: decoded change-log blocks shared between requests.
+//! - [`page_cache`]: pages of changes made once for every permit of a kind.
 //! - [`audit`]: what a request disclosed, and its audit entry.
 //! - [`deliver`]: Muutostietopalvelu deliveries of a permit.
 //! - [`refusal`]: why a request gets nothing, channel-neutral.
@@ -14,10 +15,12 @@
 pub mod audit;
 pub mod deliver;
 pub mod log_cache;
+pub mod page_cache;
 pub mod pages;
 pub mod refusal;
 
 pub use audit::{Context, Touched};
 pub use log_cache::LogCache;
-pub use pages::{ChangeOut, ChangesPage, Limits, PersonOut};
+pub use page_cache::PageCache;
+pub use pages::{ChangeOut, ChangesPage, Limits, PersonOut, SharedPage};
 pub use refusal::{Refusal, Refused};

@@ -7,6 +7,7 @@
 //! and persons outside the permit, are simply absent from an answer.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use time::Date;
 use vtj_core::{
@@ -17,6 +18,7 @@ use vtj_store::{Cursor, PersonFilter, Store};
 
 use crate::audit::Touched;
 use crate::log_cache::LogCache;
+use crate::page_cache::{PageCache, PageKey, Validity, Weigh};
 use crate::refusal::{Refusal, Refused};
 
 /// Limits that keep one request bounded.
@@ -274,23 +276,15 @@ pub fn area_page<S: Store + ?Sized>(
     Ok((AreaPage { persons, snapshot: snapshot.0, next }, touched))
 }
 
-/// Changes after `after` (and at most `until`) that the permit receives,
-/// at most a page of them. `list`: the persons the call is about (a
-/// hetu-scoped permit must give them). `log`: decoded entries shared with
-/// other requests (only the log's own, never an answer).
-// Each argument is one independent input of the request; bundling them
-// would only move the list elsewhere.
-#[allow(clippy::too_many_arguments)]
-pub fn changes<S: Store + ?Sized>(
-    s: &S,
-    log: &LogCache,
-    permit: &Permit,
-    after: i64,
-    list: Option<&[Hetu]>,
-    until: Option<i64>,
-    limits: &Limits,
-    today: Date,
-) -> Result<(ChangesPage, Touched), Refused> {
+/// The log as a change request finds it: its newest cursor and its
+/// epoch's base.
+struct Span {
+    newest: Cursor,
+    base: i64,
+}
+
+/// The log's span, once the cursor asked after is known to be one of it.
+fn span<S: Store + ?Sized>(s: &S, after: i64) -> Result<Span, Refused> {
     let newest = s.last_cursor()?;
     if after < 0 || Cursor(after) > newest {
         return Err(Refused::bad_request(
@@ -313,7 +307,31 @@ pub fn changes<S: Store + ?Sized>(
             ),
         ));
     }
-    let hetu_scoped = matches!(permit.rajaus, Scope::Hetulista);
+    Ok(Span { newest, base })
+}
+
+fn list_missing() -> Refused {
+    Refused::bad_request("HETULISTA_PUUTTUU", "the permit is hetu-scoped: send the persons to follow in hetulista")
+}
+
+/// Changes after `after` (and at most `until`) that the permit receives,
+/// at most a page of them. `list`: the persons the call is about (a
+/// hetu-scoped permit must give them). `log`: decoded entries shared with
+/// other requests (only the log's own, never an answer).
+// Each argument is one independent input of the request; bundling them
+// would only move the list elsewhere.
+#[allow(clippy::too_many_arguments)]
+pub fn changes<S: Store + ?Sized>(
+    s: &S,
+    log: &LogCache,
+    permit: &Permit,
+    after: i64,
+    list: Option<&[Hetu]>,
+    until: Option<i64>,
+    limits: &Limits,
+    today: Date,
+) -> Result<(ChangesPage, Touched), Refused> {
+    let span = span(s, after)?;
     // Who the call is about, and by which hetu the recipient knows them.
     let known: Option<HashMap<PersonId, Hetu>> = match list {
         Some(hetus) => {
@@ -326,28 +344,111 @@ pub fn changes<S: Store + ?Sized>(
             }
             Some(m)
         }
-        None if hetu_scoped => {
-            return Err(Refused::bad_request(
-                "HETULISTA_PUUTTUU",
-                "the permit is hetu-scoped: send the persons to follow in hetulista",
-            ))
-        }
+        None if matches!(permit.rajaus, Scope::Hetulista) => return Err(list_missing()),
         None => None,
     };
+    let (page, touched, _) = scan(s, log, permit, &span, after, known.as_ref(), until, limits, today)?;
+    Ok((page, touched))
+}
+
+/// A page of changes as a channel sends it (`value`: the JSON answer),
+/// with what it discloses, made once for every permit of one kind.
+pub struct SharedPage<V> {
+    pub value: V,
+    pub touched: Touched,
+    /// Changes in the page.
+    pub changes: usize,
+}
+
+impl<V: AsRef<[u8]>> Weigh for SharedPage<V> {
+    fn weight(&self) -> usize {
+        // A logged hetu is a String of 11 bytes on the heap.
+        let hetus = self.touched.hetus.len() * (std::mem::size_of::<String>() + 16);
+        let groups = self.touched.groups.len() * 64;
+        self.value.as_ref().len() + hetus + groups
+    }
+}
+
+/// `changes` of a permit's whole scope (an area's: a hetu-scoped permit
+/// names its persons in every call, and such a call is answered alone),
+/// shared through `pages` with every permit of the same kind asking for
+/// the same page. `show` makes what is sent of a page; it runs only when
+/// no kept page holds. The cursor is checked as `changes` checks it,
+/// kept page or not. Returns the page and whether it was kept before.
+// As `changes`: each argument is one input of the request.
+#[allow(clippy::too_many_arguments)]
+pub fn shared_changes<S: Store + ?Sized, V: AsRef<[u8]>, E: From<Refused>>(
+    s: &S,
+    log: &LogCache,
+    pages: &PageCache<SharedPage<V>>,
+    permit: &Permit,
+    after: i64,
+    limits: &Limits,
+    today: Date,
+    show: impl FnOnce(&ChangesPage) -> Result<V, E>,
+) -> Result<(Arc<SharedPage<V>>, bool), E> {
+    if matches!(permit.rajaus, Scope::Hetulista) {
+        return Err(list_missing().into());
+    }
+    let span = span(s, after)?;
+    let key = PageKey {
+        kind: permit.kind(today),
+        epoch: span.base,
+        after,
+        today,
+        page: limits.page,
+        max_scan: limits.max_scan,
+    };
+    pages.get_or_make(key, span.newest, || {
+        let (page, touched, at_limit) = scan(s, log, permit, &span, after, None, None, limits, today)?;
+        let validity = if at_limit && !page.up_to_date { Validity::Fixed } else { Validity::AtNewest(span.newest) };
+        let changes = page.changes.len();
+        Ok((SharedPage { value: show(&page)?, touched, changes }, validity))
+    })
+}
+
+/// The changes after `after` the permit receives, from the log as `span`
+/// found it: for a call about persons, those `known` (by the hetu the
+/// recipient knows them by). Also says whether the page stopped at its
+/// limits (a full page, or the scan's) rather than at the log's end or
+/// `until`: then the log holds what the page covers, and nothing later
+/// changes it.
+#[allow(clippy::too_many_arguments)]
+fn scan<S: Store + ?Sized>(
+    s: &S,
+    log: &LogCache,
+    permit: &Permit,
+    span: &Span,
+    after: i64,
+    known: Option<&HashMap<PersonId, Hetu>>,
+    until: Option<i64>,
+    limits: &Limits,
+    today: Date,
+) -> Result<(ChangesPage, Touched, bool), Refused> {
+    let hetu_scoped = matches!(permit.rajaus, Scope::Hetulista);
     let mut page = Vec::new();
     let mut touched = Touched::default();
     let mut last = Cursor(after);
     let mut scanned = 0;
-    'scan: while scanned < limits.max_scan {
-        let run = log.read(s, base, newest, last)?;
+    let mut at_limit = false;
+    'scan: loop {
+        if scanned >= limits.max_scan {
+            at_limit = true;
+            break;
+        }
+        let run = log.read(s, span.base, span.newest, last)?;
         for e in run.entries() {
-            if until.is_some_and(|u| e.cursor.0 > u) || scanned == limits.max_scan {
+            if until.is_some_and(|u| e.cursor.0 > u) {
+                break 'scan;
+            }
+            if scanned == limits.max_scan {
+                at_limit = true;
                 break 'scan;
             }
             scanned += 1;
             last = e.cursor;
             let d = &e.delta;
-            let shown = match &known {
+            let shown = match known {
                 Some(m) => match m.get(&d.person) {
                     Some(h) => *h,
                     None => continue,
@@ -371,6 +472,7 @@ pub fn changes<S: Store + ?Sized>(
             touched.record(c.hetu, d.hetu_after, c.disclosure.changes());
             page.push(c);
             if page.len() == limits.page {
+                at_limit = true;
                 break 'scan;
             }
         }
@@ -384,7 +486,7 @@ pub fn changes<S: Store + ?Sized>(
         Some(u) => last.0 >= u,
         None => last >= s.last_cursor()?,
     };
-    Ok((ChangesPage { changes: page, last: last.0, up_to_date }, touched))
+    Ok((ChangesPage { changes: page, last: last.0, up_to_date }, touched, at_limit))
 }
 
 /// A change its summary cannot render alone (`render_change` says when),

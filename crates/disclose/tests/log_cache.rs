@@ -6,6 +6,10 @@
 //!
 //! Nor do the change summaries: every page is also the page rendered
 //! from the two whole persons of each log entry, as pages were before.
+//!
+//! Nor do pages kept for a kind of permit (`page_cache`): a page given
+//! from it is the page made for that very permit, never one of another
+//! kind, and a page at the log's end is not given once the log grows.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -19,8 +23,9 @@ use vtj_core::{
     TurvakieltoRule,
 };
 use vtj_disclose::log_cache::BLOCK;
-use vtj_disclose::pages::{changes, ChangeOut, ChangesPage};
-use vtj_disclose::{Limits, LogCache};
+use vtj_disclose::page_cache::PageCache;
+use vtj_disclose::pages::{changes, shared_changes, ChangeOut, ChangesPage, SharedPage};
+use vtj_disclose::{Limits, LogCache, Refused, Touched};
 use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{Cursor, PersonFilter, SqliteStore, Store};
 
@@ -223,4 +228,137 @@ fn a_block_is_decoded_once_for_every_recipient_and_the_tail_never_kept() {
         after = page.last;
     }
     assert_eq!(cache.kept(), 4);
+}
+
+/// What a channel would send of a page: here its every field, written out.
+fn shown(page: &ChangesPage) -> Result<Vec<u8>, Refused> {
+    Ok(format!("{page:?}").into_bytes())
+}
+
+type Shared = PageCache<SharedPage<Vec<u8>>>;
+
+/// A page through the kept pages, as (what is sent, what is logged), and
+/// whether it was kept before.
+fn through(
+    s: &SqliteStore,
+    kept: &Shared,
+    p: &Permit,
+    after: i64,
+    limits: &Limits,
+) -> Result<((Vec<u8>, Touched), bool), String> {
+    let log = LogCache::disabled();
+    let (page, hit) = shared_changes(s, &log, kept, p, after, limits, today(), shown).map_err(|e| e.to_string())?;
+    Ok(((page.value.clone(), page.touched.clone()), hit))
+}
+
+/// The same page made for this request alone.
+fn alone(s: &SqliteStore, p: &Permit, after: i64, limits: &Limits) -> Result<(Vec<u8>, Touched), String> {
+    made(s, p, after, limits).map(|(sent, _)| sent)
+}
+
+/// `alone`, and where the next page starts (none at the log's end).
+fn made(s: &SqliteStore, p: &Permit, after: i64, limits: &Limits) -> Result<((Vec<u8>, Touched), Option<i64>), String> {
+    let (page, touched) =
+        changes(s, &LogCache::disabled(), p, after, None, None, limits, today()).map_err(|e| e.to_string())?;
+    Ok(((shown(&page).map_err(|e| e.to_string())?, touched), (!page.up_to_date).then_some(page.last)))
+}
+
+/// Three kinds of area permit, each held by two recipients: the second
+/// holder's permit differs in everything but its kind.
+fn holders() -> Vec<Permit> {
+    let all: BTreeSet<KuntaCode> = kunnat().iter().map(|k| k.code).collect();
+    let south: BTreeSet<KuntaCode> =
+        kunnat().iter().filter(|k| k.code.to_string().as_str() < "300").map(|k| k.code).collect();
+    let kinds = [
+        permit(GroupName::ALL.into_iter().collect(), Scope::Kuntarajaus { kunnat: all.clone() }, false),
+        permit(GroupName::ALL.into_iter().collect(), Scope::Kuntarajaus { kunnat: all }, true),
+        permit(
+            GroupName::CENSORED_UNDER_TURVAKIELTO.into_iter().collect(),
+            Scope::Kuntarajaus { kunnat: south },
+            false,
+        ),
+    ];
+    kinds
+        .into_iter()
+        .flat_map(|p| {
+            let other = Permit {
+                tunnus: "Q".into(),
+                luvansaaja: "S".into(),
+                kayttotarkoitus: "another".into(),
+                voimassa_alkaen: start().next_day().expect("day"),
+                ..p.clone()
+            };
+            [p, other]
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_kept_page_is_the_page_made_for_the_permit_that_asks(
+        asks in proptest::collection::vec((0usize..6, 0usize..4, 0usize..3), 1..24),
+        capacity_kib in 1usize..512,
+    ) {
+        let log = log();
+        let s = SqliteStore::open(&log.path).expect("store");
+        let permits = holders();
+        let kept: Shared = PageCache::new(capacity_kib << 10);
+        // A few starting points and page sizes, so that asks meet.
+        let starts = [0, log.newest / 3, log.newest / 2, log.newest - 5];
+        let sizes = [Limits { page: 40, ..Limits::default() }, Limits { page: 200, max_scan: 300, ..Limits::default() },
+            Limits { page: 1_000, ..Limits::default() }];
+        for (who, at, size) in asks {
+            let (p, limits) = (&permits[who], &sizes[size]);
+            let mut after = starts[at];
+            for _ in 0..3 {
+                let given = through(&s, &kept, p, after, limits);
+                let made = made(&s, p, after, limits);
+                prop_assert_eq!(given.as_ref().map(|(page, _)| page), made.as_ref().map(|(page, _)| page));
+                prop_assert!(kept.kept_bytes() <= capacity_kib << 10);
+                let Ok((_, Some(next))) = made else { break };
+                after = next;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_page_is_kept_for_the_same_kind_only_and_not_past_the_end_of_the_log() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("copy.db");
+    std::fs::copy(&log().path, &path).expect("copy the log");
+    let mut s = SqliteStore::open(&path).expect("store");
+    let kept: Shared = PageCache::new(64 << 20);
+    let permits = holders();
+    let limits = Limits { page: 100, ..Limits::default() };
+
+    let (first, hit) = through(&s, &kept, &permits[0], 0, &limits).expect("page");
+    assert!(!hit, "nothing was kept yet");
+    let (second, hit) = through(&s, &kept, &permits[1], 0, &limits).expect("page");
+    assert!(hit, "the other holder of the same kind is given the page made");
+    assert_eq!(second, first);
+    assert!(kept.kept_bytes() > 0);
+    // Of another kind (the turvakielto right): its own page, which differs.
+    let (right, hit) = through(&s, &kept, &permits[2], 0, &limits).expect("page");
+    assert!(!hit, "a page of another kind was given");
+    assert_ne!(right, first);
+    assert_eq!(right, alone(&s, &permits[2], 0, &limits).expect("page"));
+
+    // The last page reaches the log's end: kept only until the log grows.
+    let newest = s.last_cursor().expect("cursor").0;
+    let end = |s: &SqliteStore| through(s, &kept, &permits[0], newest - 3, &limits).expect("page");
+    assert!(!end(&s).1);
+    assert!(end(&s).1, "the end page is kept while the log is as it was");
+    vtj_sim::simulate(&mut s, &SimulateConfig { days: 1, intensity: 60.0 }, &mut |_| {}).expect("simulate");
+    assert!(s.last_cursor().expect("cursor").0 > newest);
+    let (grown, hit) = end(&s);
+    assert!(!hit, "an end page was given after the log grew");
+    assert_eq!(grown, alone(&s, &permits[0], newest - 3, &limits).expect("page"));
+    // A page the log has grown past is fixed: still given.
+    assert!(through(&s, &kept, &permits[1], 0, &limits).expect("page").1);
+    // A cursor from the future is refused, kept pages or not.
+    let future = s.last_cursor().expect("cursor").0 + 1;
+    assert!(through(&s, &kept, &permits[0], future, &limits).unwrap_err().contains("KIRJAUSAVAIN_TULEVAISUUDESSA"));
 }

@@ -323,8 +323,26 @@ pub trait AuditLog {
     /// Appends one record, linked to the previous entry and added to the
     /// tree; with a key, the tree that now holds it is signed and the
     /// checkpoint kept, all in one transaction.
-    fn audit_append(&mut self, record: &AuditRecord, signer: Option<&vtj_tlog::Signer>)
-        -> Result<Appended, StoreError>;
+    fn audit_append(
+        &mut self,
+        record: &AuditRecord,
+        signer: Option<&vtj_tlog::Signer>,
+    ) -> Result<Appended, StoreError> {
+        let mut appended = self.audit_append_all(std::slice::from_ref(record), signer)?;
+        match (appended.pop(), appended.is_empty()) {
+            (Some(a), true) => Ok(a),
+            _ => Err(StoreError::Corrupt("one audit record appended as other than one entry".into())),
+        }
+    }
+    /// Appends records in order, each as `audit_append` appends one, in
+    /// one transaction (one commit, one sync, for many requests' entries);
+    /// with a key, the tree that holds them all is signed once and every
+    /// entry is given that checkpoint. All are appended or none.
+    fn audit_append_all(
+        &mut self,
+        records: &[AuditRecord],
+        signer: Option<&vtj_tlog::Signer>,
+    ) -> Result<Vec<Appended>, StoreError>;
     /// Entries with sequence number greater than `after`, in order, at most `limit`.
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
     /// The last pruned entry (genesis if none was pruned).

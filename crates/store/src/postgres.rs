@@ -19,9 +19,9 @@ use vtj_core::{Event, Hetu, Permit, Person, PersonId};
 
 use vtj_tlog::{Hash, Nodes, Signer};
 
-use crate::audit::{chain_hash, Appended, AuditEntry, AuditRecord, ChainPoint};
+use crate::audit::{Appended, AuditEntry, AuditRecord, ChainPoint};
 use crate::batch::Touched;
-use crate::tree::{self, TreeTx};
+use crate::tree::{self, LogTx, TreeTx};
 use crate::{
     decode_person, migrations, summarise, Access, ApiUser, AuditLog, Cursor, LogEntry, LogSummary, LoggedChange,
     PersonFilter, Recipient, Store, StoreError,
@@ -757,6 +757,16 @@ impl<C: GenericClient> Nodes for PgTree<'_, C> {
     }
 }
 
+impl<C: GenericClient> LogTx for PgTree<'_, C> {
+    fn insert_entry(&mut self, seq: i64, at: &str, data: &str, prev_hash: &str, hash: &str) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO audit_log (seq, at, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5)",
+            &[&seq, &at, &data, &prev_hash, &hash],
+        )?;
+        Ok(())
+    }
+}
+
 impl<C: GenericClient> TreeTx for PgTree<'_, C> {
     fn tree_size(&mut self) -> Result<u64, StoreError> {
         tree_size(self.0)
@@ -812,21 +822,21 @@ fn audit_catch_up(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> 
 }
 
 impl AuditLog for PgStore {
-    fn audit_append(&mut self, record: &AuditRecord, signer: Option<&Signer>) -> Result<Appended, StoreError> {
+    fn audit_append_all(
+        &mut self,
+        records: &[AuditRecord],
+        signer: Option<&Signer>,
+    ) -> Result<Vec<Appended>, StoreError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.client_mut()?.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
         let head = chain_point(&mut tx, HEAD)?;
-        let seq = head.seq + 1;
-        let data = serde_json::to_string(record)?;
-        let hash = chain_hash(&head.hash, seq, &data);
-        tx.execute(
-            "INSERT INTO audit_log (seq, at, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5)",
-            &[&seq, &record.at, &data, &head.hash, &hash],
-        )?;
-        set_meta(&mut tx, HEAD, &ChainPoint { seq, hash }.encode())?;
-        let checkpoint = tree::grow(&mut PgTree(&mut tx), seq, &data, signer)?;
+        let (head, appended) = tree::append_all(&mut PgTree(&mut tx), head, records, signer)?;
+        set_meta(&mut tx, HEAD, &head.encode())?;
         tx.commit()?;
-        Ok(Appended { seq, checkpoint })
+        Ok(appended)
     }
 
     fn audit_tree_size(&self) -> Result<u64, StoreError> {

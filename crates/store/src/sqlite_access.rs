@@ -4,8 +4,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use vtj_tlog::{Hash, Nodes, Signer};
 
-use crate::audit::{chain_hash, Appended, AuditEntry, AuditRecord, ChainPoint};
-use crate::tree::{self, TreeTx};
+use crate::audit::{Appended, AuditEntry, AuditRecord, ChainPoint};
+use crate::tree::{self, LogTx, TreeTx};
 use crate::{Access, ApiUser, AuditLog, Recipient, SqliteStore, Store, StoreError};
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiUser> {
@@ -127,6 +127,15 @@ impl Nodes for SqlTree<'_> {
     }
 }
 
+impl LogTx for SqlTree<'_> {
+    fn insert_entry(&mut self, seq: i64, at: &str, data: &str, prev_hash: &str, hash: &str) -> Result<(), StoreError> {
+        self.0
+            .prepare_cached("INSERT INTO audit_log (seq, at, data, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![seq, at, data, prev_hash, hash])?;
+        Ok(())
+    }
+}
+
 impl TreeTx for SqlTree<'_> {
     fn tree_size(&mut self) -> Result<u64, StoreError> {
         tree_size(self.0)
@@ -176,18 +185,20 @@ pub(crate) fn audit_catch_up(tx: &Connection) -> Result<(), StoreError> {
 }
 
 impl AuditLog for SqliteStore {
-    fn audit_append(&mut self, record: &AuditRecord, signer: Option<&Signer>) -> Result<Appended, StoreError> {
+    fn audit_append_all(
+        &mut self,
+        records: &[AuditRecord],
+        signer: Option<&Signer>,
+    ) -> Result<Vec<Appended>, StoreError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
         let tx = self.write_tx()?;
         let head = chain_point(&tx, HEAD)?;
-        let seq = head.seq + 1;
-        let data = serde_json::to_string(record)?;
-        let hash = chain_hash(&head.hash, seq, &data);
-        tx.prepare_cached("INSERT INTO audit_log (seq, at, data, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![seq, record.at, data, head.hash, hash])?;
-        set_chain_point(&tx, HEAD, &ChainPoint { seq, hash })?;
-        let checkpoint = tree::grow(&mut SqlTree(&tx), seq, &data, signer)?;
+        let (head, appended) = tree::append_all(&mut SqlTree(&tx), head, records, signer)?;
+        set_chain_point(&tx, HEAD, &head)?;
         tx.commit()?;
-        Ok(Appended { seq, checkpoint })
+        Ok(appended)
     }
 
     fn audit_tree_size(&self) -> Result<u64, StoreError> {

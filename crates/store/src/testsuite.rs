@@ -8,7 +8,7 @@ use vtj_core::groups::{Kotikunta, Nimi, Sukupuoli};
 use vtj_core::permit::{Product, Scope, TurvakieltoRule};
 use vtj_core::{Event, EventKind, GroupName, GroupValue, Hetu, KuntaCode, Permit, Person, PersonId, Sex, VtjDate};
 
-use crate::{Access, ApiUser, AuditLog, AuditRecord, Cursor, PersonFilter, Recipient, Store, StoreError};
+use crate::{Access, ApiUser, Appended, AuditLog, AuditRecord, Cursor, PersonFilter, Recipient, Store, StoreError};
 
 pub fn day(n: i64) -> Date {
     Date::from_calendar_date(2026, Month::January, 1).expect("valid") + time::Duration::days(n)
@@ -61,6 +61,7 @@ pub fn run_all<S: Store + Access + AuditLog>(fresh: impl Fn() -> S) {
     recipients_users_and_certificates(&mut fresh());
     audit_chain_appends_verifies_and_prunes(&mut fresh());
     audit_tree_checkpoints_and_proofs_survive_pruning(&mut fresh());
+    audit_entries_appended_together_are_each_as_if_alone(&mut fresh());
     cursors_increase_and_pages_see_each_change_once(&mut fresh());
     failed_batch_commits_nothing(&mut fresh());
     log_keeps_both_sides_of_each_change(&mut fresh());
@@ -591,6 +592,44 @@ pub fn audit_tree_checkpoints_and_proofs_survive_pruning<S: AuditLog>(s: &mut S)
         crate::tree::verify(s, Some(&key), &other_history),
         Err(StoreError::TreeBroken(crate::TreeBreak::Held { n: 2, size: 9, .. }))
     ));
+}
+
+/// Entries of several requests committed at once: each is chained and a
+/// leaf of the tree as if appended alone, in order, and all are given the
+/// one checkpoint signed over the tree that holds the last of them.
+pub fn audit_entries_appended_together_are_each_as_if_alone<S: AuditLog>(s: &mut S) {
+    use vtj_tlog::tree::{leaf_hash, MemoryTree};
+    let signer = test_signer();
+    let key = signer.verifier();
+    let at = |n: usize| format!("2026-03-{:02}T00:00:00.000Z", n + 1);
+    for n in 0..3 {
+        s.audit_append(&audit_record(&at(n), n), Some(&signer)).unwrap();
+    }
+    assert_eq!(s.audit_append_all(&[], Some(&signer)).unwrap(), []);
+    let together: Vec<AuditRecord> = (3..8).map(|n| audit_record(&at(n), n)).collect();
+    let appended = s.audit_append_all(&together, Some(&signer)).unwrap();
+    assert_eq!(appended.iter().map(|a| a.seq).collect::<Vec<_>>(), [4, 5, 6, 7, 8]);
+    let note = appended[0].checkpoint.clone().expect("signed");
+    assert!(appended.iter().all(|a| a.checkpoint.as_deref() == Some(note.as_str())), "one checkpoint for all");
+    let last = s.audit_append(&audit_record(&at(8), 8), Some(&signer)).unwrap();
+    assert_eq!(last.seq, 9);
+
+    let entries = s.audit_entries(0, 100).unwrap();
+    let stored: Vec<AuditRecord> = entries.iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect();
+    assert_eq!(stored, (0..9).map(|n| audit_record(&at(n), n)).collect::<Vec<_>>());
+    let mut reference = MemoryTree::new();
+    for e in &entries {
+        reference.push(leaf_hash(e.data.as_bytes()));
+    }
+    let cp = key.open(&note).unwrap();
+    assert_eq!((cp.size, cp.root), (8, vtj_tlog::tree::root(&mut reference, 8).unwrap()));
+    assert_eq!(s.audit_verify().unwrap().entries, 9);
+    let report = vtj_tlog_verify(s, &key, &[note]);
+    assert_eq!((report.leaves, report.entries_checked, report.checkpoints), (9, 9, 5));
+    // Unsigned, the entries are appended all the same.
+    let plain = s.audit_append_all(&[audit_record(&at(9), 9), audit_record(&at(10), 10)], None).unwrap();
+    assert_eq!(plain, [Appended { seq: 10, checkpoint: None }, Appended { seq: 11, checkpoint: None }]);
+    assert_eq!(s.audit_verify().unwrap().entries, 11);
 }
 
 fn vtj_tlog_verify<S: AuditLog>(s: &S, key: &vtj_tlog::Verifier, held: &[String]) -> crate::TreeReport {

@@ -16,7 +16,8 @@ use vtj_tlog::note::open;
 use vtj_tlog::tree::{self, leaf_hash, Hash, Nodes};
 use vtj_tlog::{Frontier, Signer, Verifier};
 
-use crate::{AuditLog, StoreError};
+use crate::audit::{chain_hash, ChainPoint};
+use crate::{Appended, AuditLog, AuditRecord, StoreError};
 
 /// One transaction's view of the tree: what both backends implement.
 pub(crate) trait TreeTx: Nodes<Error = StoreError> {
@@ -34,13 +35,36 @@ pub(crate) fn hash_of(bytes: &[u8]) -> Result<Hash, StoreError> {
     bytes.try_into().map_err(|_| StoreError::Corrupt("an audit tree node is not 32 bytes".into()))
 }
 
-/// Adds entry `seq`'s leaf and, with a key, signs the tree that now holds it.
-pub(crate) fn grow(
-    t: &mut impl TreeTx,
-    seq: i64,
-    data: &str,
+/// One transaction's view of the whole audit log: its entries and its tree.
+pub(crate) trait LogTx: TreeTx {
+    fn insert_entry(&mut self, seq: i64, at: &str, data: &str, prev_hash: &str, hash: &str) -> Result<(), StoreError>;
+}
+
+/// Appends `records` after `head`, each chained and a leaf of the tree;
+/// with a key, signs the tree that holds them all, once. Returns the new
+/// head and what each record was appended as.
+pub(crate) fn append_all(
+    t: &mut impl LogTx,
+    mut head: ChainPoint,
+    records: &[AuditRecord],
     signer: Option<&Signer>,
-) -> Result<Option<String>, StoreError> {
+) -> Result<(ChainPoint, Vec<Appended>), StoreError> {
+    let mut seqs = Vec::with_capacity(records.len());
+    for record in records {
+        let seq = head.seq + 1;
+        let data = serde_json::to_string(record)?;
+        let hash = chain_hash(&head.hash, seq, &data);
+        t.insert_entry(seq, &record.at, &data, &head.hash, &hash)?;
+        grow(t, seq, &data)?;
+        head = ChainPoint { seq, hash };
+        seqs.push(seq);
+    }
+    let checkpoint = signer.map(|s| sign(t, s)).transpose()?;
+    Ok((head, seqs.into_iter().map(|seq| Appended { seq, checkpoint: checkpoint.clone() }).collect()))
+}
+
+/// Adds entry `seq`'s leaf.
+pub(crate) fn grow(t: &mut impl TreeTx, seq: i64, data: &str) -> Result<(), StoreError> {
     let size = t.tree_size()?;
     if size != seq as u64 - 1 {
         return Err(StoreError::Corrupt(format!("the audit tree holds {size} leaves but the log {} entries", seq - 1)));
@@ -48,16 +72,12 @@ pub(crate) fn grow(
     for (level, index, hash) in tree::append(t, size, leaf_hash(data.as_bytes()))? {
         t.put_node(level, index, &hash)?;
     }
-    signer.map(|s| sign_at(t, s, size + 1)).transpose()
+    Ok(())
 }
 
 /// Signs the tree as it stands and keeps the checkpoint.
 pub(crate) fn sign(t: &mut impl TreeTx, signer: &Signer) -> Result<String, StoreError> {
     let size = t.tree_size()?;
-    sign_at(t, signer, size)
-}
-
-fn sign_at(t: &mut impl TreeTx, signer: &Signer, size: u64) -> Result<String, StoreError> {
     let root = tree::root(t, size)?;
     t.put_checkpoint(size, &signer.sign(size, &root))
 }
@@ -77,7 +97,7 @@ pub(crate) fn catch_up(
 ) -> Result<(), StoreError> {
     let mut next = t.tree_size()? as i64 + 1;
     while next <= anchor.min(head) {
-        grow(t, next, &pruned_leaf(next), None)?;
+        grow(t, next, &pruned_leaf(next))?;
         next += 1;
     }
     while next <= head {
@@ -89,7 +109,7 @@ pub(crate) fn catch_up(
             if seq != next {
                 return Err(StoreError::Corrupt(format!("audit entry #{next} is missing")));
             }
-            grow(t, seq, &d, None)?;
+            grow(t, seq, &d)?;
             next += 1;
         }
     }
