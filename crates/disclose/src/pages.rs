@@ -387,10 +387,10 @@ pub fn shared_changes<S: Store + ?Sized, V: AsRef<[u8]>, E: From<Refused>>(
     today: Date,
     show: impl FnOnce(&ChangesPage) -> Result<V, E>,
 ) -> Result<(Arc<SharedPage<V>>, bool), E> {
+    let span = span(s, after)?;
     if matches!(permit.rajaus, Scope::Hetulista) {
         return Err(list_missing().into());
     }
-    let span = span(s, after)?;
     let key = PageKey {
         kind: permit.kind(today),
         epoch: span.base,
