@@ -76,6 +76,8 @@ pub enum DeltaError {
     Kunta(u16),
     #[error("a change summary's groups: {0}")]
     Groups(#[from] serde_json::Error),
+    #[error("a change summary's groups are not UTF-8 text")]
+    NotText,
     #[error("a change summary's groups do not match its head: {0}")]
     Mismatch(&'static str),
 }
@@ -184,7 +186,10 @@ impl Delta {
         if set.checked_shr(GroupName::ALL.len() as u32).unwrap_or(0) != 0 {
             return Err(DeltaError::Mismatch("a group this program does not know"));
         }
-        let values: Vec<(Vec<GroupValue>, Vec<GroupValue>)> = serde_json::from_slice(body)?;
+        // Checked as text once: read from bytes, serde_json checks every
+        // string on its own, and a summary is hundreds of short strings.
+        let body = std::str::from_utf8(body).map_err(|_| DeltaError::NotText)?;
+        let values: Vec<(Vec<GroupValue>, Vec<GroupValue>)> = serde_json::from_str(body)?;
         if values.len() != names.len() {
             return Err(DeltaError::Mismatch("not one entry per changed group"));
         }
@@ -344,6 +349,10 @@ mod tests {
         other[0] = 2;
         assert!(matches!(Delta::decode(&other), Err(DeltaError::Version(2))));
         assert!(matches!(Delta::decode(&bytes[..bytes.len() - 1]), Err(DeltaError::Groups(_))));
+        let mut not_text = bytes.clone();
+        let at = not_text.len() - 3;
+        not_text[at] = 0xff;
+        assert!(matches!(Delta::decode(&not_text), Err(DeltaError::NotText)));
         let mut no_kunta = bytes.clone();
         no_kunta[33..35].copy_from_slice(&999u16.to_le_bytes());
         assert!(matches!(Delta::decode(&no_kunta), Err(DeltaError::Kunta(999))));
