@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use vtj_core::{KuntaCode, Permit, VtjDate};
-use vtj_disclose::{pages, ChangesPage, Context, Limits, LogCache, PageCache, PersonOut, SharedPage, Touched};
+use vtj_disclose::{pages, ChangesPage, Context, Limits, LogCache, PageCache, PersonOut, Touched};
 use vtj_store::ListDigest;
 use vtj_wire::paths::{self, route, HEADER_XROAD_CLIENT};
 use vtj_wire::*;
@@ -100,7 +100,7 @@ pub struct App {
     db: Db,
     log: Arc<LogCache>,
     /// `/muutokset` answers of a whole scope, made once for a kind of permit.
-    shared: Arc<PageCache<SharedPage<Bytes>>>,
+    shared: Arc<PageCache<Bytes>>,
     /// Page answers between their read and their audit commit.
     pages: Arc<tokio::sync::Semaphore>,
     limits: Limits,

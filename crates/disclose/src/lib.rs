@@ -21,6 +21,6 @@ pub mod refusal;
 
 pub use audit::{Context, Touched};
 pub use log_cache::LogCache;
-pub use page_cache::PageCache;
-pub use pages::{ChangeOut, ChangesPage, Limits, PersonOut, SharedPage};
+pub use page_cache::{PageCache, SharedPage};
+pub use pages::{ChangeOut, ChangesPage, Limits, PersonOut};
 pub use refusal::{Refusal, Refused};

@@ -26,6 +26,8 @@ use time::Date;
 use vtj_core::PermitKind;
 use vtj_store::Cursor;
 
+use crate::audit::Touched;
+
 /// Rendered bytes kept by default: some 40 pages of 1,000 changes of the
 /// whole person (about 1.6 MB each), enough for recipients of a few kinds
 /// reading the feed at once.
@@ -65,11 +67,26 @@ impl Validity {
     }
 }
 
-/// A value's size in memory, to bound what is kept.
-pub trait Weigh {
-    fn weight(&self) -> usize;
+/// A page of changes as a channel sends it (`value`: the JSON answer),
+/// with what it discloses, made once for every permit of one kind.
+pub struct SharedPage<V> {
+    pub value: V,
+    pub touched: Touched,
+    /// Changes in the page.
+    pub changes: usize,
 }
 
+impl<V: AsRef<[u8]>> SharedPage<V> {
+    /// Its size in memory, to bound what is kept.
+    fn weight(&self) -> usize {
+        // A logged hetu is a String of 11 bytes on the heap.
+        let hetus = self.touched.hetus.len() * (std::mem::size_of::<String>() + 16);
+        let groups = self.touched.groups.len() * 64;
+        self.value.as_ref().len() + hetus + groups
+    }
+}
+
+/// Pages kept, their answers of type `V` (the bytes sent).
 pub struct PageCache<V> {
     capacity: usize,
     inner: Mutex<Slots<V>>,
@@ -83,7 +100,7 @@ struct Slots<V> {
 
 /// A slot is locked while its page is made, so requests of one kind for
 /// the same page at once wait for one rendering instead of each making it.
-type Cell<V> = Arc<Mutex<Option<(Arc<V>, Validity)>>>;
+type Cell<V> = Arc<Mutex<Option<(Arc<SharedPage<V>>, Validity)>>>;
 
 struct Slot<V> {
     used: u64,
@@ -96,7 +113,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl<V: Weigh> PageCache<V> {
+impl<V: AsRef<[u8]>> PageCache<V> {
     /// Keeps pages of at most `capacity` bytes in all (0 keeps none).
     pub fn new(capacity: usize) -> PageCache<V> {
         PageCache { capacity, inner: Mutex::new(Slots { tick: 0, bytes: 0, map: HashMap::new() }) }
@@ -112,8 +129,8 @@ impl<V: Weigh> PageCache<V> {
         &self,
         key: PageKey,
         newest: Cursor,
-        make: impl FnOnce() -> Result<(V, Validity), E>,
-    ) -> Result<(Arc<V>, bool), E> {
+        make: impl FnOnce() -> Result<(SharedPage<V>, Validity), E>,
+    ) -> Result<(Arc<SharedPage<V>>, bool), E> {
         if self.capacity == 0 {
             return make().map(|(v, _)| (Arc::new(v), false));
         }

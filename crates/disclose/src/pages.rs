@@ -18,7 +18,7 @@ use vtj_store::{Cursor, PersonFilter, Store};
 
 use crate::audit::Touched;
 use crate::log_cache::LogCache;
-use crate::page_cache::{PageCache, PageKey, Validity, Weigh};
+use crate::page_cache::{PageCache, PageKey, SharedPage, Validity};
 use crate::refusal::{Refusal, Refused};
 
 /// Limits that keep one request bounded.
@@ -351,24 +351,6 @@ pub fn changes<S: Store + ?Sized>(
     Ok((page, touched))
 }
 
-/// A page of changes as a channel sends it (`value`: the JSON answer),
-/// with what it discloses, made once for every permit of one kind.
-pub struct SharedPage<V> {
-    pub value: V,
-    pub touched: Touched,
-    /// Changes in the page.
-    pub changes: usize,
-}
-
-impl<V: AsRef<[u8]>> Weigh for SharedPage<V> {
-    fn weight(&self) -> usize {
-        // A logged hetu is a String of 11 bytes on the heap.
-        let hetus = self.touched.hetus.len() * (std::mem::size_of::<String>() + 16);
-        let groups = self.touched.groups.len() * 64;
-        self.value.as_ref().len() + hetus + groups
-    }
-}
-
 /// `changes` of a permit's whole scope (an area's: a hetu-scoped permit
 /// names its persons in every call, and such a call is answered alone),
 /// shared through `pages` with every permit of the same kind asking for
@@ -380,7 +362,7 @@ impl<V: AsRef<[u8]>> Weigh for SharedPage<V> {
 pub fn shared_changes<S: Store + ?Sized, V: AsRef<[u8]>, E: From<Refused>>(
     s: &S,
     log: &LogCache,
-    pages: &PageCache<SharedPage<V>>,
+    pages: &PageCache<V>,
     permit: &Permit,
     after: i64,
     limits: &Limits,

@@ -24,7 +24,7 @@ use vtj_core::{
 };
 use vtj_disclose::log_cache::BLOCK;
 use vtj_disclose::page_cache::PageCache;
-use vtj_disclose::pages::{changes, shared_changes, ChangeOut, ChangesPage, SharedPage};
+use vtj_disclose::pages::{changes, shared_changes, ChangeOut, ChangesPage};
 use vtj_disclose::{Limits, LogCache, Refused, Touched};
 use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{Cursor, PersonFilter, SqliteStore, Store};
@@ -235,7 +235,7 @@ fn shown(page: &ChangesPage) -> Result<Vec<u8>, Refused> {
     Ok(format!("{page:?}").into_bytes())
 }
 
-type Shared = PageCache<SharedPage<Vec<u8>>>;
+type Shared = PageCache<Vec<u8>>;
 
 /// A page through the kept pages, as (what is sent, what is logged), and
 /// whether it was kept before.
