@@ -11,7 +11,11 @@ use vtj_disclose::pages::{area_page, changes, shared_changes, ChangesPage};
 use vtj_disclose::{Limits, LogCache, PageCache, Refused};
 use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{AuditLog, SqliteStore, Store};
-use vtj_wire::{ChangeRecordView, MuutoksetResponse, PersonRecordView, PerustiedotVkoResponse};
+use vtj_wire::{PersonRecordView, PerustiedotVkoResponse};
+
+// The service's allocator (`vtj` sets it), so that these figures are the service's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -37,15 +41,10 @@ fn pages(c: &mut Criterion) {
     let limits = Limits { page: 1_000, vko_page: 5_000, ..Limits::default() };
     let today = Date::from_calendar_date(2026, Month::June, 1).expect("date");
 
-    let to_json = |page: &ChangesPage| -> Result<Vec<u8>, Refused> {
+    // The service's own writing of the answer.
+    let to_json = |page: &ChangesPage| -> Result<axum::body::Bytes, Refused> {
         assert_eq!(page.changes.len(), 1_000);
-        let muutokset: Vec<_> = page
-            .changes
-            .iter()
-            .filter_map(|c| ChangeRecordView::new(c.hetu.as_str(), c.registered, &c.disclosure))
-            .collect();
-        let answer = MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: false };
-        Ok(serde_json::to_vec(&answer).expect("json"))
+        Ok(vtj_api::changes_json(page).expect("json"))
     };
     let page_json = |log: &LogCache| {
         let (page, _) = changes(&f.store, log, &permit, 0, None, None, &limits, today).expect("page");

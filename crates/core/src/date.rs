@@ -104,7 +104,7 @@ impl FromStr for VtjDate {
 #[serde(deny_unknown_fields)]
 struct DateWire<'a> {
     #[serde(default, borrow)]
-    arvo: Option<Cow<'a, str>>,
+    arvo: Option<crate::text::Text<'a>>,
     tarkkuus: Tarkkuus,
 }
 
@@ -185,7 +185,8 @@ impl VtjDate {
     }
 
     fn from_wire(w: DateWire<'_>) -> Result<VtjDate, VtjDateError> {
-        let arvo = || w.arvo.as_deref().unwrap_or_default().to_string();
+        let text = w.arvo.as_ref().map(|t| &*t.0);
+        let arvo = || text.unwrap_or_default().to_string();
         let shape = || VtjDateError::Shape(arvo());
         // YYYY, YYYY-MM or YYYY-MM-DD, as (year, month, day) digit strings.
         let parts = |s: &str| -> Option<(String, String, String)> {
@@ -199,13 +200,13 @@ impl VtjDate {
         };
         match w.tarkkuus {
             Tarkkuus::EiTiedossa => Ok(VtjDate::Unknown),
-            Tarkkuus::Paiva => match w.arvo.as_deref() {
+            Tarkkuus::Paiva => match text {
                 Some(INDEFINITE_ISO) => Ok(VtjDate::Indefinite),
                 Some(s) => VtjDate::parse_iso(s).map(VtjDate::Full),
                 None => Err(shape()),
             },
             Tarkkuus::Kuukausi | Tarkkuus::Vuosi => {
-                let (y, m, d) = w.arvo.as_deref().and_then(parts).ok_or_else(shape)?;
+                let (y, m, d) = text.and_then(parts).ok_or_else(shape)?;
                 let known_month = w.tarkkuus == Tarkkuus::Kuukausi;
                 if (known_month && m == "00") || y == "9999" {
                     return Err(VtjDateError::Invalid(arvo(), "the precision says more than the value has"));

@@ -12,12 +12,14 @@
 //! to `render` over random histories and permits.
 //!
 //! Stored as bytes ([`Delta::encode`]): a fixed binary head, which is all
-//! a permit out of scope needs, then the changed groups as JSON, in the
-//! store's and DVV's group shapes.
+//! a permit out of scope needs, then the changed groups in the store's and
+//! DVV's group shapes, in the [`compact`](crate::compact) binary form
+//! (version 2; version 1, still read, held them as JSON text).
 
 use thiserror::Error;
 use time::Date;
 
+use crate::compact::{self, CompactError};
 use crate::groups::{GroupName, GroupValue};
 use crate::hetu::{Hetu, HetuError};
 use crate::kunta::KuntaCode;
@@ -75,14 +77,18 @@ pub enum DeltaError {
     #[error("a change summary's home municipality {0:03} is not one in force")]
     Kunta(u16),
     #[error("a change summary's groups: {0}")]
-    Groups(#[from] serde_json::Error),
-    #[error("a change summary's groups are not UTF-8 text")]
+    Groups(#[from] CompactError),
+    #[error("a change summary's groups (version 1): {0}")]
+    GroupsJson(#[from] serde_json::Error),
+    #[error("a change summary's groups (version 1) are not UTF-8 text")]
     NotText,
     #[error("a change summary's groups do not match its head: {0}")]
     Mismatch(&'static str),
 }
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// Groups as JSON text: summaries appended before version 2.
+const VERSION_JSON: u8 = 1;
 /// version, flags, event, person id, two hetus, two municipality codes, group set.
 const HEAD: usize = 1 + 1 + 1 + 8 + 11 + 11 + 2 + 2 + 16;
 const NO_KUNTA: u16 = u16::MAX;
@@ -156,8 +162,9 @@ impl Delta {
         out.extend_from_slice(&set.to_le_bytes());
         let body: Vec<(&[GroupValue], &[GroupValue])> =
             self.groups.iter().map(|g| (&g.before[..], &g.after[..])).collect();
-        // Serialising our own values into a Vec cannot fail.
-        serde_json::to_writer(&mut out, &body).unwrap_or_default();
+        // The core's values use only shapes the form writes (its tests
+        // write every group), and writing into a Vec cannot fail otherwise.
+        compact::write(&mut out, &body).unwrap_or_default();
         out
     }
 
@@ -166,7 +173,7 @@ impl Delta {
             return Err(DeltaError::Truncated(bytes.len()));
         }
         let (head, body) = bytes.split_at(HEAD);
-        if head[0] != VERSION {
+        if head[0] != VERSION && head[0] != VERSION_JSON {
             return Err(DeltaError::Version(head[0]));
         }
         let flags = head[1];
@@ -174,7 +181,7 @@ impl Delta {
         let hetu = |b: &[u8]| Hetu::parse(&String::from_utf8_lossy(b));
         let kunta = |b: &[u8]| match u16::from_le_bytes([b[0], b[1]]) {
             NO_KUNTA => Ok(None),
-            n => KuntaCode::parse(&format!("{n:03}")).map(Some).map_err(|_| DeltaError::Kunta(n)),
+            n => KuntaCode::from_number(n).map(Some).ok_or(DeltaError::Kunta(n)),
         };
         let mut id = [0; 8];
         id.copy_from_slice(&head[3..11]);
@@ -186,10 +193,13 @@ impl Delta {
         if set.checked_shr(GroupName::ALL.len() as u32).unwrap_or(0) != 0 {
             return Err(DeltaError::Mismatch("a group this program does not know"));
         }
-        // Checked as text once: read from bytes, serde_json checks every
-        // string on its own, and a summary is hundreds of short strings.
-        let body = std::str::from_utf8(body).map_err(|_| DeltaError::NotText)?;
-        let values: Vec<(Vec<GroupValue>, Vec<GroupValue>)> = serde_json::from_str(body)?;
+        let values: Vec<(Vec<GroupValue>, Vec<GroupValue>)> = if head[0] == VERSION {
+            compact::read(body)?
+        } else {
+            // Checked as text once: read from bytes, serde_json checks
+            // every string on its own.
+            serde_json::from_str(std::str::from_utf8(body).map_err(|_| DeltaError::NotText)?)?
+        };
         if values.len() != names.len() {
             return Err(DeltaError::Mismatch("not one entry per changed group"));
         }
@@ -346,13 +356,33 @@ mod tests {
 
         assert!(matches!(Delta::decode(&bytes[..HEAD - 1]), Err(DeltaError::Truncated(_))));
         let mut other = bytes.clone();
-        other[0] = 2;
-        assert!(matches!(Delta::decode(&other), Err(DeltaError::Version(2))));
+        other[0] = 3;
+        assert!(matches!(Delta::decode(&other), Err(DeltaError::Version(3))));
         assert!(matches!(Delta::decode(&bytes[..bytes.len() - 1]), Err(DeltaError::Groups(_))));
-        let mut not_text = bytes.clone();
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(Delta::decode(&longer), Err(DeltaError::Groups(CompactError::Trailing(1)))));
+
+        // Summaries appended before version 2 hold their groups as JSON.
+        let mut v1 = bytes[..HEAD].to_vec();
+        v1[0] = VERSION_JSON;
+        let body: Vec<(&[GroupValue], &[GroupValue])> =
+            d.groups.iter().map(|g| (&g.before[..], &g.after[..])).collect();
+        serde_json::to_writer(&mut v1, &body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Delta::decode(&v1).ok(), Some(d.clone()));
+        assert!(bytes.len() < v1.len(), "{} bytes, {} as JSON", bytes.len(), v1.len());
+        assert!(matches!(Delta::decode(&v1[..v1.len() - 1]), Err(DeltaError::GroupsJson(_))));
+        let mut not_text = v1.clone();
         let at = not_text.len() - 3;
         not_text[at] = 0xff;
         assert!(matches!(Delta::decode(&not_text), Err(DeltaError::NotText)));
+        // The compact form is not read as JSON, nor JSON as the compact form.
+        let mut swapped = v1.clone();
+        swapped[0] = VERSION;
+        assert!(matches!(Delta::decode(&swapped), Err(DeltaError::Groups(_))));
+        let mut swapped = bytes.clone();
+        swapped[0] = VERSION_JSON;
+        assert!(Delta::decode(&swapped).is_err());
         let mut no_kunta = bytes.clone();
         no_kunta[33..35].copy_from_slice(&999u16.to_le_bytes());
         assert!(matches!(Delta::decode(&no_kunta), Err(DeltaError::Kunta(999))));

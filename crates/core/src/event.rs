@@ -516,7 +516,7 @@ fn change(p: &mut Person, kind: &EventKind, date: VtjDate) -> Result<(), EventEr
 
 /// Serde for a calendar date in VTJ's `YYYYMMDD`.
 pub mod ymd_date {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
     use time::Date;
 
     use crate::date::VtjDate;
@@ -526,10 +526,9 @@ pub mod ymd_date {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
-        let s = String::deserialize(d)?;
-        match VtjDate::parse(&s).map_err(serde::de::Error::custom)? {
+        crate::text::parse_str(d, "a date, YYYYMMDD", |s| match VtjDate::parse(s).map_err(|e| e.to_string())? {
             VtjDate::Full(date) => Ok(date),
-            _ => Err(serde::de::Error::custom(format!("{s:?} is not a full date"))),
-        }
+            _ => Err(format!("{s:?} is not a full date")),
+        })
     }
 }

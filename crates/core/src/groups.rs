@@ -191,7 +191,7 @@ impl<'de> serde::de::Visitor<'de> for GroupValueVisitor {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<GroupValue, A::Error> {
         use serde::de::{value::MapAccessDeserializer, Error as _, IntoDeserializer as _};
-        let Some(first) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
+        let Some(crate::text::Text(first)) = map.next_key::<crate::text::Text<'de>>()? else {
             return Err(A::Error::missing_field(TAG));
         };
         if first == TAG {

@@ -204,8 +204,7 @@ impl Serialize for Hetu {
 
 impl<'de> Deserialize<'de> for Hetu {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Hetu::parse(&s).map_err(serde::de::Error::custom)
+        crate::text::parse_str(d, "a henkilötunnus", Hetu::parse)
     }
 }
 

@@ -40,6 +40,11 @@ impl KuntaCode {
         RecordedKuntaCode::parse(s)?.in_force().ok_or_else(|| KuntaError::Unknown(s.to_string()))
     }
 
+    /// The code in force numbered `n`, as [`number`](Self::number) gives it.
+    pub fn from_number(n: u16) -> Option<KuntaCode> {
+        RecordedKuntaCode(n).in_force()
+    }
+
     pub fn number(self) -> u16 {
         self.0
     }
@@ -74,8 +79,7 @@ impl Serialize for KuntaCode {
 
 impl<'de> Deserialize<'de> for KuntaCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        KuntaCode::parse(&s).map_err(serde::de::Error::custom)
+        crate::text::parse_str(d, "a municipality code in force, three digits", KuntaCode::parse)
     }
 }
 
@@ -127,8 +131,7 @@ impl Serialize for RecordedKuntaCode {
 
 impl<'de> Deserialize<'de> for RecordedKuntaCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        RecordedKuntaCode::parse(&s).map_err(serde::de::Error::custom)
+        crate::text::parse_str(d, "a municipality code, three digits", RecordedKuntaCode::parse)
     }
 }
 
@@ -277,5 +280,12 @@ mod tests {
         assert!(matches!(KuntaCode::parse("001"), Err(KuntaError::Unknown(_))));
         assert!(matches!(region_kunnat("ZZ"), Err(KuntaError::UnknownRegion(_))));
         assert_eq!(serde_json::to_string(&KuntaCode::parse("005").unwrap()).unwrap(), "\"005\"");
+    }
+
+    #[test]
+    fn a_code_by_number_is_the_code_by_text() {
+        for n in 0..=1_000u16 {
+            assert_eq!(KuntaCode::from_number(n), KuntaCode::parse(&format!("{n:03}")).ok(), "{n}");
+        }
     }
 }

@@ -12,6 +12,7 @@
 //!   without the whole persons.
 //! - [`hub`]: a county hub's person, as its upstream permit disclosed them.
 
+pub mod compact;
 pub mod date;
 pub mod delta;
 pub mod event;
@@ -24,6 +25,7 @@ pub mod permit;
 pub mod person;
 pub mod relations;
 pub mod render;
+mod text;
 
 pub use date::VtjDate;
 pub use delta::{render_change, Delta, DeltaError};

@@ -29,7 +29,14 @@ impl Touched {
         if active != shown {
             self.hetus.push(active.to_string());
         }
-        self.groups.extend(groups.iter().map(|g| g.tietoryhma.to_string()));
+        // A page names the same few groups a thousand times over: a name
+        // is copied only the first time.
+        for g in groups {
+            let name = g.tietoryhma.as_str();
+            if !self.groups.contains(name) {
+                self.groups.insert(name.to_string());
+            }
+        }
     }
 
     pub fn add(&mut self, other: Touched) {
@@ -69,9 +76,9 @@ impl Context {
     }
 
     /// The entry of an answer (`status` 200 with what it disclosed) or a refusal.
-    pub fn entry(&self, at: OffsetDateTime, outcome: Result<&Touched, (u16, &str)>) -> AuditRecord {
+    pub fn entry(&self, at: OffsetDateTime, outcome: Result<Touched, (u16, &str)>) -> AuditRecord {
         let (status, code, touched) = match outcome {
-            Ok(t) => (200, None, t.clone()),
+            Ok(t) => (200, None, t),
             Err((status, code)) => (status, Some(code.to_string()), Touched::default()),
         };
         AuditRecord {

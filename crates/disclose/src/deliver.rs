@@ -200,7 +200,7 @@ impl<'a, S: Store + AuditLog + ?Sized> Sink<'a, S> {
             return Ok(());
         }
         // Unsigned: the delivery is signed once, when its last page is logged.
-        audit::commit(self.store, &self.context.entry(self.now, Ok(&touched)), None)?;
+        audit::commit(self.store, &self.context.entry(self.now, Ok(touched)), None)?;
         Ok(())
     }
 }

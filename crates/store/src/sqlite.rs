@@ -212,8 +212,8 @@ impl Store for SqliteStore {
             upsert_person(&tx, &after)?;
             store_hetus(&tx, before.as_ref(), &after)?;
             tx.prepare_cached(
-                "INSERT INTO change_log (person_id, registered, kind, event, before, after, delta)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO change_log (person_id, registered, kind, event, before, after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 event.person.0 as i64,
@@ -222,9 +222,11 @@ impl Store for SqliteStore {
                 serde_json::to_string(event)?,
                 before.as_ref().map(serde_json::to_string).transpose()?,
                 serde_json::to_string(&after)?,
-                summarise(before.as_ref(), &after, event),
             ])?;
-            cursors.push(Cursor(tx.last_insert_rowid()));
+            let cursor = tx.last_insert_rowid();
+            tx.prepare_cached("INSERT INTO change_summary (cursor, delta) VALUES (?1, ?2)")?
+                .execute(params![cursor, summarise(before.as_ref(), &after, event)])?;
+            cursors.push(Cursor(cursor));
         }
         touched.check_relations(|hetus| {
             let mut out = HashMap::with_capacity(hetus.len());
@@ -328,11 +330,12 @@ impl Store for SqliteStore {
     fn summaries_since(&self, after: Cursor, limit: usize) -> Result<Vec<LoggedChange>, StoreError> {
         // The persons are read only for a row without a summary.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT cursor, registered, delta,
-                    CASE WHEN delta IS NULL THEN kind END,
-                    CASE WHEN delta IS NULL THEN before END,
-                    CASE WHEN delta IS NULL THEN after END
-             FROM change_log WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
+            "SELECT l.cursor, l.registered, s.delta,
+                    CASE WHEN s.delta IS NULL THEN l.kind END,
+                    CASE WHEN s.delta IS NULL THEN l.before END,
+                    CASE WHEN s.delta IS NULL THEN l.after END
+             FROM change_log l LEFT JOIN change_summary s ON s.cursor = l.cursor
+             WHERE l.cursor > ?1 ORDER BY l.cursor LIMIT ?2",
         )?;
         let mut rows = stmt.query(params![after.0, limit as i64])?;
         let mut out = Vec::with_capacity(limit.min(4_096));

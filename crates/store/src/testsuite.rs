@@ -673,7 +673,8 @@ pub fn rewrite_audit_history(db: &std::path::Path, seq: i64) {
     raw.execute("UPDATE meta SET value = ?1 WHERE key = 'audit.head'", [head.encode()]).expect("head");
     // Back to schema step 3, so that opening it builds the tree anew.
     raw.execute_batch(
-        "DROP TABLE audit_tree; DROP TABLE audit_checkpoint; ALTER TABLE change_log DROP COLUMN delta;
+        "DROP TABLE audit_tree; DROP TABLE audit_checkpoint; DROP TABLE change_summary;
+         ALTER TABLE change_log DROP COLUMN delta;
          PRAGMA user_version = 3;",
     )
     .expect("tree");

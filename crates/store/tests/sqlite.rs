@@ -65,6 +65,49 @@ fn a_row_without_a_summary_reads_from_its_persons() {
     assert!(err.to_string().contains("change 4") && err.to_string().contains("NOPE"), "{err}");
 }
 
+/// A log from before the summaries had a table of their own (schema step
+/// 5, a summary at the end of its log row) reads as it did, and the
+/// summaries' table is as append-only as the log.
+#[test]
+fn summaries_kept_in_their_log_rows_move_to_their_own_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vtj.db");
+    let mut s = SqliteStore::open(&path).unwrap();
+    s.append(&[birth(1, test_hetu(1), "091", 0), birth(2, test_hetu(2), "049", 1)]).unwrap();
+    let written = s.summaries_since(Cursor(0), 10).unwrap();
+    drop(s);
+    let raw = Connection::open(&path).unwrap();
+    for sql in ["UPDATE change_summary SET delta = x'00'", "DELETE FROM change_summary"] {
+        let err = raw.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    raw.execute_batch(
+        "DROP TRIGGER change_log_no_update;
+         UPDATE change_log SET delta = (SELECT delta FROM change_summary s WHERE s.cursor = change_log.cursor);
+         CREATE TRIGGER change_log_no_update BEFORE UPDATE ON change_log
+             BEGIN SELECT RAISE(ABORT, 'change_log is append-only'); END;
+         DROP TABLE change_summary;
+         PRAGMA user_version = 5;",
+    )
+    .unwrap();
+    let held: i64 = raw.query_row("SELECT COUNT(delta) FROM change_log", [], |r| r.get(0)).unwrap();
+    assert_eq!(held, 2);
+    drop(raw);
+    let mut s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), vtj_store::migrations::SQLITE.len() as i64);
+    assert_eq!(s.summaries_since(Cursor(0), 10).unwrap(), written);
+    // New rows keep theirs in the table only.
+    s.append(&[birth(3, test_hetu(3), "091", 2)]).unwrap();
+    assert_eq!(s.summaries_since(Cursor(0), 10).unwrap().len(), 3);
+    let raw = Connection::open(&path).unwrap();
+    let (in_log, in_table): (i64, i64) = raw
+        .query_row("SELECT (SELECT COUNT(delta) FROM change_log), (SELECT COUNT(*) FROM change_summary)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((in_log, in_table), (2, 3));
+}
+
 #[test]
 fn change_log_refuses_update_and_delete() {
     let dir = tempfile::tempdir().unwrap();
@@ -240,7 +283,8 @@ fn a_log_older_than_the_tree_is_built_into_it() {
     };
     let raw = Connection::open(&path).unwrap();
     raw.execute_batch(
-        "DROP TABLE audit_tree; DROP TABLE audit_checkpoint; ALTER TABLE change_log DROP COLUMN delta;
+        "DROP TABLE audit_tree; DROP TABLE audit_checkpoint; DROP TABLE change_summary;
+         ALTER TABLE change_log DROP COLUMN delta;
          PRAGMA user_version = 3;",
     )
     .unwrap();

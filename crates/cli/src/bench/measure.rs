@@ -62,6 +62,25 @@ fn proc_status_kib(pid: u32, field: &str) -> Result<u64> {
         .with_context(|| format!("no {field} in /proc/{pid}/status"))
 }
 
+/// CPU time a running process has used so far, user and system, all its
+/// threads: what a process "on one core" spends, whether or not it waited.
+pub fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).context("reading /proc/<pid>/stat")?;
+    // The command name (field 2) may hold spaces; the fields after it do not.
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).context("no command name in /proc/<pid>/stat")?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    let ticks = |i: usize| -> Result<f64> {
+        Ok(fields.get(i).and_then(|f| f.parse::<u64>().ok()).with_context(|| format!("field {i} of stat"))? as f64)
+    };
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if per_second <= 0 {
+        bail!("no clock tick rate");
+    }
+    Ok((ticks(11)? + ticks(12)?) / per_second as f64)
+}
+
 /// Waits for the child and returns how it ended and its own peak RSS in KiB.
 pub fn wait_with_rusage(child: &mut Child) -> Result<(ExitStatus, u64)> {
     let pid = child.id() as libc::pid_t;
@@ -174,6 +193,19 @@ pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_grows_with_work() {
+        let pid = std::process::id();
+        let before = cpu_seconds(pid).unwrap();
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < Duration::from_millis(300) {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        let used = cpu_seconds(pid).unwrap() - before;
+        assert!((0.2..5.0).contains(&used), "{used} s of CPU for 0.3 s of spinning");
+    }
 
     #[test]
     fn nearest_rank_percentiles() {
