@@ -278,10 +278,29 @@ fn json<T: Serialize>(body: &T, touched: Touched) -> Served {
     Ok((to_json(body)?, touched))
 }
 
-/// The length of the last page of changes written: the next is most
-/// likely about as long, and a buffer grown by doubling to a page's 1.6 MB
-/// is copied a dozen times over, into pages the kernel must first clear.
-static LAST_CHANGES_LEN: AtomicUsize = AtomicUsize::new(0);
+/// The length of the last page of one kind written: the next is most
+/// likely about as long, and a buffer grown by doubling to a page's
+/// megabytes is copied a dozen times over, into pages the kernel must
+/// first clear.
+struct LastLen(AtomicUsize);
+
+static CHANGES_LEN: LastLen = LastLen(AtomicUsize::new(0));
+static AREA_LEN: LastLen = LastLen(AtomicUsize::new(0));
+
+impl LastLen {
+    /// `body` as JSON, in a buffer sized from the last one.
+    fn to_json<T: Serialize>(&self, body: &T) -> Result<Bytes, ApiError> {
+        let hint = self.0.load(Ordering::Relaxed);
+        let mut out = Vec::with_capacity(hint + hint / 8);
+        serde_json::to_writer(&mut out, body).map_err(|_| ApiError::internal())?;
+        self.0.store(out.len(), Ordering::Relaxed);
+        // A short page after a long one: what the page cache keeps is its length.
+        if out.capacity() > out.len() + out.len() / 4 {
+            out.shrink_to_fit();
+        }
+        Ok(out.into())
+    }
+}
 
 /// A page of changes as DVV's `/muutokset` answer.
 pub fn changes_json(page: &ChangesPage) -> Result<Bytes, ApiError> {
@@ -290,16 +309,11 @@ pub fn changes_json(page: &ChangesPage) -> Result<Bytes, ApiError> {
         .iter()
         .filter_map(|c| ChangeRecordView::new(c.hetu.as_str(), c.registered, &c.disclosure))
         .collect();
-    let answer = MuutoksetResponse { viimeisin_kirjausavain: page.last, muutokset, ajan_tasalla: page.up_to_date };
-    let hint = LAST_CHANGES_LEN.load(Ordering::Relaxed);
-    let mut out = Vec::with_capacity(hint + hint / 8);
-    serde_json::to_writer(&mut out, &answer).map_err(|_| ApiError::internal())?;
-    LAST_CHANGES_LEN.store(out.len(), Ordering::Relaxed);
-    // A short page after a long one: what the page cache keeps is its length.
-    if out.capacity() > out.len() + out.len() / 4 {
-        out.shrink_to_fit();
-    }
-    Ok(out.into())
+    CHANGES_LEN.to_json(&MuutoksetResponse {
+        viimeisin_kirjausavain: page.last,
+        muutokset,
+        ajan_tasalla: page.up_to_date,
+    })
 }
 
 /// A disclosed person as DVV's record, serialised straight from the values.
@@ -489,7 +503,7 @@ async fn perustiedot_vko(
                     viimeisin_kirjausavain: Some(page.snapshot),
                     jatkoavain: page.next,
                 };
-                Ok((json(&answer, touched)?, n))
+                Ok(((AREA_LEN.to_json(&answer)?, touched), n))
             })
             .await?;
         count(&app.metrics.persons_served, n);

@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 use vtj_store::testsuite::{birth, test_hetu};
-use vtj_store::{Cursor, SqliteStore, Store};
+use vtj_store::{Cursor, LoggedChange, SqliteStore, Store};
 
 #[test]
 fn store_suite_in_memory() {
@@ -33,15 +33,21 @@ fn data_survives_reopen_and_migrations_are_idempotent() {
     assert_eq!(s.person_by_hetu(test_hetu(1)).unwrap().unwrap().id.0, 1);
 }
 
+/// A new store at `path` with two births appended, and their summaries.
+fn two_births(path: &std::path::Path) -> (SqliteStore, Vec<LoggedChange>) {
+    let mut s = SqliteStore::open(path).unwrap();
+    s.append(&[birth(1, test_hetu(1), "091", 0), birth(2, test_hetu(2), "049", 1)]).unwrap();
+    let written = s.summaries_since(Cursor(0), 10).unwrap();
+    (s, written)
+}
+
 /// A log row appended before change summaries were kept (migration step
 /// 5) has none: it reads as the summary its persons give.
 #[test]
 fn a_row_without_a_summary_reads_from_its_persons() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vtj.db");
-    let mut s = SqliteStore::open(&path).unwrap();
-    s.append(&[birth(1, test_hetu(1), "091", 0), birth(2, test_hetu(2), "049", 1)]).unwrap();
-    let written = s.summaries_since(Cursor(0), 10).unwrap();
+    let (s, written) = two_births(&path);
     let raw = Connection::open(&path).unwrap();
     raw.execute(
         "INSERT INTO change_log (person_id, registered, kind, event, before, after)
@@ -72,9 +78,7 @@ fn a_row_without_a_summary_reads_from_its_persons() {
 fn summaries_kept_in_their_log_rows_move_to_their_own_table() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vtj.db");
-    let mut s = SqliteStore::open(&path).unwrap();
-    s.append(&[birth(1, test_hetu(1), "091", 0), birth(2, test_hetu(2), "049", 1)]).unwrap();
-    let written = s.summaries_since(Cursor(0), 10).unwrap();
+    let (s, written) = two_births(&path);
     drop(s);
     let raw = Connection::open(&path).unwrap();
     for sql in ["UPDATE change_summary SET delta = x'00'", "DELETE FROM change_summary"] {
