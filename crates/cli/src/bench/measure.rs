@@ -137,7 +137,7 @@ pub struct BulkTable {
     pub columns: &'static str,
 }
 
-/// The register's persons.
+/// The register's persons as it stores them (packed).
 pub const REGISTER_ROWS: BulkTable = BulkTable {
     name: "person",
     create: "CREATE TABLE person (hetu TEXT PRIMARY KEY, groups TEXT NOT NULL)",

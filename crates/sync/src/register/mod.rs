@@ -17,6 +17,7 @@ use serde::Serialize;
 use thiserror::Error;
 use vtj_wire::{held, ChangeRecord, Group, Held, PersonRecord};
 
+mod packed;
 mod postgres;
 mod sqlite;
 
@@ -892,8 +893,11 @@ mod tests {
         r
     }
 
+    /// Persons (hetu, stored text), earlier hetus per hetu, counters.
+    type State = (Vec<(String, String)>, Vec<(String, Vec<String>)>, Counters);
+
     /// Every row of the person and hetu_history tables, and the counters.
-    fn state(r: &mut Register) -> (Vec<(String, String)>, Vec<(String, Vec<String>)>, Counters) {
+    fn state(r: &mut Register) -> State {
         let persons = r.tx(|t| t.all()).unwrap();
         let history = r
             .tx(|t| {

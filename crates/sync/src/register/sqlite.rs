@@ -1,10 +1,12 @@
-//! The register on SQLite (the default): one file, WAL, synchronous=FULL.
+//! The register on SQLite (the default): one file, WAL, synchronous=FULL,
+//! persons' groups lz4-packed ([`super::packed`]).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::packed::{Packed, Unpacked};
 use super::{AccessEntry, Job, RegisterError, Tx};
 
 const SCHEMA: &[&str] = &[
@@ -51,7 +53,16 @@ const SCHEMA: &[&str] = &[
     CREATE TRIGGER outbox_delete AFTER DELETE ON person WHEN EXISTS (SELECT 1 FROM meta WHERE key = 'outbox')
         BEGIN INSERT INTO outbox (hetu) VALUES (OLD.hetu); END;
 "#,
+    r#"
+    -- From here a person's groups are written packed (a BLOB, see
+    -- `register::packed`); rows written before stay text until changed.
+    -- Nothing to alter: the step is here so that an earlier vtj, which
+    -- could not read a packed person, refuses the register as too new.
+"#,
 ];
+
+/// The page cache, in KiB (SQLite takes a negative size as KiB).
+const CACHE_KIB: i64 = -16 * 1024;
 
 /// Persons written by one statement: a page's worth in a few, each
 /// statement prepared once for its number of rows.
@@ -66,6 +77,14 @@ impl Sqlite {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // A page's multi-row upserts keep a statement journal, by default
+        // a temporary file written beside every changed page; in memory
+        // it is a copy, and it is gone at the statement's end anyway.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // A page of 1,000 changes dirties some 1,000 pages of persons: with
+        // the default 2 MiB cache they spilled into the WAL before the
+        // commit, and were written again when changed once more.
+        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if found > SCHEMA.len() as i64 {
@@ -110,8 +129,9 @@ impl Tx for SqliteTx<'_, '_> {
         Ok(self
             .0
             .prepare_cached("SELECT groups FROM person WHERE hetu = ?1")?
-            .query_row([hetu], |r| r.get(0))
-            .optional()?)
+            .query_row([hetu], |r| r.get::<_, Unpacked>(0))
+            .optional()?
+            .map(|u| u.0))
     }
 
     fn save(&mut self, hetu: &str, groups: &str) -> Result<(), RegisterError> {
@@ -120,7 +140,7 @@ impl Tx for SqliteTx<'_, '_> {
                 "INSERT INTO person (hetu, groups) VALUES (?1, ?2)
                  ON CONFLICT (hetu) DO UPDATE SET groups = excluded.groups",
             )?
-            .execute(params![hetu, groups])?;
+            .execute(params![hetu, Packed::new(groups)?])?;
         Ok(())
     }
 
@@ -171,7 +191,7 @@ impl Tx for SqliteTx<'_, '_> {
     fn load_many(&mut self, hetus: &[String]) -> Result<HashMap<String, String>, RegisterError> {
         let mut stmt =
             self.0.prepare_cached("SELECT hetu, groups FROM person WHERE hetu IN (SELECT value FROM json_each(?1))")?;
-        let rows = stmt.query_map([serde_json::to_string(hetus)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([serde_json::to_string(hetus)?], |r| Ok((r.get(0)?, r.get::<_, Unpacked>(1)?.0)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -181,7 +201,11 @@ impl Tx for SqliteTx<'_, '_> {
             let sql = format!(
                 "INSERT INTO person (hetu, groups) VALUES {rows} ON CONFLICT (hetu) DO UPDATE SET groups = excluded.groups"
             );
-            let values = chunk.iter().flat_map(|(h, g)| [h as &dyn rusqlite::ToSql, g as &dyn rusqlite::ToSql]);
+            let packed = chunk.iter().map(|(_, g)| Packed::new(g)).collect::<Result<Vec<_>, _>>()?;
+            let values = chunk
+                .iter()
+                .zip(&packed)
+                .flat_map(|((h, _), g)| [h as &dyn rusqlite::ToSql, g as &dyn rusqlite::ToSql]);
             self.0.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
         }
         Ok(())
@@ -241,7 +265,7 @@ impl Tx for SqliteTx<'_, '_> {
 
     fn all(&mut self) -> Result<Vec<(String, String)>, RegisterError> {
         let mut stmt = self.0.prepare("SELECT hetu, groups FROM person ORDER BY hetu")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, Unpacked>(1)?.0)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -316,5 +340,80 @@ impl Tx for SqliteTx<'_, '_> {
             [],
             |r| r.get(0),
         )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "010181-900C";
+    const B: &str = "020181-9001";
+    const TEXT: &str = r#"[{"tietoryhma":"HENKILON_NIMI","etunimi":"Matti","sukunimi":"Mattila"}]"#;
+    const OTHER: &str = r#"[{"tietoryhma":"HENKILON_NIMI","etunimi":"Maija","sukunimi":"Mattila"}]"#;
+
+    fn stored_types(db: &mut Sqlite) -> Vec<(String, String)> {
+        let mut stmt = db.conn.prepare("SELECT hetu, typeof(groups) FROM person ORDER BY hetu").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn persons_are_written_packed_and_rows_of_an_earlier_version_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Sqlite::open(&dir.path().join("r.db")).unwrap();
+        // As an earlier version wrote them: the JSON as text.
+        for h in [A, B] {
+            db.conn.execute("INSERT INTO person (hetu, groups) VALUES (?1, ?2)", [h, TEXT]).unwrap();
+        }
+        let read = db.run(Box::new(|t| Ok((t.load(A)?, t.load_many(&[A.into(), B.into()])?, t.all()?)))).unwrap();
+        assert_eq!(read.0.as_deref(), Some(TEXT));
+        assert_eq!(read.1, [(A.to_string(), TEXT.to_string()), (B.to_string(), TEXT.to_string())].into());
+        assert_eq!(read.2, [(A.to_string(), TEXT.to_string()), (B.to_string(), TEXT.to_string())]);
+
+        db.run(Box::new(|t| {
+            t.save(A, OTHER)?;
+            t.save_many(&[(B.into(), OTHER.into())])
+        }))
+        .unwrap();
+        assert_eq!(stored_types(&mut db), [(A.into(), "blob".into()), (B.into(), "blob".into())]);
+        let read = db.run(Box::new(|t| Ok((t.load(A)?, t.load_many(&[A.into(), B.into()])?, t.all()?)))).unwrap();
+        assert_eq!(read.0.as_deref(), Some(OTHER));
+        assert_eq!(read.1, [(A.to_string(), OTHER.to_string()), (B.to_string(), OTHER.to_string())].into());
+        assert_eq!(read.2, [(A.to_string(), OTHER.to_string()), (B.to_string(), OTHER.to_string())]);
+    }
+
+    #[test]
+    fn a_register_of_an_earlier_version_is_marked_as_holding_packed_persons_and_a_later_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let db = Sqlite::open(&path).unwrap();
+        db.conn.execute("INSERT INTO person (hetu, groups) VALUES (?1, ?2)", [A, TEXT]).unwrap();
+        db.conn.pragma_update(None, "user_version", 4).unwrap();
+        drop(db);
+        let mut db = Sqlite::open(&path).unwrap();
+        let version: i64 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 5);
+        assert_eq!(db.run(Box::new(|t| t.load(A))).unwrap().as_deref(), Some(TEXT));
+        db.conn.pragma_update(None, "user_version", 6).unwrap();
+        drop(db);
+        assert!(matches!(Sqlite::open(&path), Err(RegisterError::SchemaTooNew(6))));
+    }
+
+    #[test]
+    fn a_damaged_stored_person_is_an_error_naming_it_not_a_guess() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Sqlite::open(&dir.path().join("r.db")).unwrap();
+        db.conn.execute("INSERT INTO person (hetu, groups) VALUES (?1, x'01ffffff')", [A]).unwrap();
+        let err = db.run(Box::new(|t| t.load(A))).unwrap_err().to_string();
+        assert!(err.contains("stored person cut short"), "{err}");
+    }
+
+    #[test]
+    fn the_statement_journal_stays_in_memory_and_a_page_fits_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Sqlite::open(&dir.path().join("r.db")).unwrap();
+        let temp_store: i64 = db.conn.query_row("PRAGMA temp_store", [], |r| r.get(0)).unwrap();
+        let cache: i64 = db.conn.query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap();
+        assert_eq!((temp_store, cache), (2, CACHE_KIB));
     }
 }
