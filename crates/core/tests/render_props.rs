@@ -366,7 +366,8 @@ fn delta_agrees(
     today: Date,
 ) -> Result<(), TestCaseError> {
     let d = Delta::of(before, after, code);
-    prop_assert_eq!(&Delta::decode(&d.encode()).map_err(|e| TestCaseError::fail(e.to_string()))?, &d);
+    let bytes = d.encode().map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(&Delta::decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?, &d);
     let b = before.map(|p| Subject::new(p, listed));
     let a = Subject::new(after, listed);
     let whole = render(permit, b, a, today);

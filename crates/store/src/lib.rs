@@ -100,7 +100,7 @@ pub(crate) fn decode_person(json: &str) -> Result<Person, StoreError> {
 }
 
 /// The summary stored with a log row.
-pub(crate) fn summarise(before: Option<&Person>, after: &Person, event: &Event) -> Vec<u8> {
+pub(crate) fn summarise(before: Option<&Person>, after: &Person, event: &Event) -> Result<Vec<u8>, DeltaError> {
     Delta::of(before, after, event.tapahtuma.code()).encode()
 }
 
@@ -112,7 +112,7 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("stored data could not be read back: {0}")]
     Codec(#[from] serde_json::Error),
-    #[error("a stored change summary could not be read back: {0}")]
+    #[error("change summary: {0}")]
     Summary(#[from] DeltaError),
     #[error("event {index} of the batch was rejected, nothing was committed: {source}")]
     Event { index: usize, source: EventError },

@@ -229,7 +229,7 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
             rehetued.insert(after.id);
         }
         let json = serde_json::to_string(&after)?;
-        deltas.push(summarise(before_person, &after, event));
+        deltas.push(summarise(before_person, &after, event)?);
         person_ids.push(event.person.0 as i64);
         registered.push(ymd(event.rekisterointipaiva));
         kinds.push(event.tapahtuma.wire_name());

@@ -225,7 +225,7 @@ impl Store for SqliteStore {
             ])?;
             let cursor = tx.last_insert_rowid();
             tx.prepare_cached("INSERT INTO change_summary (cursor, delta) VALUES (?1, ?2)")?
-                .execute(params![cursor, summarise(before.as_ref(), &after, event)])?;
+                .execute(params![cursor, summarise(before.as_ref(), &after, event)?])?;
             cursors.push(Cursor(cursor));
         }
         touched.check_relations(|hetus| {
