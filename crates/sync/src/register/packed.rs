@@ -19,8 +19,9 @@ const LZ4: u8 = 1;
 /// The format byte and the text's length.
 const HEAD: usize = 5;
 
-/// No person's groups come near this; a larger length is a damaged row,
-/// refused before anything that size is allocated.
+/// No person's groups come near this: a longer text is refused when
+/// written, and a row claiming more is damaged, refused before anything
+/// that size is allocated.
 const MAX_TEXT: usize = 64 << 20;
 
 /// A person's groups packed for writing.
@@ -28,9 +29,12 @@ pub(super) struct Packed(Vec<u8>);
 
 impl Packed {
     pub(super) fn new(text: &str) -> rusqlite::Result<Packed> {
+        if text.len() > MAX_TEXT {
+            let e = format!("a person's groups of {} bytes, more than a register row holds", text.len());
+            return Err(rusqlite::Error::ToSqlConversionFailure(e.into()));
+        }
         let mut out = vec![0; HEAD + lz4_flex::block::get_maximum_output_size(text.len())];
         out[0] = LZ4;
-        // A person's JSON is far below 4 GiB; `MAX_TEXT` bounds it on reading.
         out[1..HEAD].copy_from_slice(&(text.len() as u32).to_le_bytes());
         let n = lz4_flex::block::compress_into(text.as_bytes(), &mut out[HEAD..])
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
@@ -95,6 +99,8 @@ mod tests {
         assert!(p.0.len() < PERSON.len(), "{} bytes for {}", p.0.len(), PERSON.len());
         assert_eq!(read(&p.0).unwrap(), PERSON);
         assert_eq!(read(&Packed::new("").unwrap().0).unwrap(), "");
+        // Refused when written, not only when read back.
+        assert!(Packed::new(&" ".repeat(MAX_TEXT + 1)).is_err());
     }
 
     #[test]
