@@ -1,7 +1,7 @@
 //! The service's hot paths without HTTP: one page of initial data and one
 //! page of changes, from a SQLite store through the engine to DVV's JSON
 //! bytes. `vtj bench` measures the same end to end; these isolate the
-//! service's own share.
+//! service's own share, and the sync client's reading of the same answers.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use time::{Date, Month};
@@ -11,7 +11,7 @@ use vtj_disclose::pages::{area_page, changes, shared_changes, ChangesPage};
 use vtj_disclose::{Limits, LogCache, PageCache, Refused};
 use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{AuditLog, SqliteStore, Store};
-use vtj_wire::{PersonRecordView, PerustiedotVkoResponse};
+use vtj_wire::{MuutoksetResponse, PersonRecordView, PerustiedotVkoResponse};
 
 // The service's allocator (`vtj` sets it), so that these figures are the service's.
 #[global_allocator]
@@ -70,30 +70,43 @@ fn pages(c: &mut Criterion) {
     assert!(!given().2 && given().2, "kept for the second request");
     g.bench_function("changes 1000 to JSON, page kept for the kind", |b| b.iter(given));
     g.throughput(Throughput::Elements(5_000));
-    g.bench_function("area page 5000 to JSON", |b| {
-        b.iter(|| {
-            let (page, _) = area_page(&f.store, &permit, kunnat, None, &limits, today).expect("page");
-            assert_eq!(page.persons.len(), 5_000);
-            let perustiedot: Vec<_> = page
-                .persons
-                .iter()
-                .map(|p| PersonRecordView { henkilotunnus: p.hetu.as_str(), groups: &p.groups })
-                .collect();
-            let answer = PerustiedotVkoResponse {
-                perustiedot,
-                ajan_tasalla: false,
-                viimeisin_kirjausavain: Some(page.snapshot),
-                jatkoavain: page.next,
-            };
-            serde_json::to_vec(&answer).expect("json")
-        })
-    });
+    let area_json = || {
+        let (page, _) = area_page(&f.store, &permit, kunnat, None, &limits, today).expect("page");
+        assert_eq!(page.persons.len(), 5_000);
+        let perustiedot: Vec<_> = page
+            .persons
+            .iter()
+            .map(|p| PersonRecordView { henkilotunnus: p.hetu.as_str(), groups: &p.groups })
+            .collect();
+        let answer = PerustiedotVkoResponse {
+            perustiedot,
+            ajan_tasalla: false,
+            viimeisin_kirjausavain: Some(page.snapshot),
+            jatkoavain: page.next,
+        };
+        serde_json::to_vec(&answer).expect("json")
+    };
+    g.bench_function("area page 5000 to JSON", |b| b.iter(area_json));
     g.throughput(Throughput::Elements(1_000));
     g.bench_function("changes_since 1000 (store only)", |b| {
         b.iter(|| f.store.changes_since(vtj_store::Cursor(0), 1_000).expect("read"))
     });
     g.bench_function("summaries_since 1000 (store only)", |b| {
         b.iter(|| f.store.summaries_since(vtj_store::Cursor(0), 1_000).expect("read"))
+    });
+    g.finish();
+
+    // The sync client's first step with the same answers: reading them.
+    let mut g = c.benchmark_group("client");
+    let changes_answer = page_json(&cold);
+    g.throughput(Throughput::Elements(1_000));
+    g.bench_function("changes 1000 read from JSON", |b| {
+        b.iter(|| serde_json::from_slice::<MuutoksetResponse>(&changes_answer).expect("an answer"))
+    });
+    let area_answer = area_json();
+    g.throughput(Throughput::Elements(5_000));
+    g.bench_function("area page 5000 read from JSON", |b| {
+        b.iter(|| serde_json::from_slice::<PerustiedotVkoResponse>(&area_answer).expect("an answer"))
     });
     g.finish();
 }

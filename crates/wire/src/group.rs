@@ -2,13 +2,19 @@
 //! records (`/perustiedot`) and change records (`/muutokset`, with
 //! `muutospv` and each group's `muutosattribuutti`).
 //!
-//! A [`Group`] is kept as the JSON object it is, so a group or a field this
+//! A [`Group`] is kept as the JSON text it is, so a group or a field this
 //! project does not model passes through the client untouched; where the
 //! project models the group, [`Group::typed`] reads it into the core's value.
 //!
 //! How the core's disclosures become such records is in [`crate::records`].
 
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use time::{Date, Duration, Month, Weekday};
 use vtj_core::{GroupName, GroupValue, VtjDate};
@@ -28,47 +34,227 @@ pub mod attribute {
     pub const KORJATTU: &str = "KORJATTU";
 }
 
-/// One group instance as a JSON object; it always has a `tietoryhma` string.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Group(Map<String, Value>);
+/// One group instance: a JSON object that always has a `tietoryhma` string.
+///
+/// Kept as the text it came as, with only what the client's rule reads of
+/// every group (name, `muutosattribuutti`, whether it is censored or
+/// carries fields that describe a change) read up front: building every
+/// group of a page into a map of values took most of the time the sync
+/// client spent reading a page, and most groups are only stored. The text
+/// is checked as the values would be (a number beyond `f64` is refused as
+/// before), and the values are read when first asked for.
+#[derive(Clone)]
+pub struct Group {
+    text: Box<RawValue>,
+    name: Box<str>,
+    attribute: Option<Box<str>>,
+    censored: bool,
+    /// Has `muutosattribuutti` (of any value) or `voimassaolevatTiedot`.
+    describes_change: bool,
+    fields: OnceLock<Map<String, Value>>,
+}
+
+/// What is read of every group at once, in one pass that checks all of it.
+struct Head<'a> {
+    /// The last `tietoryhma` given, as a map keeps the last.
+    name: Option<Token<'a>>,
+    attribute: Option<Token<'a>>,
+    censored: bool,
+    lists_in_force: bool,
+}
+
+impl<'de> Deserialize<'de> for Head<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Head<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a data group object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head<'de>, A::Error> {
+                let mut head = Head { name: None, attribute: None, censored: false, lists_in_force: false };
+                while let Some(key) = map.next_key::<Token>()? {
+                    let value = map.next_value::<Token>()?;
+                    let Token::Str(key) = key else { continue };
+                    match key.as_ref() {
+                        TIETORYHMA => head.name = Some(value),
+                        MUUTOSATTRIBUUTTI => head.attribute = Some(value),
+                        TURVAKIELLON_ALAISET_KENTAT => head.censored = true,
+                        VOIMASSAOLEVAT_TIEDOT => head.lists_in_force = true,
+                        _ => {}
+                    }
+                }
+                Ok(head)
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// Any JSON value, walked as serde_json reads values (numbers parsed,
+/// strings unescaped) but nothing built: a string, or something else.
+enum Token<'a> {
+    Str(Cow<'a, str>),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Token<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Token<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Token<'de>, E> {
+                Ok(Token::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Token<'de>, E> {
+                Ok(Token::Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Token<'de>, E> {
+                Ok(Token::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Token<'de>, E> {
+                Ok(Token::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Token<'de>, E> {
+                Ok(Token::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Token<'de>, E> {
+                Ok(Token::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Token<'de>, E> {
+                Ok(Token::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Token<'de>, A::Error> {
+                while seq.next_element::<Token>()?.is_some() {}
+                Ok(Token::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Token<'de>, A::Error> {
+                while map.next_entry::<Token, Token>()?.is_some() {}
+                Ok(Token::Other)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
 
 impl Group {
     pub fn new(fields: Map<String, Value>) -> Result<Group, String> {
-        match fields.get(TIETORYHMA) {
-            Some(Value::String(_)) => Ok(Group(fields)),
-            _ => Err("a data group needs its name in \"tietoryhma\"".into()),
+        let name = match fields.get(TIETORYHMA) {
+            Some(Value::String(name)) => name.as_str().into(),
+            _ => return Err(NAME_NEEDED.into()),
+        };
+        let text = serde_json::value::to_raw_value(&fields).map_err(|e| e.to_string())?;
+        Ok(Group {
+            text,
+            name,
+            attribute: fields.get(MUUTOSATTRIBUUTTI).and_then(Value::as_str).map(Into::into),
+            censored: fields.contains_key(TURVAKIELLON_ALAISET_KENTAT),
+            describes_change: fields.contains_key(MUUTOSATTRIBUUTTI) || fields.contains_key(VOIMASSAOLEVAT_TIEDOT),
+            fields: OnceLock::from(fields),
+        })
+    }
+
+    /// A group from its JSON text, which must be an object that reads as
+    /// values: what [`Group::new`] takes, as text.
+    pub fn from_text(text: Box<RawValue>) -> Result<Group, String> {
+        if !text.get().starts_with('{') {
+            return Err("a data group is a JSON object".into());
         }
+        let head: Head = serde_json::from_str(text.get()).map_err(|e| format!("a data group: {e}"))?;
+        let Some(Token::Str(name)) = head.name else { return Err(NAME_NEEDED.into()) };
+        let attribute = match &head.attribute {
+            Some(Token::Str(a)) => Some(a.as_ref().into()),
+            _ => None,
+        };
+        Ok(Group {
+            name: name.as_ref().into(),
+            attribute,
+            censored: head.censored,
+            describes_change: head.attribute.is_some() || head.lists_in_force,
+            fields: OnceLock::new(),
+            text,
+        })
+    }
+
+    /// A group this module builds: its name is in the map.
+    fn built(fields: Map<String, Value>) -> Group {
+        Group::new(fields).expect("a map with a name, written by serde_json")
     }
 
     pub fn name(&self) -> &str {
-        self.0.get(TIETORYHMA).and_then(Value::as_str).unwrap_or_default()
+        &self.name
     }
 
+    /// The group's values, read from its text when first asked for.
     pub fn fields(&self) -> &Map<String, Value> {
-        &self.0
+        // The text was checked to read as values when the group was made.
+        self.fields.get_or_init(|| serde_json::from_str(self.text.get()).unwrap_or_default())
     }
 
     pub fn get(&self, field: &str) -> Option<&Value> {
-        self.0.get(field)
+        self.fields().get(field)
+    }
+
+    /// The group's JSON text.
+    pub fn text(&self) -> &str {
+        self.text.get()
     }
 
     pub fn attribute(&self) -> Option<&str> {
-        self.0.get(MUUTOSATTRIBUUTTI).and_then(Value::as_str)
+        self.attribute.as_deref()
     }
 
     /// Censored for turvakielto: the values are left out and listed.
     pub fn is_censored(&self) -> bool {
-        self.0.contains_key(TURVAKIELLON_ALAISET_KENTAT)
+        self.censored
     }
 
     /// The group as a person holds it: without the fields that describe a
     /// change rather than the data (`muutosattribuutti`, `voimassaolevatTiedot`).
     /// The fields keep the order they came in.
     pub fn held(&self) -> Group {
-        let mut m = self.0.clone();
-        m.shift_remove(MUUTOSATTRIBUUTTI);
-        m.shift_remove(VOIMASSAOLEVAT_TIEDOT);
-        Group(m)
+        if !self.describes_change {
+            return self.clone();
+        }
+        let fields = self.fields.get().cloned().map(|mut m| {
+            m.shift_remove(MUUTOSATTRIBUUTTI);
+            m.shift_remove(VOIMASSAOLEVAT_TIEDOT);
+            m
+        });
+        Group {
+            // An object's text with some of its members left out is one.
+            text: RawValue::from_string(self.held_text().into_owned()).unwrap_or_else(|_| self.text.clone()),
+            name: self.name.clone(),
+            attribute: None,
+            censored: self.censored,
+            describes_change: false,
+            fields: fields.map_or_else(OnceLock::new, OnceLock::from),
+        }
+    }
+
+    /// The text [`Group::held`] has: the group's own where it carries no
+    /// field that describes a change, else its other members in order.
+    pub(crate) fn held_text(&self) -> Cow<'_, str> {
+        let text = self.text.get();
+        if !self.describes_change {
+            return Cow::Borrowed(text);
+        }
+        let Ok(Members(members)) = serde_json::from_str::<Members>(text) else { return Cow::Borrowed(text) };
+        let mut out = String::with_capacity(text.len());
+        out.push('{');
+        for (key, value) in members.iter().filter(|(k, _)| *k != MUUTOSATTRIBUUTTI && *k != VOIMASSAOLEVAT_TIEDOT) {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            write_key(&mut out, &key.0);
+            out.push(':');
+            out.push_str(value.get());
+        }
+        out.push('}');
+        Cow::Owned(out)
     }
 
     /// The core's value of a group the project models, read exactly; `None`
@@ -78,14 +264,17 @@ impl Group {
         if self.is_censored() || GroupName::parse(self.name()).is_err() {
             return None;
         }
-        serde_json::from_value(Value::Object(self.held().0)).ok()
+        let mut held = self.fields().clone();
+        held.shift_remove(MUUTOSATTRIBUUTTI);
+        held.shift_remove(VOIMASSAOLEVAT_TIEDOT);
+        serde_json::from_value(Value::Object(held)).ok()
     }
 
     pub fn from_value(v: &GroupValue) -> Group {
         match serde_json::to_value(v) {
-            Ok(Value::Object(m)) => Group(m),
+            Ok(Value::Object(m)) if m.contains_key(TIETORYHMA) => Group::built(m),
             // A group value always serialises to an object with its name.
-            _ => Group(name_only(v.name())),
+            _ => Group::built(name_only(v.name())),
         }
     }
 
@@ -94,7 +283,7 @@ impl Group {
         let mut m = name_only(g);
         let fields = g.censored_fields().iter().map(|f| Value::String((*f).to_string())).collect();
         m.insert(TURVAKIELLON_ALAISET_KENTAT.into(), Value::Array(fields));
-        Group(m)
+        Group::built(m)
     }
 
     /// A group gone: DVV's `POISTETTU`, or the end of a turvakielto.
@@ -107,12 +296,13 @@ impl Group {
             m.insert(MUUTOSATTRIBUUTTI.into(), attribute::POISTETTU.into());
             m.insert(VOIMASSAOLEVAT_TIEDOT.into(), Value::Array(Vec::new()));
         }
-        Group(m)
+        Group::built(m)
     }
 
-    pub fn with_attribute(mut self, a: &str) -> Group {
-        self.0.insert(MUUTOSATTRIBUUTTI.into(), Value::String(a.to_string()));
-        self
+    pub fn with_attribute(self, a: &str) -> Group {
+        let mut m = self.fields().clone();
+        m.insert(MUUTOSATTRIBUUTTI.into(), Value::String(a.to_string()));
+        Group::built(m)
     }
 
     /// The active hetu an in-force HENKILOTUNNUS_KORJAUS instance names;
@@ -128,7 +318,7 @@ impl Group {
 
     /// The instances of `voimassaolevatTiedot` that are groups of this one's name.
     pub fn in_force(&self) -> Vec<Group> {
-        let Some(Value::Array(items)) = self.0.get(VOIMASSAOLEVAT_TIEDOT) else { return Vec::new() };
+        let Some(Value::Array(items)) = self.get(VOIMASSAOLEVAT_TIEDOT) else { return Vec::new() };
         items
             .iter()
             .filter_map(|v| match v {
@@ -143,21 +333,92 @@ impl Group {
     }
 }
 
+const NAME_NEEDED: &str = "a data group needs its name in \"tietoryhma\"";
+
 fn name_only(g: GroupName) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert(TIETORYHMA.into(), Value::String(g.as_str().into()));
     m
 }
 
+/// A JSON string as serde_json writes it.
+fn write_key(out: &mut String, key: &str) {
+    out.push_str(&Value::String(key.to_string()).to_string());
+}
+
+/// An object's members in order, each value's text as it is.
+struct Members<'a>(Vec<(Key<'a>, &'a RawValue)>);
+
+/// A member's name, borrowed from the text unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl PartialEq<&str> for Key<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a member's name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(member) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+impl PartialEq for Group {
+    /// Equal values, as a map of them compares (the text may differ in spacing).
+    fn eq(&self, other: &Group) -> bool {
+        self.text.get() == other.text.get() || self.fields() == other.fields()
+    }
+}
+
+impl fmt::Debug for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Group").field(&self.text.get()).finish()
+    }
+}
+
 impl Serialize for Group {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        self.text.serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Group {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Group::new(Map::deserialize(d)?).map_err(serde::de::Error::custom)
+        Group::from_text(Box::<RawValue>::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -263,6 +524,49 @@ mod tests {
         assert_eq!(t, r#"{"tietoryhma":"TURVAKIELTO","muutosattribuutti":"MUUTETTU","turvakieltoAktiivinen":false}"#);
         assert!(serde_json::from_str::<Group>(r#"{"kuntakoodi":"091"}"#).is_err());
         assert!(serde_json::from_str::<Group>(r#"{"tietoryhma":7}"#).is_err());
+    }
+
+    #[test]
+    fn a_group_is_read_from_its_text_as_its_values_say() {
+        let spaced =
+            "{ \"kuntakoodi\" : \"091\", \"tietoryhma\" : \"KOTIKUNTA\",\n \"muutosattribuutti\": \"MUUTETTU\" }";
+        let g: Group = serde_json::from_str(spaced).unwrap();
+        assert_eq!((g.name(), g.attribute(), g.is_censored()), ("KOTIKUNTA", Some("MUUTETTU"), false));
+        assert_eq!(g.get("kuntakoodi"), Some(&Value::from("091")));
+        assert_eq!(g.held().text(), r#"{"kuntakoodi":"091","tietoryhma":"KOTIKUNTA"}"#);
+        let compact: Group = serde_json::from_str(&serde_json::to_string(g.fields()).unwrap()).unwrap();
+        assert_eq!(g, compact, "spacing is not a difference");
+
+        // A `muutosattribuutti` that is no string is none, and still not held.
+        let odd: Group = serde_json::from_str(r#"{"tietoryhma":"X","muutosattribuutti":null,"a":1}"#).unwrap();
+        assert_eq!(odd.attribute(), None);
+        assert_eq!(odd.held().text(), r#"{"tietoryhma":"X","a":1}"#);
+        let censored: Group = serde_json::from_str(r#"{"tietoryhma":"X","turvakiellonAlaisetKentat":null}"#).unwrap();
+        assert!(censored.is_censored());
+
+        for bad in [r#"["tietoryhma"]"#, r#""KOTIKUNTA""#, r#"{"a":1}"#, r#"{"tietoryhma":"A","tietoryhma":1}"#] {
+            assert!(serde_json::from_str::<Group>(bad).is_err(), "{bad} read as a group");
+        }
+        // A name given twice: the last, as a map of the values has it.
+        let twice: Group = serde_json::from_str(r#"{"tietoryhma":1,"tietoryhma":"B"}"#).unwrap();
+        assert_eq!(twice.name(), "B");
+        assert_eq!(twice.get(TIETORYHMA), Some(&Value::from("B")));
+    }
+
+    #[test]
+    fn text_that_does_not_read_as_values_is_refused_as_before() {
+        // serde_json reads `1e400` as text, but no value holds it.
+        assert!(serde_json::from_str::<Value>("1e400").is_err());
+        assert!(serde_json::from_str::<Box<RawValue>>("1e400").is_ok());
+        for bad in [
+            r#"{"tietoryhma":"OMA_RYHMA","x":1e400}"#,
+            r#"{"tietoryhma":"OMA_RYHMA","x":{"y":[1,-1e400]}}"#,
+            r#"{"tietoryhma":"OMA_RYHMA","x":"\ud800"}"#,
+        ] {
+            let e = serde_json::from_str::<Group>(bad).unwrap_err().to_string();
+            assert_eq!(serde_json::from_str::<Map<String, Value>>(bad).is_err(), true, "{bad}");
+            assert!(e.contains("a data group"), "{bad}: {e}");
+        }
     }
 
     #[test]

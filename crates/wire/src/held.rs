@@ -27,12 +27,11 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::group::{attribute, ChangeRecord, Group, PersonRecord, MUUTOSATTRIBUUTTI, VOIMASSAOLEVAT_TIEDOT};
+use crate::group::{attribute, ChangeRecord, Group, PersonRecord};
 
 /// Per group name, the instances held, in the order they came.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -148,27 +147,12 @@ fn write_stored(mut items: Vec<(Cow<'_, str>, Stored<'_>)>) -> Result<String, se
         }
         match item {
             Stored::Raw(raw) => out.extend_from_slice(raw.get().as_bytes()),
-            Stored::Group(g) => serde_json::to_writer(&mut out, &AsHeld(g))?,
+            Stored::Group(g) => out.extend_from_slice(g.held_text().as_bytes()),
         }
     }
     out.push(b']');
     // Only JSON text was written: raw slices of a `str` and serde_json's output.
     String::from_utf8(out).map_err(serde::ser::Error::custom)
-}
-
-/// A group serialised as [`Group::held`] would be, without the copy.
-struct AsHeld<'a>(&'a Group);
-
-impl Serialize for AsHeld<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        for (k, v) in self.0.fields() {
-            if k != MUUTOSATTRIBUUTTI && k != VOIMASSAOLEVAT_TIEDOT {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
 }
 
 /// Each group name a record names, first appearance first, with the

@@ -4,9 +4,9 @@
 //!
 //! - [`paths`]: the calls and the headers.
 //! - [`body`]: request and answer envelopes.
-//! - [`group`]: one data group instance as a JSON object, kept whole (a
-//!   group or field this project does not model survives untouched), and
-//!   how the core's values are written as such objects.
+//! - [`group`]: one data group instance, kept as its JSON text (a group or
+//!   field this project does not model survives untouched), and how the
+//!   core's values are written as such objects.
 //! - [`records`]: the core's disclosures as DVV's person and change
 //!   records, built as objects or serialised straight from the values.
 //! - [`held`]: what a recipient holds of a person, and how a change record

@@ -111,8 +111,36 @@ fn record(groups: Vec<Group>) -> ChangeRecord {
     }
 }
 
+/// A group read back from JSON text, compact or spaced out.
+fn reread(g: &Group, spaced: bool) -> Group {
+    let text =
+        if spaced { serde_json::to_string_pretty(g.fields()).unwrap() } else { serde_json::to_string(g).unwrap() };
+    serde_json::from_str(&text).unwrap()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// A group read from its text is the group its values make: the same
+    /// name, attribute, censoring, values, held form and typed value.
+    #[test]
+    fn a_group_read_from_text_is_the_group_of_its_values(g in group_with(true), spaced in any::<bool>()) {
+        let read = reread(&g, spaced);
+        prop_assert_eq!(read.name(), g.name());
+        prop_assert_eq!(read.attribute(), g.attribute());
+        prop_assert_eq!(read.is_censored(), g.is_censored());
+        prop_assert_eq!(read.fields(), g.fields());
+        prop_assert_eq!(&read, &g);
+        let mut held = g.fields().clone();
+        held.shift_remove("muutosattribuutti");
+        held.shift_remove("voimassaolevatTiedot");
+        let read_held: Map<String, Value> = serde_json::from_str(read.held().text()).unwrap();
+        // The same members in the same order.
+        prop_assert_eq!(read_held.iter().collect::<Vec<_>>(), held.iter().collect::<Vec<_>>());
+        prop_assert_eq!(read.held(), g.held());
+        prop_assert_eq!(read.typed(), g.typed());
+        prop_assert_eq!(read.in_force(), g.in_force());
+    }
 
     #[test]
     fn stored_text_changes_as_the_decoded_person_does(
@@ -123,8 +151,9 @@ proptest! {
         let mut held = Held::from_record(&person);
         let mut stored = stored_record(&person).unwrap();
         prop_assert_eq!(&stored, &serde_json::to_string(&held).unwrap());
-        for groups in changes {
-            let change = record(groups);
+        for (i, groups) in changes.into_iter().enumerate() {
+            // As the client reads them: from text, spaced out or not.
+            let change = record(groups.iter().map(|g| reread(g, i % 2 == 1)).collect());
             held.apply(&change);
             let decoded: Held = serde_json::from_str(&stored).unwrap();
             let mut expected = decoded.clone();

@@ -55,9 +55,7 @@ pub(super) struct Unpacked(pub(super) String);
 impl FromSql for Unpacked {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         match value {
-            ValueRef::Text(t) => {
-                std::str::from_utf8(t).map(|s| Unpacked(s.to_string())).map_err(|e| FromSqlError::Other(Box::new(e)))
-            }
+            ValueRef::Text(_) => String::column_result(value).map(Unpacked),
             ValueRef::Blob(b) => unpack(b).map(Unpacked).map_err(|e| FromSqlError::Other(e.into())),
             _ => Err(FromSqlError::InvalidType),
         }
