@@ -245,11 +245,11 @@ impl Group {
         let Ok(Members(members)) = serde_json::from_str::<Members>(text) else { return Cow::Borrowed(text) };
         let mut out = String::with_capacity(text.len());
         out.push('{');
-        for (key, value) in members.iter().filter(|(k, _)| *k != MUUTOSATTRIBUUTTI && *k != VOIMASSAOLEVAT_TIEDOT) {
+        for (key, value) in members.iter().filter(|(k, _)| k != MUUTOSATTRIBUUTTI && k != VOIMASSAOLEVAT_TIEDOT) {
             if out.len() > 1 {
                 out.push(',');
             }
-            write_key(&mut out, &key.0);
+            write_key(&mut out, key);
             out.push(':');
             out.push_str(value.get());
         }
@@ -346,36 +346,9 @@ fn write_key(out: &mut String, key: &str) {
     out.push_str(&Value::String(key.to_string()).to_string());
 }
 
-/// An object's members in order, each value's text as it is.
-struct Members<'a>(Vec<(Key<'a>, &'a RawValue)>);
-
-/// A member's name, borrowed from the text unless it has escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl PartialEq<&str> for Key<'_> {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> Visitor<'de> for Visit {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a member's name")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_str(Visit)
-    }
-}
+/// An object's members in order: each name (borrowed from the text
+/// unless it has escapes) and each value's text as it is.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -387,8 +360,11 @@ impl<'de> Deserialize<'de> for Members<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
                 let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(member) = map.next_entry::<Key<'de>, &'de RawValue>()? {
-                    members.push(member);
+                while let Some((name, value)) = map.next_entry::<Token<'de>, &'de RawValue>()? {
+                    // A JSON member's name is always a string.
+                    if let Token::Str(name) = name {
+                        members.push((name, value));
+                    }
                 }
                 Ok(Members(members))
             }
