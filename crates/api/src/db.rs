@@ -68,8 +68,28 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&dyn Backend) -> Result<T, ApiError> + Send + 'static,
     {
-        let inner = self.inner.clone();
         let _slot = self.inner.read_slots.acquire().await.map_err(|_| ApiError::internal())?;
+        self.run(f).await
+    }
+
+    /// A read only if a slot is free now (`None` otherwise): for work that
+    /// helps only when nothing else waits, such as a page made ahead.
+    pub async fn read_if_free<T, F>(&self, f: F) -> Option<Result<T, ApiError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Backend) -> Result<T, ApiError> + Send + 'static,
+    {
+        let _slot = self.inner.read_slots.try_acquire().ok()?;
+        Some(self.run(f).await)
+    }
+
+    /// Runs `f` on a pooled reader, on the blocking pool; the caller holds a slot.
+    async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Backend) -> Result<T, ApiError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
         join(tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| ApiError::internal())?.pop();
             let store = match pooled {

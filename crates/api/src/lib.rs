@@ -29,6 +29,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use vtj_core::{KuntaCode, Permit, VtjDate};
+use vtj_disclose::pages::AreaPage;
 use vtj_disclose::{pages, ChangesPage, Context, Limits, LogCache, PageCache, PersonOut, Touched};
 use vtj_store::ListDigest;
 use vtj_wire::paths::{self, route, HEADER_XROAD_CLIENT};
@@ -69,7 +70,7 @@ pub struct Config {
     pub unsigned: bool,
     /// Decoded change-log entries kept for all requests to share.
     pub log_cache: usize,
-    /// Bytes of rendered change pages kept for permits of the same kind.
+    /// Bytes of rendered pages (changes, area pages) kept for permits of the same kind.
     pub page_cache: usize,
 }
 
@@ -100,7 +101,8 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 pub struct App {
     db: Db,
     log: Arc<LogCache>,
-    /// `/muutokset` answers of a whole scope, made once for a kind of permit.
+    /// `/muutokset` answers of a whole scope and `/perustiedot-vko` pages,
+    /// made once for a kind of permit (or ahead, for a load's next request).
     shared: Arc<PageCache<Bytes>>,
     /// Page answers between their read and their audit commit.
     pages: Arc<tokio::sync::Semaphore>,
@@ -433,7 +435,7 @@ async fn muutokset(
                 None => {
                     let (page, kept) =
                         pages::shared_changes(s, &log, &shared, &permit, after, &limits, today, changes_json)?;
-                    Ok(((page.value.clone(), page.touched.clone()), page.changes, kept))
+                    Ok(((page.value.clone(), page.touched.clone()), page.records, kept))
                 }
             })
             .await?;
@@ -491,26 +493,65 @@ async fn perustiedot_vko(
         let (limits, today) = (app.limits, app.today());
         let jatkoavain = req.jatkoavain;
         ctx.page_slot(&app).await?;
-        let (body, n) = app
+        let (asked, shared, permit_) = (kunnat.clone(), app.shared.clone(), permit.clone());
+        let (body, n, next, kept) = app
             .db
             .read(move |s| {
-                let (page, touched) = pages::area_page(s, &permit, &kunnat, jatkoavain.as_deref(), &limits, today)?;
-                let n = page.persons.len();
-                let perustiedot: Vec<_> = page.persons.iter().map(person_view).collect();
-                let answer = PerustiedotVkoResponse {
-                    perustiedot,
-                    ajan_tasalla: page.next.is_none(),
-                    viimeisin_kirjausavain: Some(page.snapshot),
-                    jatkoavain: page.next,
-                };
-                Ok(((AREA_LEN.to_json(&answer)?, touched), n))
+                let (page, kept) =
+                    pages::shared_area(s, &shared, &permit_, &asked, jatkoavain.as_deref(), &limits, today, area_json)?;
+                Ok(((page.value.clone(), page.touched.clone()), page.records, page.next.clone(), kept))
             })
             .await?;
         count(&app.metrics.persons_served, n);
+        if kept {
+            count(&app.metrics.area_pages_kept, 1);
+        }
+        if let Some(next) = next {
+            make_ahead(&app, permit, kunnat, next);
+        }
         Ok(body)
     }
     .await;
     finish(app, ctx, served).await
+}
+
+/// An area page's answer.
+fn area_json(page: &AreaPage) -> Result<Bytes, ApiError> {
+    let answer = PerustiedotVkoResponse {
+        perustiedot: page.persons.iter().map(person_view).collect::<Vec<_>>(),
+        ajan_tasalla: page.next.is_none(),
+        viimeisin_kirjausavain: Some(page.snapshot),
+        jatkoavain: page.next.clone(),
+    };
+    AREA_LEN.to_json(&answer)
+}
+
+/// Ours: the next page of a load is made while this one is on its way to
+/// the recipient and parsed there, and kept for the request that follows
+/// (`PageCache`: given only while the log is as it was when made, so it is
+/// the page that request would make). A load then costs the service's
+/// time or the recipient's, whichever is more, not both in turn. Only when
+/// a read slot is free: a busy service gains nothing from work done early.
+/// Nothing is disclosed or logged here; a page that fails is made again,
+/// and its error answered, when asked for.
+fn make_ahead(app: &Arc<App>, permit: Permit, kunnat: BTreeSet<KuntaCode>, next: String) {
+    if !app.shared.keeps() {
+        return;
+    }
+    let app = app.clone();
+    tokio::spawn(async move {
+        let (shared, limits, today) = (app.shared.clone(), app.limits, app.today());
+        let made = app
+            .db
+            .read_if_free(move |s| {
+                pages::shared_area(s, &shared, &permit, &kunnat, Some(&next), &limits, today, area_json)?;
+                Ok(())
+            })
+            .await;
+        if let Some(Ok(())) = made {
+            count(&app.metrics.area_pages_ahead, 1);
+        }
+    });
 }
 
 /// Ours: the proof that the audit log of `uusi` entries extends that of

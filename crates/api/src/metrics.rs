@@ -13,6 +13,8 @@ pub struct Metrics {
     pub persons_served: AtomicU64,
     pub audit_entries: AtomicU64,
     pub shared_pages: AtomicU64,
+    pub area_pages_kept: AtomicU64,
+    pub area_pages_ahead: AtomicU64,
 }
 
 impl Metrics {
@@ -48,6 +50,12 @@ impl Metrics {
                 "change pages given as made for another permit of the same kind",
                 &self.shared_pages,
             ),
+            (
+                "vtj_area_pages_kept_total",
+                "area pages given as made before: ahead of their request, or for a permit of the same kind",
+                &self.area_pages_kept,
+            ),
+            ("vtj_area_pages_ahead_total", "area pages made ahead of their request (ours)", &self.area_pages_ahead),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
         }

@@ -562,3 +562,61 @@ async fn a_page_made_for_one_permit_is_given_to_another_of_its_kind_and_logged_a
     assert_eq!((&b.hetus, &b.groups, b.records), (&a.hetus, &a.groups, 40));
     assert!(!a.hetus.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_page_of_a_load_is_made_ahead_and_given_only_while_the_log_is_as_it_was() {
+    let h = &start(Options { config: |c| c.limits.vko_page = 50, ..Options::default() }).await;
+    let metrics = || async { h.http.get(h.url("/metrics")).send().await.unwrap().text().await.unwrap() };
+    // Made in the background once the page before is answered.
+    let ahead = |n: u64| async move {
+        for _ in 0..200 {
+            if metric(&metrics().await, "vtj_area_pages_ahead_total") >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("page {} was not made ahead", n + 1);
+    };
+    let kunnat = &area_of(KS).into_iter().collect::<Vec<String>>();
+    let page = |jatkoavain: Option<String>| {
+        let mut body = json!({ "kuntakoodit": kunnat });
+        if let Some(j) = jatkoavain {
+            body["jatkoavain"] = json!(j);
+        }
+        async move {
+            let (st, bytes) = h.post(KS, "/perustiedot-vko", &body).await;
+            assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+            serde_json::from_slice::<vtj_wire::PerustiedotVkoResponse>(&bytes).unwrap()
+        }
+    };
+
+    let first = page(None).await;
+    ahead(1).await;
+    let second = page(first.jatkoavain.clone()).await;
+    assert_eq!(metric(&metrics().await, "vtj_area_pages_kept_total"), 1, "the page made ahead was given");
+    assert_eq!(second.perustiedot.len(), 50);
+    assert_ne!(second.perustiedot, first.perustiedot);
+    ahead(2).await;
+
+    // A turvakielto starts for someone of the third page after it was made:
+    // that page is not given, and the one made now censors their address.
+    let Scope::Kuntarajaus { kunnat: area } = h.store().permit(KS).unwrap().unwrap().rajaus else { unreachable!() };
+    let last = h.store().person_ids(&[Hetu::parse(&second.perustiedot[49].henkilotunnus).unwrap()]).unwrap();
+    let after = *last.values().next().expect("the second page's last person");
+    let third_persons = h.store().persons(PersonFilter::Kunnat(&area), after, 50).unwrap();
+    let p = third_persons
+        .iter()
+        .find(|p| !p.has_turvakielto() && !p.is_dead() && p.group(GroupName::VakinainenKotimainenOsoite).is_some())
+        .expect("someone with an address on the third page");
+    h.store().append(&[ev(p, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite })]).unwrap();
+    let third = page(second.jatkoavain.clone()).await;
+    assert_eq!(
+        metric(&metrics().await, "vtj_area_pages_kept_total"),
+        1,
+        "a page made before the turvakielto was given"
+    );
+    let record = third.perustiedot.iter().find(|r| r.henkilotunnus == p.hetu().to_string()).expect("on the page");
+    let address = record.tietoryhmat.iter().find(|g| g.name() == "VAKINAINEN_KOTIMAINEN_OSOITE").expect("the group");
+    assert!(address.is_censored(), "{address:?}");
+    assert!(address.get("katunimi").is_none());
+}

@@ -30,8 +30,9 @@ pub struct ServeArgs {
     /// none; default 4096, some 45 MiB).
     #[arg(long, env = "VTJ_LOG_CACHE")]
     log_cache: Option<usize>,
-    /// MiB of rendered change pages kept for recipients of the same kind of
-    /// permit to share (0: none; default 64).
+    /// MiB of rendered pages (of changes, and of an area's residents, the
+    /// next of a load made ahead) kept for recipients of the same kind of
+    /// permit to share (0: none, and no page made ahead; default 64).
     #[arg(long, env = "VTJ_PAGE_CACHE_MIB")]
     page_cache_mib: Option<usize>,
     /// Also serve the admin API here (plain HTTP: keep it on loopback or an

@@ -1,29 +1,40 @@
-//! Pages of changes as made for one kind of permit ([`PermitKind`]: the
-//! groups, the scope, the turvakielto rule, in force or not), kept for
-//! the next request of the same kind for the same page. Recipients of one
-//! kind (the whole country's registers under one product, say) follow the
-//! same log and ask for the same pages: the first request renders a page,
-//! the others are given the same bytes.
+//! Pages as made for one kind of permit ([`PermitKind`]: the groups, the
+//! scope, the turvakielto rule, in force or not), kept for the next
+//! request of the same kind for the same page. Recipients of one kind (the
+//! whole country's registers under one product, say) follow the same log
+//! and ask for the same pages: the first request renders a page, the
+//! others are given the same bytes.
 //!
-//! A page is keyed by everything that decides it: the kind, the log's
-//! epoch, the cursor it follows, the day and the page limits. What a page
-//! holds is fixed once the log holds more after it (the log is
-//! append-only and a cursor is visible only after every lower one, as in
-//! [`crate::log_cache`]): such a page is kept for good. A page that
-//! reaches the log's end (its `ajanTasalla` is true, or it stopped where
-//! the log did) is given again only while the log's newest cursor is the
-//! one it was made at. Only pages of a permit's whole scope are kept: a
-//! call naming persons is answered for that call alone.
+//! Two sorts of page are kept. A page of changes is keyed by everything
+//! that decides it: the kind, the log's epoch, the cursor it follows, the
+//! day and the page limits. What it holds is fixed once the log holds more
+//! after it (the log is append-only and a cursor is visible only after
+//! every lower one, as in [`crate::log_cache`]): such a page is kept for
+//! good. A page that reaches the log's end (its `ajanTasalla` is true, or
+//! it stopped where the log did) is given again only while the log's
+//! newest cursor is the one it was made at. Only pages of a permit's whole
+//! scope are kept: a call naming persons is answered for that call alone.
+//!
+//! A page of an area's residents (`/perustiedot-vko`) shows persons as
+//! they are, so it is given only while the log's newest cursor is the one
+//! it was made at: any change after it may be one of its persons' (a
+//! turvakielto that starts, say). A baseline population, loaded before
+//! the log starts, only adds persons: it reveals nothing a kept page
+//! hides. Such a page is keyed by the kind, the municipalities asked for
+//! within the area, where it continues from, the day and the page size.
+//! The service makes the next page of a load ahead, while the previous
+//! one is on its way (ours, see `vtj_api`); that page waits here, under
+//! the same rule.
 //!
 //! Nothing of one request is kept here but the page itself, and the page
 //! is what every permit of the kind receives: the audit entry (who asked,
 //! on which permit, why) is still written per request.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::Date;
-use vtj_core::PermitKind;
+use vtj_core::{KuntaCode, PermitKind};
 use vtj_store::Cursor;
 
 use crate::audit::Touched;
@@ -36,9 +47,16 @@ pub const DEFAULT_BYTES: usize = 64 << 20;
 /// Counted for each kept page besides its own weight: its key and slot.
 const SLOT_BYTES: usize = 256;
 
+/// What decides a kept page.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PageKey {
+    Changes(ChangesKey),
+    Area(AreaKey),
+}
+
 /// What decides a page of changes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PageKey {
+pub struct ChangesKey {
     pub kind: PermitKind,
     /// The base of the log's epoch: a new epoch never meets an old page.
     pub epoch: i64,
@@ -47,6 +65,20 @@ pub struct PageKey {
     /// The page's limits: changes and log entries scanned.
     pub page: usize,
     pub max_scan: usize,
+}
+
+/// What decides a page of an area's residents.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AreaKey {
+    pub kind: PermitKind,
+    /// The municipalities asked for, within the permit's area.
+    pub kunnat: BTreeSet<KuntaCode>,
+    /// The load's snapshot cursor and the last person of the page before;
+    /// none for a load's first page.
+    pub from: Option<(i64, u64)>,
+    pub today: Date,
+    /// Persons in a page.
+    pub page: usize,
 }
 
 /// How long a kept page stays the answer.
@@ -67,13 +99,15 @@ impl Validity {
     }
 }
 
-/// A page of changes as a channel sends it (`value`: the JSON answer),
-/// with what it discloses, made once for every permit of one kind.
+/// A page as a channel sends it (`value`: the JSON answer), with what it
+/// discloses, made once for every permit of one kind.
 pub struct SharedPage<V> {
     pub value: V,
     pub touched: Touched,
-    /// Changes in the page.
-    pub changes: usize,
+    /// Changes or persons in the page.
+    pub records: usize,
+    /// An area page's continuation while there are more pages.
+    pub next: Option<String>,
 }
 
 impl<V: AsRef<[u8]>> SharedPage<V> {
@@ -82,7 +116,8 @@ impl<V: AsRef<[u8]>> SharedPage<V> {
         // A logged hetu is a String of 11 bytes on the heap.
         let hetus = self.touched.hetus.len() * (std::mem::size_of::<String>() + 16);
         let groups = self.touched.groups.len() * 64;
-        self.value.as_ref().len() + hetus + groups
+        let next = self.next.as_ref().map_or(0, String::capacity);
+        self.value.as_ref().len() + hetus + groups + next
     }
 }
 
@@ -121,6 +156,11 @@ impl<V: AsRef<[u8]>> PageCache<V> {
 
     pub fn disabled() -> PageCache<V> {
         PageCache::new(0)
+    }
+
+    /// Whether pages are kept at all.
+    pub fn keeps(&self) -> bool {
+        self.capacity > 0
     }
 
     /// The kept page of `key` if it still holds at `newest`; otherwise

@@ -18,7 +18,7 @@ use vtj_store::{Cursor, PersonFilter, Store};
 
 use crate::audit::Touched;
 use crate::log_cache::LogCache;
-use crate::page_cache::{PageCache, PageKey, SharedPage, Validity};
+use crate::page_cache::{AreaKey, ChangesKey, PageCache, PageKey, SharedPage, Validity};
 use crate::refusal::{Refusal, Refused};
 
 /// Limits that keep one request bounded.
@@ -242,12 +242,65 @@ pub fn area_page<S: Store + ?Sized>(
     limits: &Limits,
     today: Date,
 ) -> Result<(AreaPage, Touched), Refused> {
+    let ask = area_ask(s, permit, kunnat, jatkoavain)?;
+    make_area_page(s, permit, &ask, limits, today)
+}
+
+/// [`area_page`] through the pages kept for kinds of permit: a page made
+/// for a permit of the same kind (or ahead, for this load) is given while
+/// the log's newest cursor is the one it was made at. `show` makes what is
+/// sent; it runs only when no kept page holds. The continuation is checked
+/// as `area_page` checks it, kept page or not.
+// As `shared_changes`: each argument is one input of the request.
+#[allow(clippy::too_many_arguments)]
+pub fn shared_area<S: Store + ?Sized, V: AsRef<[u8]>, E: From<Refused>>(
+    s: &S,
+    pages: &PageCache<V>,
+    permit: &Permit,
+    kunnat: &BTreeSet<KuntaCode>,
+    jatkoavain: Option<&str>,
+    limits: &Limits,
+    today: Date,
+    show: impl FnOnce(&AreaPage) -> Result<V, E>,
+) -> Result<(Arc<SharedPage<V>>, bool), E> {
+    let ask = area_ask(s, permit, kunnat, jatkoavain)?;
+    let key = PageKey::Area(AreaKey {
+        kind: permit.kind(today),
+        kunnat: ask.kunnat.clone(),
+        from: jatkoavain.map(|_| (ask.snapshot.0, ask.after.0)),
+        today,
+        page: limits.vko_page,
+    });
+    pages.get_or_make(key, ask.newest, || {
+        let (page, touched) = make_area_page(s, permit, &ask, limits, today)?;
+        let records = page.persons.len();
+        let value = show(&page)?;
+        Ok((SharedPage { value, touched, records, next: page.next }, Validity::AtNewest(ask.newest)))
+    })
+}
+
+/// An area request, checked: the log's newest cursor when it was asked,
+/// the load's snapshot, the last person of the page before, and the
+/// municipalities asked for within the area.
+struct AreaAsk {
+    newest: Cursor,
+    snapshot: Cursor,
+    after: PersonId,
+    kunnat: BTreeSet<KuntaCode>,
+}
+
+fn area_ask<S: Store + ?Sized>(
+    s: &S,
+    permit: &Permit,
+    kunnat: &BTreeSet<KuntaCode>,
+    jatkoavain: Option<&str>,
+) -> Result<AreaAsk, Refused> {
     let Scope::Kuntarajaus { kunnat: area } = &permit.rajaus else { return Err(wrong_scope("municipality-scoped")) };
-    let last = s.last_cursor()?;
+    let newest = s.last_cursor()?;
     let (snapshot, after) = match jatkoavain {
-        None => (last, PersonId(0)),
+        None => (newest, PersonId(0)),
         Some(t) => match parse_continuation(t) {
-            Some((c, id)) if c <= last && c.0 >= 0 => (c, id),
+            Some((c, id)) if c <= newest && c.0 >= 0 => (c, id),
             _ => {
                 return Err(Refused::bad_request(
                     "VIRHEELLINEN_JATKOAVAIN",
@@ -256,12 +309,21 @@ pub fn area_page<S: Store + ?Sized>(
             }
         },
     };
-    let asked: BTreeSet<KuntaCode> = kunnat.intersection(area).copied().collect();
+    Ok(AreaAsk { newest, snapshot, after, kunnat: kunnat.intersection(area).copied().collect() })
+}
+
+fn make_area_page<S: Store + ?Sized>(
+    s: &S,
+    permit: &Permit,
+    ask: &AreaAsk,
+    limits: &Limits,
+    today: Date,
+) -> Result<(AreaPage, Touched), Refused> {
     let mut touched = Touched::default();
-    if asked.is_empty() {
-        return Ok((AreaPage { persons: Vec::new(), snapshot: snapshot.0, next: None }, touched));
+    if ask.kunnat.is_empty() {
+        return Ok((AreaPage { persons: Vec::new(), snapshot: ask.snapshot.0, next: None }, touched));
     }
-    let found = s.persons(PersonFilter::Kunnat(&asked), after, limits.vko_page)?;
+    let found = s.persons(PersonFilter::Kunnat(&ask.kunnat), ask.after, limits.vko_page)?;
     let mut persons = Vec::with_capacity(found.len());
     for p in &found {
         if let Some(g) = full(permit, p, today) {
@@ -270,10 +332,10 @@ pub fn area_page<S: Store + ?Sized>(
         }
     }
     let next = match found.last() {
-        Some(p) if found.len() == limits.vko_page => Some(format!("{}.{}", snapshot.0, p.id.0)),
+        Some(p) if found.len() == limits.vko_page => Some(format!("{}.{}", ask.snapshot.0, p.id.0)),
         _ => None,
     };
-    Ok((AreaPage { persons, snapshot: snapshot.0, next }, touched))
+    Ok((AreaPage { persons, snapshot: ask.snapshot.0, next }, touched))
 }
 
 /// The log as a change request finds it: its newest cursor and its
@@ -373,19 +435,19 @@ pub fn shared_changes<S: Store + ?Sized, V: AsRef<[u8]>, E: From<Refused>>(
     if matches!(permit.rajaus, Scope::Hetulista) {
         return Err(list_missing().into());
     }
-    let key = PageKey {
+    let key = PageKey::Changes(ChangesKey {
         kind: permit.kind(today),
         epoch: span.base,
         after,
         today,
         page: limits.page,
         max_scan: limits.max_scan,
-    };
+    });
     pages.get_or_make(key, span.newest, || {
         let (page, touched, at_limit) = scan(s, log, permit, &span, after, None, None, limits, today)?;
         let validity = if at_limit && !page.up_to_date { Validity::Fixed } else { Validity::AtNewest(span.newest) };
-        let changes = page.changes.len();
-        Ok((SharedPage { value: show(&page)?, touched, changes }, validity))
+        let records = page.changes.len();
+        Ok((SharedPage { value: show(&page)?, touched, records, next: None }, validity))
     })
 }
 

@@ -10,6 +10,8 @@
 //! Nor do pages kept for a kind of permit (`page_cache`): a page given
 //! from it is the page made for that very permit, never one of another
 //! kind, and a page at the log's end is not given once the log grows.
+//! The same holds for pages of an area's residents, which are given only
+//! while the log is as it was when they were made.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -19,12 +21,12 @@ use proptest::prelude::*;
 use time::{Date, Month};
 use vtj_core::kunta::kunnat;
 use vtj_core::{
-    event_label, render, Disclosure, GroupName, Hetu, KuntaCode, Permit, PersonId, Product, Scope, Subject,
-    TurvakieltoRule,
+    event_label, render, ChangeKind, Disclosure, Event, EventKind, GroupName, Hetu, KuntaCode, Permit, PersonId,
+    Product, Scope, Subject, TurvakieltoRule, VtjDate,
 };
 use vtj_disclose::log_cache::BLOCK;
 use vtj_disclose::page_cache::PageCache;
-use vtj_disclose::pages::{changes, shared_changes, ChangeOut, ChangesPage};
+use vtj_disclose::pages::{area_page, changes, shared_area, shared_changes, AreaPage, ChangeOut, ChangesPage};
 use vtj_disclose::{Limits, LogCache, Refused, Touched};
 use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{Cursor, PersonFilter, SqliteStore, Store};
@@ -361,4 +363,139 @@ fn a_page_is_kept_for_the_same_kind_only_and_not_past_the_end_of_the_log() {
     // A cursor from the future is refused, kept pages or not.
     let future = s.last_cursor().expect("cursor").0 + 1;
     assert!(through(&s, &kept, &permits[0], future, &limits).unwrap_err().contains("KIRJAUSAVAIN_TULEVAISUUDESSA"));
+}
+
+/// What a channel would send of an area page: here its every field.
+fn shown_area(page: &AreaPage) -> Result<Vec<u8>, Refused> {
+    Ok(format!("{page:?}").into_bytes())
+}
+
+/// An area page through the kept pages, as (what is sent, what is logged),
+/// whether it was kept before, and where the next one starts.
+fn area_through(
+    s: &SqliteStore,
+    kept: &Shared,
+    p: &Permit,
+    kunnat: &BTreeSet<KuntaCode>,
+    from: Option<&str>,
+    limits: &Limits,
+) -> Result<((Vec<u8>, Touched), bool, Option<String>), String> {
+    let (page, hit) = shared_area(s, kept, p, kunnat, from, limits, today(), shown_area).map_err(|e| e.to_string())?;
+    Ok(((page.value.clone(), page.touched.clone()), hit, page.next.clone()))
+}
+
+/// The same area page made for this request alone.
+fn area_alone(
+    s: &SqliteStore,
+    p: &Permit,
+    kunnat: &BTreeSet<KuntaCode>,
+    from: Option<&str>,
+    limits: &Limits,
+) -> Result<((Vec<u8>, Touched), AreaPage), String> {
+    let (page, touched) = area_page(s, p, kunnat, from, limits, today()).map_err(|e| e.to_string())?;
+    Ok(((shown_area(&page).map_err(|e| e.to_string())?, touched), page))
+}
+
+/// Municipalities a load may ask for: the whole country, the south, and
+/// a few on both sides of the south's border.
+fn asked_areas() -> [BTreeSet<KuntaCode>; 3] {
+    let code = |c: &str| KuntaCode::parse(c).expect("code");
+    [
+        kunnat().iter().map(|k| k.code).collect(),
+        kunnat().iter().filter(|k| k.code.to_string().as_str() < "300").map(|k| k.code).collect(),
+        ["091", "049", "837", "564"].into_iter().map(code).collect(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_kept_area_page_is_the_page_made_for_the_permit_that_asks(
+        asks in proptest::collection::vec((0usize..6, 0usize..3, 0usize..3), 1..16),
+        capacity_kib in 1usize..2_048,
+    ) {
+        let s = SqliteStore::open(&log().path).expect("store");
+        let (permits, areas) = (holders(), asked_areas());
+        let kept: Shared = PageCache::new(capacity_kib << 10);
+        let sizes = [7, 60, 400].map(|vko_page| Limits { vko_page, ..Limits::default() });
+        for (who, area, size) in asks {
+            let (p, kunnat, limits) = (&permits[who], &areas[area], &sizes[size]);
+            let mut from: Option<String> = None;
+            for _ in 0..3 {
+                let given = area_through(&s, &kept, p, kunnat, from.as_deref(), limits);
+                let made = area_alone(&s, p, kunnat, from.as_deref(), limits);
+                prop_assert_eq!(
+                    given.as_ref().map(|(page, _, next)| (page, next)),
+                    made.as_ref().map(|(page, m)| (page, &m.next))
+                );
+                prop_assert!(kept.kept_bytes() <= capacity_kib << 10);
+                let Ok((_, AreaPage { next: Some(next), .. })) = made else { break };
+                from = Some(next);
+            }
+        }
+    }
+}
+
+#[test]
+fn an_area_page_is_kept_for_the_same_kind_only_and_only_while_the_log_is_as_it_was() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("copy.db");
+    std::fs::copy(&log().path, &path).expect("copy the log");
+    let mut s = SqliteStore::open(&path).expect("store");
+    let kept: Shared = PageCache::new(64 << 20);
+    let (permits, all) = (holders(), &asked_areas()[0]);
+    let limits = Limits { vko_page: 100, ..Limits::default() };
+
+    let (first, hit, next) = area_through(&s, &kept, &permits[0], all, None, &limits).expect("page");
+    assert!(!hit, "nothing was kept yet");
+    let (second, hit, _) = area_through(&s, &kept, &permits[1], all, None, &limits).expect("page");
+    assert!(hit, "the other holder of the same kind is given the page made");
+    assert_eq!(second, first);
+    // Of other kinds (the turvakielto right; other groups and area): each
+    // its own page, made for it.
+    for other in [2, 4] {
+        let (theirs, hit, _) = area_through(&s, &kept, &permits[other], all, None, &limits).expect("page");
+        assert!(!hit, "a page of another kind was given");
+        assert_eq!(theirs, area_alone(&s, &permits[other], all, None, &limits).expect("page").0);
+    }
+    assert_ne!(area_through(&s, &kept, &permits[4], all, None, &limits).expect("page").0, first);
+
+    // The next page, made (as the service makes it ahead) and kept.
+    let next = next.expect("more pages");
+    let page = |s: &SqliteStore| area_through(s, &kept, &permits[0], all, Some(&next), &limits).expect("page");
+    let (ahead, hit, _) = page(&s);
+    assert!(!hit);
+    let (again, hit, _) = page(&s);
+    assert!(hit, "kept while the log is as it was");
+    assert_eq!(again, ahead);
+
+    // A turvakielto starts for one of its persons: the kept page showed
+    // their address, and is not given again.
+    let (_, made) = area_alone(&s, &permits[0], all, Some(&next), &limits).expect("page");
+    let address = |page: &AreaPage, hetu: Hetu| {
+        let person = page.persons.iter().find(|p| p.hetu == hetu).expect("on the page");
+        person.groups.iter().find(|g| g.tietoryhma == GroupName::VakinainenKotimainenOsoite).map(|g| g.muutos)
+    };
+    let protected = made
+        .persons
+        .iter()
+        .find(|p| address(&made, p.hetu) == Some(ChangeKind::Added))
+        .map(|p| p.hetu)
+        .expect("someone on the page with an address shown");
+    let id = *s.person_ids(&[protected]).expect("ids").get(&protected).expect("the person");
+    let starts = EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite };
+    let day = Date::from_calendar_date(2026, Month::March, 1).expect("date");
+    s.append(&[Event { person: id, rekisterointipaiva: day, tapahtuma: starts }]).expect("append");
+    let (now, hit, _) = page(&s);
+    assert!(!hit, "a page made before the turvakielto was given after it started");
+    assert_ne!(now, ahead);
+    let (fresh, made) = area_alone(&s, &permits[0], all, Some(&next), &limits).expect("page");
+    assert_eq!(now, fresh);
+    assert_eq!(address(&made, protected), Some(ChangeKind::Censored));
+
+    // A continuation this service did not give is refused, kept pages or not.
+    let future = format!("{}.1", s.last_cursor().expect("cursor").0 + 1);
+    let refused = area_through(&s, &kept, &permits[0], all, Some(&future), &limits).unwrap_err();
+    assert!(refused.contains("VIRHEELLINEN_JATKOAVAIN"), "{refused}");
 }

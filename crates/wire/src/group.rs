@@ -19,6 +19,8 @@ use serde_json::{Map, Value};
 use time::{Date, Duration, Month, Weekday};
 use vtj_core::{GroupName, GroupValue, VtjDate};
 
+use crate::object;
+
 pub const TIETORYHMA: &str = "tietoryhma";
 pub const MUUTOSATTRIBUUTTI: &str = "muutosattribuutti";
 pub const TURVAKIELLON_ALAISET_KENTAT: &str = "turvakiellonAlaisetKentat";
@@ -242,19 +244,38 @@ impl Group {
         if !self.describes_change {
             return Cow::Borrowed(text);
         }
-        let Ok(Members(members)) = serde_json::from_str::<Members>(text) else { return Cow::Borrowed(text) };
         let mut out = String::with_capacity(text.len());
         out.push('{');
-        for (key, value) in members.iter().filter(|(k, _)| k != MUUTOSATTRIBUUTTI && k != VOIMASSAOLEVAT_TIEDOT) {
+        for m in object::members(text) {
+            let name = m.name();
+            if name == MUUTOSATTRIBUUTTI || name == VOIMASSAOLEVAT_TIEDOT {
+                continue;
+            }
             if out.len() > 1 {
                 out.push(',');
             }
-            write_key(&mut out, key);
+            // A name without escapes is written as it came: serde_json
+            // would write it so too.
+            if m.raw_name.len() == name.len() {
+                out.push('"');
+                out.push_str(m.raw_name);
+                out.push('"');
+            } else {
+                write_key(&mut out, &name);
+            }
             out.push(':');
-            out.push_str(value.get());
+            out.push_str(m.value);
         }
         out.push('}');
         Cow::Owned(out)
+    }
+
+    /// The text of a member's value, read from the group's text without
+    /// its values being built (the last, if the name is given twice, as a
+    /// map keeps it): for the few fields the client's rule reads of a
+    /// group it otherwise only stores.
+    pub(crate) fn member(&self, name: &str) -> Option<&str> {
+        object::members(self.text.get()).filter(|m| m.name() == name).last().map(|m| m.value)
     }
 
     /// The core's value of a group the project models, read exactly; `None`
@@ -343,34 +364,8 @@ fn name_only(g: GroupName) -> Map<String, Value> {
 
 /// A JSON string as serde_json writes it.
 fn write_key(out: &mut String, key: &str) {
-    out.push_str(&Value::String(key.to_string()).to_string());
-}
-
-/// An object's members in order: each name (borrowed from the text
-/// unless it has escapes) and each value's text as it is.
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> Visitor<'de> for Visit {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some((name, value)) = map.next_entry::<Token<'de>, &'de RawValue>()? {
-                    // A JSON member's name is always a string.
-                    if let Token::Str(name) = name {
-                        members.push((name, value));
-                    }
-                }
-                Ok(Members(members))
-            }
-        }
-        d.deserialize_map(Visit)
-    }
+    // Writing a `str` as JSON cannot fail.
+    out.push_str(&serde_json::to_string(key).unwrap_or_default());
 }
 
 impl PartialEq for Group {
@@ -527,6 +522,30 @@ mod tests {
         let twice: Group = serde_json::from_str(r#"{"tietoryhma":1,"tietoryhma":"B"}"#).unwrap();
         assert_eq!(twice.name(), "B");
         assert_eq!(twice.get(TIETORYHMA), Some(&Value::from("B")));
+    }
+
+    #[test]
+    fn a_member_is_read_from_the_text_as_the_values_have_it() {
+        let text = r#"{"tietoryhma":"TURVAKIELTO", "turvakieltoAktiivinen" : false,"loppupv":null,
+            "osoite":{"katu":"A \"B\", C","n":[1,2]},"t\u0061":"x","twice":1,"twice":"last"}"#;
+        let g: Group = serde_json::from_str(text).unwrap();
+        for name in ["turvakieltoAktiivinen", "loppupv", "osoite", "ta", "twice", "tietoryhma"] {
+            let value = g.member(name).map(|t| serde_json::from_str::<Value>(t).unwrap());
+            assert_eq!(value.as_ref(), g.get(name), "{name}");
+        }
+        assert_eq!(g.member("turvakieltoAktiivinen"), Some("false"));
+        assert_eq!(g.member("twice"), Some(r#""last""#));
+        assert_eq!(g.member("katu"), None, "a nested member is not the group's");
+        assert_eq!(g.member("muutosattribuutti"), None);
+
+        // Names with escapes are written in the held form as serde_json writes them.
+        let escaped = r#"{"t\u0069etoryhma":"X","muutosattribuutti":"LISATTY","a\"b":1,"\u00e4":[]}"#;
+        let g: Group = serde_json::from_str(escaped).unwrap();
+        assert_eq!(g.held().text(), r#"{"tietoryhma":"X","a\"b":1,"ä":[]}"#);
+        assert_eq!(
+            g.held(),
+            Group::new(serde_json::from_str(r#"{"tietoryhma":"X","a\"b":1,"ä":[]}"#).unwrap()).unwrap()
+        );
     }
 
     #[test]

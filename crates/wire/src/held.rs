@@ -29,7 +29,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use crate::group::{attribute, ChangeRecord, Group, PersonRecord};
 
@@ -186,14 +185,15 @@ fn replacement<'a>(name: &str, instances: &[&'a Group]) -> Vec<Cow<'a, Group>> {
             .map(Cow::Owned)
             .collect();
     }
-    if name == "TURVAKIELTO" && instances.iter().any(|g| g.get("turvakieltoAktiivinen") == Some(&Value::Bool(false))) {
+    // Read as text: the values of these groups are not built for this.
+    if name == "TURVAKIELTO" && instances.iter().any(|g| g.member("turvakieltoAktiivinen") == Some("false")) {
         return Vec::new();
     }
     instances
         .iter()
         .filter(|g| g.attribute() != Some(attribute::KORJATTAVA))
         .filter(|g| {
-            !(is_current_address(name) && g.attribute() == Some(attribute::MUUTETTU) && g.get("loppupv").is_some())
+            !(is_current_address(name) && g.attribute() == Some(attribute::MUUTETTU) && g.member("loppupv").is_some())
         })
         .map(|g| Cow::Borrowed(*g))
         .collect()

@@ -20,6 +20,7 @@ pub mod body;
 pub mod group;
 pub mod held;
 pub mod known;
+mod object;
 pub mod paths;
 pub mod records;
 
