@@ -493,12 +493,12 @@ async fn perustiedot_vko(
         let (limits, today) = (app.limits, app.today());
         let jatkoavain = req.jatkoavain;
         ctx.page_slot(&app).await?;
-        let (asked, shared, permit_) = (kunnat.clone(), app.shared.clone(), permit.clone());
+        let (shared, ahead) = (app.shared.clone(), (permit.clone(), kunnat.clone()));
         let (body, n, next, kept) = app
             .db
             .read(move |s| {
                 let (page, kept) =
-                    pages::shared_area(s, &shared, &permit_, &asked, jatkoavain.as_deref(), &limits, today, area_json)?;
+                    pages::shared_area(s, &shared, &permit, &kunnat, jatkoavain.as_deref(), &limits, today, area_json)?;
                 Ok(((page.value.clone(), page.touched.clone()), page.records, page.next.clone(), kept))
             })
             .await?;
@@ -507,6 +507,7 @@ async fn perustiedot_vko(
             count(&app.metrics.area_pages_kept, 1);
         }
         if let Some(next) = next {
+            let (permit, kunnat) = ahead;
             make_ahead(&app, permit, kunnat, next);
         }
         Ok(body)

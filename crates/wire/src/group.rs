@@ -256,12 +256,13 @@ impl Group {
             }
             // A name without escapes is written as it came: serde_json
             // would write it so too.
-            if m.raw_name.len() == name.len() {
-                out.push('"');
-                out.push_str(m.raw_name);
-                out.push('"');
-            } else {
-                write_key(&mut out, &name);
+            match &name {
+                Cow::Borrowed(raw) => {
+                    out.push('"');
+                    out.push_str(raw);
+                    out.push('"');
+                }
+                Cow::Owned(decoded) => write_key(&mut out, decoded),
             }
             out.push(':');
             out.push_str(m.value);

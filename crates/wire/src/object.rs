@@ -1,6 +1,6 @@
 //! The members of a JSON object's text, found without building a value:
 //! where each name and each value begins and ends. Only for text already
-//! checked to be one JSON object (a [`crate::Group`]'s own): it finds
+//! checked to be one JSON object (a [`crate::group::Group`]'s own): it finds
 //! boundaries and checks nothing, so text that is not such an object ends
 //! the members early instead of failing.
 
