@@ -37,5 +37,6 @@ pub use permit::{Permit, PermitKind, Product, Scope, SubPermitError, Subject, Tu
 pub use person::{Person, PersonId};
 pub use relations::RelationError;
 pub use render::{
-    event_label, label, render, render_full, ChangeKind, Disclosure, GroupChange, Instance, InstanceKind,
+    event_label, label, render, render_full, render_full_owned, ChangeKind, Disclosure, GroupChange, Instance,
+    InstanceKind,
 };

@@ -69,6 +69,16 @@ impl GroupChange {
         })
     }
 
+    /// [`GroupChange::added`] of values the caller gives up.
+    pub fn added_owned(values: Vec<GroupValue>) -> Option<GroupChange> {
+        let tietoryhma = values.first()?.name();
+        Some(GroupChange {
+            tietoryhma,
+            muutos: ChangeKind::Added,
+            arvot: values.into_iter().map(|arvo| Instance { muutos: InstanceKind::Added, arvo }).collect(),
+        })
+    }
+
     pub fn marker(g: GroupName, muutos: ChangeKind) -> GroupChange {
         debug_assert!(matches!(muutos, ChangeKind::Removed | ChangeKind::Censored));
         GroupChange { tietoryhma: g, muutos, arvot: Vec::new() }
@@ -171,6 +181,27 @@ pub fn render(permit: &Permit, before: Option<Subject<'_>>, after: Subject<'_>, 
 /// Everything the recipient may hold of a person now, as an initial load.
 pub fn render_full(permit: &Permit, subject: Subject<'_>, today: Date) -> Option<Vec<GroupChange>> {
     (permit.is_active(today) && permit.in_scope(subject)).then(|| full(&visible(permit, subject)))
+}
+
+/// [`render_full`] of a person the caller has no further use for: the
+/// values given are moved out of it, not copied (a page of an area's
+/// residents renders thousands of whole persons). `listed` as
+/// [`Subject::new`] takes it.
+pub fn render_full_owned(permit: &Permit, mut person: Person, listed: bool, today: Date) -> Option<Vec<GroupChange>> {
+    let subject = Subject::new(&person, listed);
+    if !(permit.is_active(today) && permit.in_scope(subject)) {
+        return None;
+    }
+    let shown: Vec<(GroupName, bool)> =
+        visible(permit, subject).into_iter().map(|(g, v)| (g, matches!(v, Visible::Censored))).collect();
+    let changes = shown.into_iter().filter_map(|(g, censored)| {
+        if censored {
+            Some(GroupChange::marker(g, ChangeKind::Censored))
+        } else {
+            GroupChange::added_owned(person.tietoryhmat.remove(g))
+        }
+    });
+    Some(changes.collect())
 }
 
 fn full(view: &BTreeMap<GroupName, Visible<'_>>) -> Vec<GroupChange> {

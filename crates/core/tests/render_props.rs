@@ -471,6 +471,11 @@ proptest! {
             }
             apply_disclosure(&mut held, &d);
             prop_assert_eq!(&held, &projection(&permit, now));
+            // The whole person, rendered from a copy given up: the same.
+            prop_assert_eq!(
+                render_full_owned(&permit, person.clone(), on_list, day(today)),
+                render_full(&permit, Subject::new(&person, on_list), day(today))
+            );
         }
     }
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use time::Date;
 use vtj_core::{
-    label, render, render_change, render_full, Disclosure, GroupChange, Hetu, KuntaCode, Permit, Person, PersonId,
-    Scope, Subject,
+    label, render, render_change, render_full, render_full_owned, Disclosure, GroupChange, Hetu, KuntaCode, Permit,
+    Person, PersonId, Scope, Subject,
 };
 use vtj_store::{Cursor, PersonFilter, Store};
 
@@ -324,17 +324,20 @@ fn make_area_page<S: Store + ?Sized>(
         return Ok((AreaPage { persons: Vec::new(), snapshot: ask.snapshot.0, next: None }, touched));
     }
     let found = s.persons(PersonFilter::Kunnat(&ask.kunnat), ask.after, limits.vko_page)?;
-    let mut persons = Vec::with_capacity(found.len());
-    for p in &found {
-        if let Some(g) = full(permit, p, today) {
-            touched.record(p.hetu(), p.hetu(), &g);
-            persons.push(PersonOut { hetu: p.hetu(), groups: g });
-        }
-    }
     let next = match found.last() {
         Some(p) if found.len() == limits.vko_page => Some(format!("{}.{}", ask.snapshot.0, p.id.0)),
         _ => None,
     };
+    let on_list = matches!(permit.rajaus, Scope::Hetulista);
+    let mut persons = Vec::with_capacity(found.len());
+    // Each person is rendered from its own values, moved rather than copied.
+    for p in found {
+        let hetu = p.hetu();
+        if let Some(g) = render_full_owned(permit, p, on_list, today) {
+            touched.record(hetu, hetu, &g);
+            persons.push(PersonOut { hetu, groups: g });
+        }
+    }
     Ok((AreaPage { persons, snapshot: ask.snapshot.0, next }, touched))
 }
 
