@@ -26,6 +26,13 @@ const WIDE_AREA: f64 = 0.2;
 const LAST_CURSOR: &str = "SELECT MAX(COALESCE((SELECT MAX(cursor) FROM change_log), 0),
                 COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'log.base'), 0))";
 
+/// The first cursor registered after a day. By the day's index: left to
+/// itself SQLite answers a `MIN` of the row id by walking the log from its
+/// first row until one is later, which for today (every sync's first call)
+/// is the whole log, whole persons and all (0.46 s at 163 k changes).
+const CURSOR_AFTER_DAY: &str =
+    "SELECT MIN(cursor) FROM change_log INDEXED BY change_log_registered WHERE registered > ?1";
+
 pub struct SqliteStore {
     pub(crate) conn: Connection,
 }
@@ -383,8 +390,7 @@ impl Store for SqliteStore {
         // The cursor just before the first change registered after `date`,
         // so that nothing registered later can hide below it.
         let first_later: Option<i64> =
-            self.conn
-                .query_row("SELECT MIN(cursor) FROM change_log WHERE registered > ?1", [ymd(date)], |r| r.get(0))?;
+            self.conn.prepare_cached(CURSOR_AFTER_DAY)?.query_row([ymd(date)], |r| r.get(0))?;
         match first_later {
             Some(c) => Ok(Cursor(c - 1)),
             None => self.last_cursor(),
@@ -507,5 +513,24 @@ fn require_permit(conn: &Connection, permit: &str) -> Result<(), StoreError> {
         Ok(())
     } else {
         Err(StoreError::UnknownPermit(permit.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_of_a_day_is_found_by_the_days_index_not_by_walking_the_log() {
+        let s = SqliteStore::open_in_memory().unwrap();
+        let plan: Vec<String> = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {CURSOR_AFTER_DAY}"))
+            .unwrap()
+            .query_map(["20260101"], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(plan.iter().any(|step| step.contains("USING COVERING INDEX change_log_registered")), "{plan:?}");
     }
 }
