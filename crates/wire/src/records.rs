@@ -23,13 +23,12 @@
 //!   carries `"poistuuRajauksesta": true` (*ours*) and at most KOTIKUNTA
 //!   with the new municipality's code; nothing else of the person.
 
-use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
+use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
 use time::Date;
 use vtj_core::{ChangeKind, Disclosure, GroupChange, GroupValue, InstanceKind};
 
-use crate::group::{attribute, muutospv, ChangeRecord, Group, PersonRecord, MUUTOSATTRIBUUTTI};
+use crate::group::{attribute, muutospv, ChangeRecord, Group, PersonRecord};
 
 /// One group instance of a record, before it is an object.
 enum Part<'a> {
@@ -54,21 +53,19 @@ impl Serialize for Part<'_> {
         match self {
             Part::Marker(g) => g.serialize(s),
             Part::Value(v, None) => v.serialize(s),
-            // `with_attribute` adds the field last: the value's own object
-            // is written and the field spliced in before its closing brace.
-            Part::Value(v, Some(a)) => {
-                let mut text = serde_json::to_string(v).map_err(S::Error::custom)?;
-                if text.pop() != Some('}') {
-                    return Err(S::Error::custom("a group value is written as an object"));
-                }
-                if text.len() > 1 {
-                    text.push(',');
-                }
-                text.push_str(&format!(r#""{MUUTOSATTRIBUUTTI}":"{a}"}}"#));
-                RawValue::from_string(text).map_err(S::Error::custom)?.serialize(s)
-            }
+            // `with_attribute` adds the field last: the value's own fields,
+            // then the attribute, written straight into the answer.
+            Part::Value(v, Some(a)) => WithAttribute { value: v, muutosattribuutti: a }.serialize(s),
         }
     }
+}
+
+/// A group's value with its `muutosattribuutti` after its own fields.
+#[derive(Serialize)]
+struct WithAttribute<'a> {
+    #[serde(flatten)]
+    value: &'a GroupValue,
+    muutosattribuutti: &'a str,
 }
 
 /// The parts of a person record: every group held, censored ones as markers.
