@@ -70,20 +70,9 @@ fn pages(c: &mut Criterion) {
     assert!(!given().2 && given().2, "kept for the second request");
     g.bench_function("changes 1000 to JSON, page kept for the kind", |b| b.iter(given));
     g.throughput(Throughput::Elements(5_000));
-    let area_to_json = |page: &AreaPage| -> Result<Vec<u8>, Refused> {
-        let perustiedot: Vec<_> = page
-            .persons
-            .iter()
-            .map(|p| PersonRecordView { henkilotunnus: p.hetu.as_str(), groups: &p.groups })
-            .collect();
-        let answer = PerustiedotVkoResponse {
-            perustiedot,
-            ajan_tasalla: false,
-            viimeisin_kirjausavain: Some(page.snapshot),
-            jatkoavain: page.next.clone(),
-        };
-        Ok(serde_json::to_vec(&answer).expect("json"))
-    };
+    // The service's own writing of the answer, as for changes.
+    let area_to_json =
+        |page: &AreaPage| -> Result<axum::body::Bytes, Refused> { Ok(vtj_api::area_json(page).expect("json")) };
     let area_json = || {
         let (page, _) = area_page(&f.store, &permit, kunnat, None, &limits, today).expect("page");
         assert_eq!(page.persons.len(), 5_000);

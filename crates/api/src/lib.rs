@@ -516,8 +516,8 @@ async fn perustiedot_vko(
     finish(app, ctx, served).await
 }
 
-/// An area page's answer.
-fn area_json(page: &AreaPage) -> Result<Bytes, ApiError> {
+/// An area page as DVV's `/perustiedot-vko` answer.
+pub fn area_json(page: &AreaPage) -> Result<Bytes, ApiError> {
     let answer = PerustiedotVkoResponse {
         perustiedot: page.persons.iter().map(person_view).collect::<Vec<_>>(),
         ajan_tasalla: page.next.is_none(),

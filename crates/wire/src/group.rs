@@ -221,11 +221,7 @@ impl Group {
         if !self.describes_change {
             return self.clone();
         }
-        let fields = self.fields.get().cloned().map(|mut m| {
-            m.shift_remove(MUUTOSATTRIBUUTTI);
-            m.shift_remove(VOIMASSAOLEVAT_TIEDOT);
-            m
-        });
+        let fields = self.fields.get().cloned().map(without_change_fields);
         Group {
             // An object's text with some of its members left out is one.
             text: RawValue::from_string(self.held_text().into_owned()).unwrap_or_else(|_| self.text.clone()),
@@ -286,10 +282,7 @@ impl Group {
         if self.is_censored() || GroupName::parse(self.name()).is_err() {
             return None;
         }
-        let mut held = self.fields().clone();
-        held.shift_remove(MUUTOSATTRIBUUTTI);
-        held.shift_remove(VOIMASSAOLEVAT_TIEDOT);
-        serde_json::from_value(Value::Object(held)).ok()
+        serde_json::from_value(Value::Object(without_change_fields(self.fields().clone()))).ok()
     }
 
     pub fn from_value(v: &GroupValue) -> Group {
@@ -361,6 +354,13 @@ fn name_only(g: GroupName) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert(TIETORYHMA.into(), Value::String(g.as_str().into()));
     m
+}
+
+/// A group's values as a person holds them (see [`Group::held`]).
+fn without_change_fields(mut fields: Map<String, Value>) -> Map<String, Value> {
+    fields.shift_remove(MUUTOSATTRIBUUTTI);
+    fields.shift_remove(VOIMASSAOLEVAT_TIEDOT);
+    fields
 }
 
 /// A JSON string as serde_json writes it.
