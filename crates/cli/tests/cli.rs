@@ -291,7 +291,7 @@ fn bench_measures_every_figure_on_a_small_population() {
         "--clients",
         "1,4",
         "--feed-pages",
-        "2",
+        "6",
     ]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
@@ -318,6 +318,14 @@ fn bench_measures_every_figure_on_a_small_population() {
     assert!((2_900..=3_000).contains(&loaded), "{loaded} persons loaded:\n{out}");
     let applied: u64 = number_before(&out, " changes)");
     assert!(applied > 0, "{out}");
+    // Each audit cost is of two services side by side taking turns.
+    for what in ["initial data", "feed, 1 client(s)", "feed, 4 client(s)"] {
+        let row = out
+            .lines()
+            .find(|l| l.starts_with("| sqlite 3,000 | ") && l.contains(&format!("audit cost: {what}")))
+            .unwrap_or_else(|| panic!("no audit cost row for {what}:\n{out}"));
+        assert!(row.contains("(two services side by side, ") && row.contains("audit costs "), "{row}");
+    }
 }
 
 #[test]
