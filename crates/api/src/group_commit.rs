@@ -17,7 +17,7 @@ use crate::db::Db;
 use crate::problem::ApiError;
 
 /// Entries in one commit at most: bounds one transaction's time.
-const MAX_BATCH: usize = 256;
+pub(crate) const MAX_BATCH: usize = 256;
 
 type Reply = oneshot::Sender<Result<Appended, ApiError>>;
 

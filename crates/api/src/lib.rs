@@ -106,6 +106,10 @@ pub struct App {
     shared: Arc<PageCache<Bytes>>,
     /// Page answers between their read and their audit commit.
     pages: Arc<tokio::sync::Semaphore>,
+    /// Answers of pages already kept, waiting for their audit commit: the
+    /// page's bytes are the kept page's, so such an answer holds no page
+    /// slot while it waits; its entry (a page's hetus) is what this bounds.
+    kept_waiting: Arc<tokio::sync::Semaphore>,
     limits: Limits,
     body_limit: usize,
     audited: bool,
@@ -151,6 +155,7 @@ impl App {
             log: Arc::new(LogCache::new(config.log_cache)),
             shared: Arc::new(PageCache::new(config.page_cache)),
             pages: Arc::new(tokio::sync::Semaphore::new(2 * slots)),
+            kept_waiting: Arc::new(tokio::sync::Semaphore::new(group_commit::MAX_BATCH)),
             limits: config.limits,
             body_limit: config.body_limit,
             limiter: rate::RateLimiter::new(config.rate_per_second, config.rate_burst),
@@ -198,7 +203,8 @@ struct Ctx {
     audit: Context,
     cert: Option<String>,
     /// A page slot, held from the read until the audit entry is committed
-    /// (released when the context is dropped at the end of `finish`).
+    /// (released when the context is dropped at the end of `finish`); for
+    /// a page already kept, a slot among the answers waiting for a commit.
     page: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
@@ -215,6 +221,17 @@ impl Ctx {
     /// commit would otherwise pile up in memory without bound.
     async fn page_slot(&mut self, app: &App) -> Result<(), ApiError> {
         self.page = Some(app.pages.clone().acquire_owned().await.map_err(|_| ApiError::internal())?);
+        Ok(())
+    }
+
+    /// The answer's page was already kept: it gives up its page slot for
+    /// one of the answers waiting for their commit. With only page slots,
+    /// a commit took the few entries that came in while the one before
+    /// ran, and each commit's sync, signed checkpoint and rewritten pages
+    /// were shared by one or two answers (BENCHMARKS.md, "taking turns").
+    async fn kept_page(&mut self, app: &App) -> Result<(), ApiError> {
+        let waiting = app.kept_waiting.clone().acquire_owned().await.map_err(|_| ApiError::internal())?;
+        self.page = Some(waiting);
         Ok(())
     }
 
@@ -442,6 +459,7 @@ async fn muutokset(
         count(&app.metrics.changes_served, n);
         if kept {
             count(&app.metrics.shared_pages, 1);
+            ctx.kept_page(&app).await?;
         }
         Ok(body)
     }
@@ -505,6 +523,7 @@ async fn perustiedot_vko(
         count(&app.metrics.persons_served, n);
         if kept {
             count(&app.metrics.area_pages_kept, 1);
+            ctx.kept_page(&app).await?;
         }
         if let Some(next) = next {
             let (permit, kunnat) = ahead;

@@ -620,3 +620,50 @@ async fn the_next_page_of_a_load_is_made_ahead_and_given_only_while_the_log_is_a
     assert!(address.is_censored(), "{address:?}");
     assert!(address.get("katunimi").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_of_a_kept_page_wait_for_their_commit_together_beyond_the_page_slots() {
+    let h = start(Options { config: |c| c.limits.page = 40, ..Options::default() }).await;
+    let body = json!({ "viimeisinKirjausavain": 0 });
+    let (st, made) = h.post(KS, "/muutokset", &body).await;
+    assert_eq!(st, StatusCode::OK);
+    let kept = || async {
+        metric(&h.http.get(h.url("/metrics")).send().await.unwrap().text().await.unwrap(), "vtj_shared_pages_total")
+    };
+    // The audit log's writer is held up (another writer has the database)
+    // while more answers of the kept page come than there are page slots
+    // (two per read slot, two read slots per core).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let answers = 4 * 2 * cores + 4;
+    let blocker = rusqlite::Connection::open(&h.db).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (u, p) = h.user(KS);
+    let requests: Vec<_> = (0..answers)
+        .map(|_| {
+            let request = h.http.post(format!("{}/muutokset", h.api_base())).basic_auth(u, Some(p)).json(&body);
+            tokio::spawn(async move { request.send().await })
+        })
+        .collect();
+    // Each is counted once it has its page, before it waits for its commit.
+    let started = std::time::Instant::now();
+    while kept().await < answers as u64 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{} of {answers} answers got their kept page while the commit was held up: they wait for page slots",
+            kept().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    blocker.execute_batch("COMMIT").unwrap();
+    let mut checkpoints = std::collections::BTreeSet::new();
+    for r in requests {
+        let r = r.await.unwrap().unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let note = r.headers()[vtj_wire::paths::HEADER_AUDIT_CHECKPOINT].to_str().unwrap().to_string();
+        checkpoints.insert(note);
+        assert_eq!(r.bytes().await.unwrap(), made, "the page kept");
+    }
+    // One commit may have begun before the others came; the rest waited together.
+    assert!(checkpoints.len() <= 2, "{answers} answers in {} commits", checkpoints.len());
+    assert_eq!(h.store().audit_entries(0, 100).unwrap().len(), answers + 1, "every answer logged");
+}

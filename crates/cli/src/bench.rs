@@ -281,14 +281,19 @@ impl Bench<'_> {
             Server::start(self.exe, db, false, self.pinned, Some(&config))?,
             Server::start(self.exe, db, true, self.pinned, Some(&config))?,
         ];
+        // Each service's own CPU time over a comparison: it works only in its turns.
+        let cpu = || -> Result<[f64; 2]> { Ok([cpu_seconds(servers[0].pid())?, cpu_seconds(servers[1].pid())?]) };
         // Per service (without, with): seconds and what was served.
         let mut loads = [(0.0, 0); 2];
+        let before = cpu()?;
         for (turn, audited) in [0, 1, 1, 0].into_iter().enumerate() {
             let load = self.initial_load(&servers[audited], &users[0].1, &format!("turn-{turn}"))?;
             loads[audited] = (loads[audited].0 + load.seconds, loads[audited].1 + load.persons);
         }
-        self.audit_row(table, "initial data", "persons/s", loads, "loads without, with, with, without");
+        let used = since(before, cpu()?);
+        self.audit_row(table, "initial data", "person", loads, used, "loads without, with, with, without");
         for &c in &self.args.clients {
+            let before = cpu()?;
             let mut sums = [(0.0, 0); 2];
             let (mut cursors, mut read) = (vec![initial.snapshot; c], 0);
             while read < self.args.feed_pages {
@@ -308,8 +313,8 @@ impl Bench<'_> {
                 }
                 (cursors, read) = (stopped.swap_remove(0), read + pages);
             }
-            let how = format!("taking turns every {AUDIT_BLOCK} pages");
-            self.audit_row(table, &format!("feed, {c} client(s)"), "changes/s", sums, &how);
+            let (used, how) = (since(before, cpu()?), format!("taking turns every {AUDIT_BLOCK} pages"));
+            self.audit_row(table, &format!("feed, {c} client(s)"), "change", sums, used, &how);
         }
         for s in servers {
             s.stop()?;
@@ -318,14 +323,23 @@ impl Bench<'_> {
     }
 
     /// A row of the audit comparison from the seconds and figures served
-    /// without and with the audit log.
-    fn audit_row(&self, table: &mut Table, what: &str, unit: &str, sums: [(f64, u64); 2], how: &str) {
+    /// without and with the audit log (`noun`s), and the services' CPU seconds.
+    fn audit_row(&self, table: &mut Table, what: &str, noun: &str, sums: [(f64, u64); 2], cpu: [f64; 2], how: &str) {
         let [off, on] = sums.map(|(seconds, n)| n as f64 / seconds.max(1e-9));
+        let [cpu_off, cpu_on] = [0, 1].map(|i| cpu[i] / (sums[i].1 as f64).max(1.0));
         table.row(
             &self.label(),
             &format!("audit cost: {what}"),
-            &format!("{off:.0} {unit} without audit log, {on:.0} with (two services side by side, {how})"),
-            &format!("audit costs {:.1} % of throughput", cost(on, off)),
+            &format!(
+                "{off:.0} {noun}s/s without audit log, {on:.0} with (two services side by side, {how}); \
+                 the service's CPU {:.1} s without, {:.1} s with",
+                cpu[0], cpu[1]
+            ),
+            &format!(
+                "audit costs {:.1} % of throughput, {:.1} % more CPU per {noun}",
+                cost(on, off),
+                (cpu_on / cpu_off.max(1e-12) - 1.0) * 100.0,
+            ),
         );
     }
 
@@ -410,6 +424,11 @@ fn pct(ratio: f64) -> String {
 
 fn cost(on: f64, off: f64) -> f64 {
     (1.0 - on / off) * 100.0
+}
+
+/// CPU seconds of each service from `before` to `after`.
+fn since(before: [f64; 2], after: [f64; 2]) -> [f64; 2] {
+    [after[0] - before[0], after[1] - before[1]]
 }
 
 struct Initial {

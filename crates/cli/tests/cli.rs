@@ -324,7 +324,7 @@ fn bench_measures_every_figure_on_a_small_population() {
             .lines()
             .find(|l| l.starts_with("| sqlite 3,000 | ") && l.contains(&format!("audit cost: {what}")))
             .unwrap_or_else(|| panic!("no audit cost row for {what}:\n{out}"));
-        assert!(row.contains("(two services side by side, ") && row.contains("audit costs "), "{row}");
+        assert!(row.contains("(two services side by side, ") && row.contains(" more CPU per "), "{row}");
     }
 }
 
