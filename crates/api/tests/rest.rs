@@ -654,6 +654,8 @@ async fn answers_of_a_kept_page_wait_for_their_commit_together_beyond_the_page_s
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    // The last counted may still be on its way from its page to the queue.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     blocker.execute_batch("COMMIT").unwrap();
     let mut checkpoints = std::collections::BTreeSet::new();
     for r in requests {
