@@ -503,6 +503,11 @@ async fn every_request_is_audited_with_whose_data_and_which_groups() {
     assert_eq!(s.audit_verify().unwrap().entries, 3);
 }
 
+/// The service's `/metrics` text now.
+async fn metrics(h: &Harness) -> String {
+    h.http.get(h.url("/metrics")).send().await.unwrap().text().await.unwrap()
+}
+
 fn metric(text: &str, name: &str) -> u64 {
     text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok()).unwrap_or_else(|| panic!("no {name}"))
 }
@@ -525,9 +530,7 @@ async fn a_page_made_for_one_permit_is_given_to_another_of_its_kind_and_logged_a
         s.put_permit(&ks2).unwrap();
         vtj_api::admin::add_user(&mut s, "KS2", "ks2").unwrap()
     };
-    let shared = || async {
-        metric(&h.http.get(h.url("/metrics")).send().await.unwrap().text().await.unwrap(), "vtj_shared_pages_total")
-    };
+    let shared = || async { metric(&metrics(&h).await, "vtj_shared_pages_total") };
     let body = serde_json::to_vec(&json!({ "viimeisinKirjausavain": 0 })).unwrap();
 
     let (st, first) = h.post(KS, "/muutokset", &json!({ "viimeisinKirjausavain": 0 })).await;
@@ -566,11 +569,10 @@ async fn a_page_made_for_one_permit_is_given_to_another_of_its_kind_and_logged_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_next_page_of_a_load_is_made_ahead_and_given_only_while_the_log_is_as_it_was() {
     let h = &start(Options { config: |c| c.limits.vko_page = 50, ..Options::default() }).await;
-    let metrics = || async { h.http.get(h.url("/metrics")).send().await.unwrap().text().await.unwrap() };
     // Made in the background once the page before is answered.
     let ahead = |n: u64| async move {
         for _ in 0..200 {
-            if metric(&metrics().await, "vtj_area_pages_ahead_total") >= n {
+            if metric(&metrics(h).await, "vtj_area_pages_ahead_total") >= n {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -593,7 +595,7 @@ async fn the_next_page_of_a_load_is_made_ahead_and_given_only_while_the_log_is_a
     let first = page(None).await;
     ahead(1).await;
     let second = page(first.jatkoavain.clone()).await;
-    assert_eq!(metric(&metrics().await, "vtj_area_pages_kept_total"), 1, "the page made ahead was given");
+    assert_eq!(metric(&metrics(h).await, "vtj_area_pages_kept_total"), 1, "the page made ahead was given");
     assert_eq!(second.perustiedot.len(), 50);
     assert_ne!(second.perustiedot, first.perustiedot);
     ahead(2).await;
@@ -611,7 +613,7 @@ async fn the_next_page_of_a_load_is_made_ahead_and_given_only_while_the_log_is_a
     h.store().append(&[ev(p, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite })]).unwrap();
     let third = page(second.jatkoavain.clone()).await;
     assert_eq!(
-        metric(&metrics().await, "vtj_area_pages_kept_total"),
+        metric(&metrics(h).await, "vtj_area_pages_kept_total"),
         1,
         "a page made before the turvakielto was given"
     );
@@ -627,9 +629,7 @@ async fn answers_of_a_kept_page_wait_for_their_commit_together_beyond_the_page_s
     let body = json!({ "viimeisinKirjausavain": 0 });
     let (st, made) = h.post(KS, "/muutokset", &body).await;
     assert_eq!(st, StatusCode::OK);
-    let kept = || async {
-        metric(&h.http.get(h.url("/metrics")).send().await.unwrap().text().await.unwrap(), "vtj_shared_pages_total")
-    };
+    let kept = || async { metric(&metrics(&h).await, "vtj_shared_pages_total") };
     // The audit log's writer is held up (another writer has the database)
     // while more answers of the kept page come than there are page slots
     // (two per read slot, two read slots per core).
