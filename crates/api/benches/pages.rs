@@ -11,7 +11,7 @@ use vtj_disclose::pages::{area_page, changes, shared_area, shared_changes, AreaP
 use vtj_disclose::{Limits, LogCache, PageCache, Refused};
 use vtj_sim::{GenerateConfig, SimulateConfig};
 use vtj_store::{AuditLog, SqliteStore, Store};
-use vtj_wire::{MuutoksetResponse, PersonRecordView, PerustiedotVkoResponse};
+use vtj_wire::{MuutoksetResponse, PerustiedotVkoResponse};
 
 // The service's allocator (`vtj` sets it), so that these figures are the service's.
 #[global_allocator]

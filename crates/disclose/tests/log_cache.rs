@@ -238,28 +238,24 @@ fn shown(page: &ChangesPage) -> Result<Vec<u8>, Refused> {
 }
 
 type Shared = PageCache<Vec<u8>>;
+/// A page's bytes and what it disclosed.
+type Sent = (Vec<u8>, Touched);
 
 /// A page through the kept pages, as (what is sent, what is logged), and
 /// whether it was kept before.
-fn through(
-    s: &SqliteStore,
-    kept: &Shared,
-    p: &Permit,
-    after: i64,
-    limits: &Limits,
-) -> Result<((Vec<u8>, Touched), bool), String> {
+fn through(s: &SqliteStore, kept: &Shared, p: &Permit, after: i64, limits: &Limits) -> Result<(Sent, bool), String> {
     let log = LogCache::disabled();
     let (page, hit) = shared_changes(s, &log, kept, p, after, limits, today(), shown).map_err(|e| e.to_string())?;
     Ok(((page.value.clone(), page.touched.clone()), hit))
 }
 
 /// The same page made for this request alone.
-fn alone(s: &SqliteStore, p: &Permit, after: i64, limits: &Limits) -> Result<(Vec<u8>, Touched), String> {
+fn alone(s: &SqliteStore, p: &Permit, after: i64, limits: &Limits) -> Result<Sent, String> {
     made(s, p, after, limits).map(|(sent, _)| sent)
 }
 
 /// `alone`, and where the next page starts (none at the log's end).
-fn made(s: &SqliteStore, p: &Permit, after: i64, limits: &Limits) -> Result<((Vec<u8>, Touched), Option<i64>), String> {
+fn made(s: &SqliteStore, p: &Permit, after: i64, limits: &Limits) -> Result<(Sent, Option<i64>), String> {
     let (page, touched) =
         changes(s, &LogCache::disabled(), p, after, None, None, limits, today()).map_err(|e| e.to_string())?;
     Ok(((shown(&page).map_err(|e| e.to_string())?, touched), (!page.up_to_date).then_some(page.last)))
@@ -379,7 +375,7 @@ fn area_through(
     kunnat: &BTreeSet<KuntaCode>,
     from: Option<&str>,
     limits: &Limits,
-) -> Result<((Vec<u8>, Touched), bool, Option<String>), String> {
+) -> Result<(Sent, bool, Option<String>), String> {
     let (page, hit) = shared_area(s, kept, p, kunnat, from, limits, today(), shown_area).map_err(|e| e.to_string())?;
     Ok(((page.value.clone(), page.touched.clone()), hit, page.next.clone()))
 }
@@ -391,7 +387,7 @@ fn area_alone(
     kunnat: &BTreeSet<KuntaCode>,
     from: Option<&str>,
     limits: &Limits,
-) -> Result<((Vec<u8>, Touched), AreaPage), String> {
+) -> Result<(Sent, AreaPage), String> {
     let (page, touched) = area_page(s, p, kunnat, from, limits, today()).map_err(|e| e.to_string())?;
     Ok(((shown_area(&page).map_err(|e| e.to_string())?, touched), page))
 }

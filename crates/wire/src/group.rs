@@ -560,7 +560,7 @@ mod tests {
             r#"{"tietoryhma":"OMA_RYHMA","x":"\ud800"}"#,
         ] {
             let e = serde_json::from_str::<Group>(bad).unwrap_err().to_string();
-            assert_eq!(serde_json::from_str::<Map<String, Value>>(bad).is_err(), true, "{bad}");
+            assert!(serde_json::from_str::<Map<String, Value>>(bad).is_err(), "{bad}");
             assert!(e.contains("a data group"), "{bad}: {e}");
         }
     }
