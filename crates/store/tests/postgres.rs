@@ -71,12 +71,29 @@ fn change_log_is_append_only_compressed_with_lz4_and_migrations_are_idempotent()
     let del = raw.execute("DELETE FROM change_log", &[]).unwrap_err();
     assert!(format!("{del:?}").contains("append-only"), "{del:?}");
 
-    // Where the server has lz4, the persons' JSON is compressed with it.
+    // A log row's large values stay compressed in its page, and a person's
+    // page keeps room for the row's next version.
+    let storage: Vec<(String, String)> = raw
+        .query(
+            "SELECT attname, attstorage::text FROM pg_attribute
+             WHERE attrelid = 'change_log'::regclass AND attname IN ('event', 'before', 'after', 'delta') ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(storage, ["after", "before", "delta", "event"].map(|c| (c.to_string(), "m".to_string())));
+    let options: Vec<String> =
+        raw.query_one("SELECT reloptions FROM pg_class WHERE oid = 'person'::regclass", &[]).unwrap().get(0);
+    assert_eq!(options, ["fillfactor=85"]);
+
+    // Where the server has lz4, the persons' JSON and the summaries are compressed with it.
     if raw.batch_execute("SET default_toast_compression = lz4").is_ok() {
         let methods: Vec<(String, String)> = raw
             .query(
                 "SELECT attrelid::regclass::text || '.' || attname, attcompression::text FROM pg_attribute
-                 WHERE (attrelid = 'change_log'::regclass AND attname IN ('event', 'before', 'after'))
+                 WHERE (attrelid = 'change_log'::regclass AND attname IN ('event', 'before', 'after', 'delta'))
                     OR (attrelid = 'person'::regclass AND attname = 'data') ORDER BY 1",
                 &[],
             )
@@ -85,7 +102,10 @@ fn change_log_is_append_only_compressed_with_lz4_and_migrations_are_idempotent()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
         let lz4 = |c: &str| (c.to_string(), "l".to_string());
-        assert_eq!(methods, ["change_log.after", "change_log.before", "change_log.event", "person.data"].map(lz4));
+        assert_eq!(
+            methods,
+            ["change_log.after", "change_log.before", "change_log.delta", "change_log.event", "person.data"].map(lz4)
+        );
     }
 }
 
