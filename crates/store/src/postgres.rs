@@ -11,6 +11,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use postgres::{Client, GenericClient, NoTls, Row};
 use time::Date;
@@ -195,6 +196,33 @@ struct State {
     written: Option<(String, usize)>,
 }
 
+/// Log rows are made and inserted this many events at a time: the server
+/// inserts one chunk while the next is applied and encoded, so the two
+/// halves of an append, each about half its time, run on two cores.
+const LOG_CHUNK: usize = 512;
+
+/// A chunk of log rows, column by column as the insert binds them.
+#[derive(Default)]
+struct LogRows {
+    person_ids: Vec<i64>,
+    registered: Vec<String>,
+    kinds: Vec<&'static str>,
+    events: Vec<String>,
+    /// Whether `before` is the person's row as stored (sent as NULL).
+    as_stored: Vec<bool>,
+    befores: Vec<Option<String>>,
+    afters: Vec<String>,
+    deltas: Vec<Vec<u8>>,
+}
+
+/// What applying a batch's events left behind.
+struct Applied {
+    states: HashMap<PersonId, State>,
+    touched: Touched,
+    /// The persons whose hetus the batch changed.
+    rehetued: HashSet<PersonId>,
+}
+
 /// A batch's events in a few set-wise statements: the persons read at
 /// once, the events applied in memory in order, then the log rows, the
 /// persons' last states and the hetus of those whose hetus changed. Row by
@@ -207,21 +235,43 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
     let mut ids: Vec<i64> = events.iter().map(|e| e.person.0 as i64).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut states: HashMap<PersonId, State> = HashMap::with_capacity(ids.len());
-    for row in tx.query("SELECT id, data FROM person WHERE id = ANY($1)", &[&ids])? {
-        let person = decode_person(row.get(1))?;
-        states.insert(PersonId(row.get::<_, i64>(0) as u64), State { person, written: None });
+    let stored = tx.query("SELECT id, data FROM person WHERE id = ANY($1)", &[&ids])?;
+    let (applied, mut cursors) = std::thread::scope(|s| {
+        let (send, chunks) = std::sync::mpsc::sync_channel(1);
+        let worker = s.spawn(|| apply_events(&stored, events, send));
+        let inserted = insert_log_rows(tx, chunks);
+        let applied = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // A failed insert stops the worker: the insert's error is the cause.
+        let cursors = inserted?;
+        Ok::<_, StoreError>((applied?, cursors))
+    })?;
+    // Cursors are drawn in the inserts' order, which is the events' order.
+    cursors.sort_unstable();
+    if cursors.len() != events.len() {
+        return Err(StoreError::Corrupt(format!("{} events appended as {} log rows", events.len(), cursors.len())));
     }
+    let claims = hetu_claims(tx, &applied.states, &applied.rehetued)?;
+    write_persons(tx, &applied.states, &cursors)?;
+    write_hetus(tx, &applied.states, &claims)?;
+    Ok((cursors, applied.touched))
+}
+
+/// Applies the events in order to the persons as stored, handing on their
+/// log rows a chunk at a time. Stops when the insert has stopped taking them.
+fn apply_events(stored: &[Row], events: &[Event], chunks: SyncSender<LogRows>) -> Result<Applied, StoreError> {
+    // Each person is decoded when their first event comes, so that the
+    // first chunk is on its way after decoding only its own persons.
+    let mut unread: HashMap<PersonId, &str> =
+        stored.iter().map(|row| (PersonId(row.get::<_, i64>(0) as u64), row.get(1))).collect();
+    let mut states: HashMap<PersonId, State> = HashMap::with_capacity(stored.len());
     let mut touched = Touched::default();
     let mut rehetued: HashSet<PersonId> = HashSet::new();
-    let n = events.len();
-    let (mut person_ids, mut registered, mut kinds) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut event_json, mut as_stored, mut befores, mut afters) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut deltas = Vec::with_capacity(n);
+    let mut rows = LogRows::default();
     for (index, event) in events.iter().enumerate() {
-        let before = states.remove(&event.person);
+        let before = match unread.remove(&event.person) {
+            Some(json) => Some(State { person: decode_person(json)?, written: None }),
+            None => states.remove(&event.person),
+        };
         let before_person = before.as_ref().map(|s| &s.person);
         let after = vtj_core::apply(before_person, event).map_err(|source| StoreError::Event { index, source })?;
         touched.record(index, &event.tapahtuma, before_person, &after);
@@ -229,38 +279,43 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
             rehetued.insert(after.id);
         }
         let json = serde_json::to_string(&after)?;
-        deltas.push(summarise(before_person, &after, event)?);
-        person_ids.push(event.person.0 as i64);
-        registered.push(ymd(event.rekisterointipaiva));
-        kinds.push(event.tapahtuma.wire_name());
-        event_json.push(serde_json::to_string(event)?);
+        rows.deltas.push(summarise(before_person, &after, event)?);
+        rows.person_ids.push(event.person.0 as i64);
+        rows.registered.push(ymd(event.rekisterointipaiva));
+        rows.kinds.push(event.tapahtuma.wire_name());
+        rows.events.push(serde_json::to_string(event)?);
         let written = before.map(|s| s.written);
-        as_stored.push(matches!(written, Some(None)));
-        befores.push(written.flatten().map(|(json, _)| json));
-        afters.push(json.clone());
+        rows.as_stored.push(matches!(written, Some(None)));
+        rows.befores.push(written.flatten().map(|(json, _)| json));
+        rows.afters.push(json.clone());
         states.insert(event.person, State { person: after, written: Some((json, index)) });
+        if rows.person_ids.len() == LOG_CHUNK || index + 1 == events.len() {
+            chunks
+                .send(std::mem::take(&mut rows))
+                .map_err(|_| StoreError::Corrupt("the log rows' insert stopped".into()))?;
+        }
     }
-    let claims = hetu_claims(tx, &states, &rehetued)?;
-    let mut cursors: Vec<Cursor> = tx
-        .query(
-            "INSERT INTO change_log (person_id, registered, kind, event, before, after, delta)
-             SELECT p, r, k, e, CASE WHEN s THEN (SELECT data FROM person WHERE id = p) ELSE b END, a, d
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[],
-                 $8::bytea[]) WITH ORDINALITY AS t(p, r, k, e, s, b, a, d, n) ORDER BY n
-             RETURNING cursor",
-            &[&person_ids, &registered, &kinds, &event_json, &as_stored, &befores, &afters, &deltas],
-        )?
-        .iter()
-        .map(|r| Cursor(r.get(0)))
-        .collect();
-    // Cursors are drawn in the insert's order, which is the events' order.
-    cursors.sort_unstable();
-    if cursors.len() != n {
-        return Err(StoreError::Corrupt(format!("{n} events appended as {} log rows", cursors.len())));
+    Ok(Applied { states, touched, rehetued })
+}
+
+/// Inserts the chunks of log rows as they come, giving their cursors.
+fn insert_log_rows(tx: &mut postgres::Transaction<'_>, chunks: Receiver<LogRows>) -> Result<Vec<Cursor>, StoreError> {
+    let insert = tx.prepare(
+        "INSERT INTO change_log (person_id, registered, kind, event, before, after, delta)
+         SELECT p, r, k, e, CASE WHEN s THEN (SELECT data FROM person WHERE id = p) ELSE b END, a, d
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[],
+             $8::bytea[]) WITH ORDINALITY AS t(p, r, k, e, s, b, a, d, n) ORDER BY n
+         RETURNING cursor",
+    )?;
+    let mut cursors = Vec::new();
+    for c in chunks {
+        let inserted = tx.query(
+            &insert,
+            &[&c.person_ids, &c.registered, &c.kinds, &c.events, &c.as_stored, &c.befores, &c.afters, &c.deltas],
+        )?;
+        cursors.extend(inserted.iter().map(|r| Cursor(r.get(0))));
     }
-    write_persons(tx, &states, &cursors)?;
-    write_hetus(tx, &states, &claims)?;
-    Ok((cursors, touched))
+    Ok(cursors)
 }
 
 /// The hetus of the persons whose hetus the batch changed, each with its

@@ -64,6 +64,7 @@ pub fn run_all<S: Store + Access + AuditLog>(fresh: impl Fn() -> S) {
     audit_entries_appended_together_are_each_as_if_alone(&mut fresh());
     cursors_increase_and_pages_see_each_change_once(&mut fresh());
     failed_batch_commits_nothing(&mut fresh());
+    long_batches_commit_whole_or_not_at_all(&mut fresh());
     log_keeps_both_sides_of_each_change(&mut fresh());
     hetu_correction_keeps_old_hetu_findable(&mut fresh());
     hetu_cannot_belong_to_two_persons(&mut fresh());
@@ -253,6 +254,47 @@ pub fn failed_batch_commits_nothing<S: Store>(s: &mut S) {
     let next = s.append(&[birth(2, test_hetu(2), "049", 1)]).unwrap();
     assert!(next[0] > before_cursor);
     assert!(matches!(s.append(&[birth(2, test_hetu(3), "049", 1)]), Err(StoreError::Event { index: 0, .. })));
+}
+
+/// A batch longer than a backend's unit of work (PostgreSQL inserts log
+/// rows a chunk at a time while it makes the next) is still one: a person
+/// changed in two chunks is logged state after state, in the events'
+/// order, and a batch refused near its end leaves nothing behind.
+pub fn long_batches_commit_whole_or_not_at_all<S: Store>(s: &mut S) {
+    const N: u64 = 1300;
+    let births: Vec<Event> = (1..=N).map(|i| birth(i, test_hetu(i as u16), "091", 0)).collect();
+    s.append(&births).unwrap();
+    let start = |i| event(i, 1, EventKind::TurvakieltoStart { turva_loppu_pv: VtjDate::Indefinite });
+    let end = |i| event(i, 2, EventKind::TurvakieltoEnd);
+    let from = s.last_cursor().unwrap();
+    let batch: Vec<Event> = (1..=N).map(start).chain((1..=N).map(end)).collect();
+    let cursors = s.append(&batch).unwrap();
+    assert_eq!(cursors.len(), batch.len());
+    let log = s.changes_since(from, 2 * N as usize + 1).unwrap();
+    assert_eq!(log.iter().map(|e| e.cursor).collect::<Vec<_>>(), cursors);
+    assert!(log.iter().zip(&batch).all(|(logged, sent)| logged.event == *sent), "logged in the batch's order");
+    for i in 0..N as usize {
+        let (started, ended) = (&log[i], &log[N as usize + i]);
+        assert!(started.after.has_turvakielto() && !ended.after.has_turvakielto());
+        assert_eq!(ended.before.as_ref(), Some(&started.after), "person {}", i + 1);
+        assert_eq!(s.person(started.event.person).unwrap().as_ref(), Some(&ended.after));
+    }
+    // Refused at its last event, or at its last person's hetu.
+    let last = s.last_cursor().unwrap();
+    let person = s.person(PersonId(1)).unwrap();
+    let mut refused = batch.clone();
+    refused.push(end(1));
+    match s.append(&refused) {
+        Err(StoreError::Event { index, .. }) if index == refused.len() - 1 => {}
+        other => panic!("expected the last event refused, got {other:?}"),
+    }
+    let mut twins: Vec<Event> = (N + 1..=2 * N).map(|i| birth(i, test_hetu(i as u16), "091", 3)).collect();
+    twins.push(birth(2 * N + 1, test_hetu(1), "091", 3));
+    assert!(matches!(s.append(&twins), Err(StoreError::HetuInUse(h)) if h == test_hetu(1)));
+    assert_eq!(s.last_cursor().unwrap(), last);
+    assert_eq!(s.person(PersonId(1)).unwrap(), person);
+    assert_eq!(s.person(PersonId(N + 1)).unwrap(), None);
+    assert!(!s.hetu_exists(test_hetu(N as u16 + 1)).unwrap());
 }
 
 pub fn log_keeps_both_sides_of_each_change<S: Store>(s: &mut S) {
