@@ -18,11 +18,12 @@ use time::Date;
 use vtj_core::date::ymd;
 use vtj_core::{Event, Hetu, Permit, Person, PersonId};
 
-use vtj_tlog::{Hash, Nodes, Signer};
+use vtj_tlog::{Hash, Signer};
 
 use crate::audit::{Appended, AuditEntry, AuditRecord, ChainPoint};
 use crate::batch::Touched;
-use crate::tree::{self, LogTx, TreeTx};
+use crate::pg_tree::{node, tree_size, PgTree, SeenNodes};
+use crate::tree;
 use crate::{
     decode_person, migrations, summarise, Access, ApiUser, AuditLog, Cursor, LogEntry, LogSummary, LoggedChange,
     PersonFilter, Recipient, Store, StoreError,
@@ -34,6 +35,8 @@ const AUDIT_LOCK: i64 = 0x0076_746a_5f61_7564; // "vtj_aud" in ASCII
 pub struct PgStore {
     /// `None` only while being dropped.
     client: RefCell<Option<Client>>,
+    /// Audit tree nodes known committed, so that a commit need not read them.
+    seen: SeenNodes,
 }
 
 impl Drop for PgStore {
@@ -71,7 +74,7 @@ impl PgStore {
             tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&(i as i32 + 1)])?;
         }
         tx.commit()?;
-        Ok(PgStore { client: RefCell::new(Some(client)) })
+        Ok(PgStore { client: RefCell::new(Some(client)), seen: SeenNodes::default() })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
@@ -802,60 +805,6 @@ fn chain_point(c: &mut impl GenericClient, key: &str) -> Result<ChainPoint, Stor
 const HEAD: &str = "audit.head";
 const ANCHOR: &str = "audit.anchor";
 
-/// The audit tree inside a transaction or on the connection.
-struct PgTree<'a, C: GenericClient>(&'a mut C);
-
-impl<C: GenericClient> Nodes for PgTree<'_, C> {
-    type Error = StoreError;
-    fn node(&mut self, level: u32, index: u64) -> Result<Hash, StoreError> {
-        node(self.0, level, index)?.ok_or_else(|| tree::missing(level, index))
-    }
-}
-
-impl<C: GenericClient> LogTx for PgTree<'_, C> {
-    fn insert_entry(&mut self, seq: i64, at: &str, data: &str, prev_hash: &str, hash: &str) -> Result<(), StoreError> {
-        self.0.execute(
-            "INSERT INTO audit_log (seq, at, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5)",
-            &[&seq, &at, &data, &prev_hash, &hash],
-        )?;
-        Ok(())
-    }
-}
-
-impl<C: GenericClient> TreeTx for PgTree<'_, C> {
-    fn tree_size(&mut self) -> Result<u64, StoreError> {
-        tree_size(self.0)
-    }
-
-    fn put_node(&mut self, level: u32, index: u64, hash: &Hash) -> Result<(), StoreError> {
-        self.0.execute(
-            "INSERT INTO audit_tree (level, idx, hash) VALUES ($1, $2, $3)",
-            &[&(level as i32), &(index as i64), &&hash[..]],
-        )?;
-        Ok(())
-    }
-
-    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<String, StoreError> {
-        let size = size as i64;
-        self.0.execute(
-            "INSERT INTO audit_checkpoint (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING",
-            &[&size, &note],
-        )?;
-        Ok(self.0.query_one("SELECT note FROM audit_checkpoint WHERE size = $1", &[&size])?.get(0))
-    }
-}
-
-fn node(c: &mut impl GenericClient, level: u32, index: u64) -> Result<Option<Hash>, StoreError> {
-    let row =
-        c.query_opt("SELECT hash FROM audit_tree WHERE level = $1 AND idx = $2", &[&(level as i32), &(index as i64)])?;
-    row.map(|r| tree::hash_of(r.get::<_, &[u8]>(0))).transpose()
-}
-
-fn tree_size(c: &mut impl GenericClient) -> Result<u64, StoreError> {
-    let n: i64 = c.query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE level = 0", &[])?.get(0);
-    Ok(n as u64)
-}
-
 /// Builds the tree over a log that predates it (schema step 4).
 fn audit_catch_up(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> {
     let (head, anchor) = (chain_point(tx, HEAD)?.seq, chain_point(tx, ANCHOR)?.seq);
@@ -873,7 +822,11 @@ fn audit_catch_up(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> 
         pages.push(page);
     }
     let mut pages = pages.into_iter();
-    tree::catch_up(&mut PgTree(tx), head, anchor, |_, _| Ok(pages.next().unwrap_or_default()))
+    let seen = SeenNodes::default();
+    let mut t = PgTree::new(tx, &seen);
+    tree::catch_up(&mut t, head, anchor, |_, _| Ok(pages.next().unwrap_or_default()))?;
+    t.finish()?;
+    Ok(())
 }
 
 impl AuditLog for PgStore {
@@ -885,12 +838,16 @@ impl AuditLog for PgStore {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.client_mut()?.transaction()?;
+        let PgStore { client, seen } = self;
+        let mut tx = client.get_mut().as_mut().ok_or_else(closed)?.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
         let head = chain_point(&mut tx, HEAD)?;
-        let (head, appended) = tree::append_all(&mut PgTree(&mut tx), head, records, signer)?;
+        let mut t = PgTree::new(&mut tx, seen);
+        let (head, appended) = tree::append_all(&mut t, head, records, signer)?;
+        let learnt = t.finish()?;
         set_meta(&mut tx, HEAD, &head.encode())?;
         tx.commit()?;
+        seen.learn(learnt);
         Ok(appended)
     }
 
@@ -931,10 +888,14 @@ impl AuditLog for PgStore {
     }
 
     fn audit_sign(&mut self, signer: &Signer) -> Result<String, StoreError> {
-        let mut tx = self.client_mut()?.transaction()?;
+        let PgStore { client, seen } = self;
+        let mut tx = client.get_mut().as_mut().ok_or_else(closed)?.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
-        let note = tree::sign(&mut PgTree(&mut tx), signer)?;
+        let mut t = PgTree::new(&mut tx, seen);
+        let note = tree::sign(&mut t, signer)?;
+        let learnt = t.finish()?;
         tx.commit()?;
+        seen.learn(learnt);
         Ok(note)
     }
 

@@ -193,3 +193,39 @@ fn a_log_older_than_the_tree_is_built_into_it() {
     assert_eq!(s.audit_node(0, 0).unwrap(), Some(vtj_tlog::tree::leaf_hash(tree::pruned_leaf(1).as_bytes())));
     assert_eq!(tree::verify(&s, None, &[]).unwrap().entries_checked, 7);
 }
+
+/// Two instances append to one audit log by turns, each remembering the
+/// tree nodes it has seen committed: every checkpoint either signs is the
+/// root of the tree of all entries so far, whoever wrote its nodes.
+#[test]
+fn audit_commits_of_two_instances_sign_the_whole_tree() {
+    use vtj_store::testsuite::{audit_record, test_signer};
+    use vtj_store::AuditLog;
+    use vtj_tlog::tree::{leaf_hash, root, MemoryTree};
+
+    let db = TestDb::new("twotrees");
+    let mut stores = [db.fresh(), db.store("s0")];
+    let signer = test_signer();
+    let key = signer.verifier();
+    let mut reference = MemoryTree::new();
+    let mut n = 0;
+    for round in 0..60 {
+        let s = &mut stores[round % 2];
+        let records: Vec<_> = (0..1 + round % 7)
+            .map(|_| {
+                n += 1;
+                audit_record("2026-03-01T00:00:00.000Z", n)
+            })
+            .collect();
+        let appended = s.audit_append_all(&records, Some(&signer)).unwrap();
+        for a in &appended {
+            let data = &s.audit_entries(a.seq - 1, 1).unwrap()[0].data;
+            reference.push(leaf_hash(data.as_bytes()));
+        }
+        let size = reference.size();
+        let checkpoint = key.open(appended[0].checkpoint.as_deref().unwrap()).unwrap();
+        assert_eq!((checkpoint.size, checkpoint.root), (size, root(&mut reference, size).unwrap()), "round {round}");
+    }
+    let report = vtj_store::tree::verify(&stores[0], Some(&key), &[]).unwrap();
+    assert_eq!((report.leaves, report.entries_checked, report.checkpoints), (n as u64, n as u64, 60));
+}
