@@ -20,8 +20,9 @@ use crate::StoreError;
 /// whole log would otherwise hold them all).
 const HELD_NODES: usize = 10_000;
 
-/// Nodes known committed; forgotten all at once when full (a tree's
-/// checkpoints read some twenty, found again in as many look-ups).
+/// Nodes known committed; forgotten all at once when full: what a commit
+/// needs of them (the tree's left-hand subtrees, some twenty) is then read
+/// again once.
 const SEEN_NODES: usize = 4_096;
 
 /// Committed nodes by `(level, index)`, kept by a store between transactions.
