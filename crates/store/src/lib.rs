@@ -16,6 +16,7 @@ use vtj_core::{Delta, DeltaError, Event, EventError, Hetu, KuntaCode, Permit, Pe
 pub mod audit;
 mod batch;
 pub mod migrations;
+mod pg_conn;
 mod pg_tree;
 mod postgres;
 mod sqlite;

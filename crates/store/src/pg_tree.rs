@@ -1,6 +1,6 @@
 //! The audit tree (`tree`) in one PostgreSQL transaction, in few
-//! statements. Each statement is a round trip to the server (two while
-//! it is prepared), and an audit commit made one per entry, node and
+//! statements. Each statement is a round trip to the server (two the
+//! first time, while it is prepared), and an audit commit made one per entry, node and
 //! look-up took some thirty: signing a checkpoint alone reads a node for
 //! every set bit of the tree's size. Here new entries and nodes are held
 //! until [`PgTree::finish`] writes each kind in one statement, and a node
@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use postgres::GenericClient;
 use vtj_tlog::{Hash, Nodes};
 
+use crate::pg_conn::Conn;
 use crate::tree::{self, LogTx, TreeTx};
 use crate::StoreError;
 
@@ -53,7 +54,7 @@ struct HeldEntries {
 
 /// The audit tree inside one transaction.
 pub(crate) struct PgTree<'a, C: GenericClient> {
-    c: &'a mut C,
+    c: Conn<'a, C>,
     seen: &'a SeenNodes,
     size: Option<u64>,
     entries: HeldEntries,
@@ -64,7 +65,7 @@ pub(crate) struct PgTree<'a, C: GenericClient> {
 }
 
 impl<'a, C: GenericClient> PgTree<'a, C> {
-    pub(crate) fn new(c: &'a mut C, seen: &'a SeenNodes) -> Self {
+    pub(crate) fn new(c: Conn<'a, C>, seen: &'a SeenNodes) -> Self {
         PgTree { c, seen, size: None, entries: HeldEntries::default(), held: HashMap::new(), learnt: HashMap::new() }
     }
 
@@ -107,7 +108,7 @@ impl<C: GenericClient> Nodes for PgTree<'_, C> {
         if let Some(hash) = self.held.get(&key).or_else(|| self.seen.0.get(&key)) {
             return Ok(*hash);
         }
-        let hash = node(self.c, level, index)?.ok_or_else(|| tree::missing(level, index))?;
+        let hash = node(&mut self.c, level, index)?.ok_or_else(|| tree::missing(level, index))?;
         self.learnt.insert(key, hash);
         Ok(hash)
     }
@@ -130,7 +131,7 @@ impl<C: GenericClient> TreeTx for PgTree<'_, C> {
         match self.size {
             Some(size) => Ok(size),
             None => {
-                let size = tree_size(self.c)?;
+                let size = tree_size(&mut self.c)?;
                 self.size = Some(size);
                 Ok(size)
             }
@@ -165,13 +166,13 @@ impl<C: GenericClient> TreeTx for PgTree<'_, C> {
     }
 }
 
-pub(crate) fn node(c: &mut impl GenericClient, level: u32, index: u64) -> Result<Option<Hash>, StoreError> {
+pub(crate) fn node(c: &mut Conn<'_, impl GenericClient>, level: u32, index: u64) -> Result<Option<Hash>, StoreError> {
     let row =
         c.query_opt("SELECT hash FROM audit_tree WHERE level = $1 AND idx = $2", &[&(level as i32), &(index as i64)])?;
     row.map(|r| tree::hash_of(r.get::<_, &[u8]>(0))).transpose()
 }
 
-pub(crate) fn tree_size(c: &mut impl GenericClient) -> Result<u64, StoreError> {
+pub(crate) fn tree_size(c: &mut Conn<'_, impl GenericClient>) -> Result<u64, StoreError> {
     let n: i64 = c.query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE level = 0", &[])?.get(0);
     Ok(n as u64)
 }

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{Receiver, SyncSender};
 
-use postgres::{Client, GenericClient, NoTls, Row};
+use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 use time::Date;
 use vtj_core::date::ymd;
 use vtj_core::{Event, Hetu, Permit, Person, PersonId};
@@ -22,6 +22,7 @@ use vtj_tlog::{Hash, Signer};
 
 use crate::audit::{Appended, AuditEntry, AuditRecord, ChainPoint};
 use crate::batch::Touched;
+use crate::pg_conn::{Conn, Prepared};
 use crate::pg_tree::{node, tree_size, PgTree, SeenNodes};
 use crate::tree;
 use crate::{
@@ -34,9 +35,15 @@ const AUDIT_LOCK: i64 = 0x0076_746a_5f61_7564; // "vtj_aud" in ASCII
 
 pub struct PgStore {
     /// `None` only while being dropped.
-    client: RefCell<Option<Client>>,
+    conn: RefCell<Option<Connection>>,
     /// Audit tree nodes known committed, so that a commit need not read them.
     seen: SeenNodes,
+}
+
+/// The client with the statements prepared on it: they go together.
+struct Connection {
+    client: Client,
+    prepared: Prepared,
 }
 
 impl Drop for PgStore {
@@ -44,8 +51,8 @@ impl Drop for PgStore {
     /// happen on an async worker (where a service may drop its stores):
     /// close it on a thread of its own.
     fn drop(&mut self) {
-        if let Some(client) = self.client.get_mut().take() {
-            let _ = std::thread::spawn(move || drop(client)).join();
+        if let Some(conn) = self.conn.get_mut().take() {
+            let _ = std::thread::spawn(move || drop(conn)).join();
         }
     }
 }
@@ -55,6 +62,8 @@ impl PgStore {
     pub fn connect(url: &str) -> Result<PgStore, StoreError> {
         let mut client = Client::connect(url, NoTls)?;
         client.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+        // Statements prepared while the schema changes are not kept past it.
+        let mut migrating = Prepared::default();
         let mut tx = client.transaction()?;
         tx.batch_execute("LOCK TABLE schema_version IN EXCLUSIVE MODE")?;
         let found: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version", &[])?.get(0);
@@ -69,28 +78,44 @@ impl PgStore {
             }
             tx.batch_execute(step)?;
             if i + 1 == migrations::AUDIT_TREE_AT {
-                audit_catch_up(&mut tx)?;
+                audit_catch_up(&mut Conn::new(&mut tx, &mut migrating))?;
             }
             tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&(i as i32 + 1)])?;
         }
         tx.commit()?;
-        Ok(PgStore { client: RefCell::new(Some(client)), seen: SeenNodes::default() })
+        drop(migrating);
+        let conn = Connection { client, prepared: Prepared::default() };
+        Ok(PgStore { conn: RefCell::new(Some(conn)), seen: SeenNodes::default() })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        f(self.client.borrow_mut().as_mut().ok_or_else(closed)?)
+    fn with<T>(&self, f: impl FnOnce(&mut Conn<'_, Client>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = self.conn.borrow_mut();
+        let Connection { client, prepared } = conn.as_mut().ok_or_else(closed)?;
+        f(&mut Conn::new(client, prepared))
     }
 
-    /// Log entries with both persons, those `rest` (a `WHERE` clause and
-    /// more) selects.
+    /// Runs `f` in a transaction, committed if it returns `Ok`.
+    fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut Conn<'_, Transaction<'_>>, &SeenNodes) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let PgStore { conn, seen } = self;
+        let Connection { client, prepared } = conn.get_mut().as_mut().ok_or_else(closed)?;
+        let mut tx = client.transaction()?;
+        let out = f(&mut Conn::new(&mut tx, prepared), seen)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Log entries with both persons, as `sql` selects them.
     fn entries(
         &self,
-        rest: &str,
+        sql: &'static str,
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<Vec<LogEntry>, StoreError> {
         self.with(|c| {
-            let rows = c.query(&format!("SELECT cursor, event, before, after FROM change_log {rest}"), params)?;
-            rows.iter()
+            c.query(sql, params)?
+                .iter()
                 .map(|r| {
                     Ok(LogEntry {
                         cursor: Cursor(r.get(0)),
@@ -101,10 +126,6 @@ impl PgStore {
                 })
                 .collect()
         })
-    }
-
-    fn client_mut(&mut self) -> Result<&mut Client, StoreError> {
-        self.client.get_mut().as_mut().ok_or_else(closed)
     }
 }
 
@@ -126,7 +147,7 @@ fn copy_text(s: &str) -> String {
 /// The first `key` in the staging table that the target table already has
 /// or that the staging table has twice.
 fn first_conflict(
-    tx: &mut postgres::Transaction<'_>,
+    tx: &mut impl GenericClient,
     staging: &str,
     target: &str,
     key: &str,
@@ -140,7 +161,7 @@ fn first_conflict(
     )?)
 }
 
-fn copy_in(tx: &mut postgres::Transaction<'_>, statement: &str, rows: &str) -> Result<(), StoreError> {
+fn copy_in(tx: &mut impl GenericClient, statement: &str, rows: &str) -> Result<(), StoreError> {
     use std::io::Write;
     let mut w = tx.copy_in(statement)?;
     w.write_all(rows.as_bytes()).map_err(|e| StoreError::Corrupt(format!("COPY: {e}")))?;
@@ -148,22 +169,58 @@ fn copy_in(tx: &mut postgres::Transaction<'_>, statement: &str, rows: &str) -> R
     Ok(())
 }
 
+/// The population through COPY into staging tables, then one set-based
+/// insert: a row at a time was ~900 persons/s, too slow to load a country.
+/// Conflicts are looked for before the insert so that they keep their own
+/// errors.
+fn insert_persons(tx: &mut impl GenericClient, persons: &[Person]) -> Result<(), StoreError> {
+    tx.batch_execute(
+        "CREATE TEMP TABLE person_in (id BIGINT, hetu TEXT, kotikunta INTEGER, turvakielto BOOLEAN, data TEXT)
+             ON COMMIT DROP;
+         CREATE TEMP TABLE hetu_in (hetu TEXT, person_id BIGINT, active BOOLEAN) ON COMMIT DROP;",
+    )?;
+    let (mut person_rows, mut hetu_rows) = (String::new(), String::new());
+    for p in persons {
+        let kotikunta = p.kotikunta().map_or_else(|| "\\N".to_string(), |k| k.number().to_string());
+        let data = copy_text(&serde_json::to_string(p)?);
+        person_rows.push_str(&format!("{}\t{}\t{kotikunta}\t{}\t{data}\n", p.id.0, p.hetu(), p.has_turvakielto()));
+        for (i, h) in p.all_hetus().into_iter().enumerate() {
+            hetu_rows.push_str(&format!("{h}\t{}\t{}\n", p.id.0, i == 0));
+        }
+    }
+    copy_in(tx, "COPY person_in FROM STDIN", &person_rows)?;
+    copy_in(tx, "COPY hetu_in FROM STDIN", &hetu_rows)?;
+    if let Some(row) = first_conflict(tx, "person_in", "person", "id")? {
+        return Err(StoreError::PersonExists(PersonId(row.get::<_, i64>(0) as u64)));
+    }
+    if let Some(row) = first_conflict(tx, "hetu_in", "hetu", "hetu")? {
+        let text: String = row.get(0);
+        return Err(StoreError::HetuInUse(Hetu::parse(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?));
+    }
+    tx.batch_execute(
+        "INSERT INTO person (id, hetu, kotikunta, turvakielto, data)
+             SELECT id, hetu, kotikunta, turvakielto, data FROM person_in;
+         INSERT INTO hetu (hetu, person_id, active) SELECT hetu, person_id, active FROM hetu_in;",
+    )?;
+    Ok(())
+}
+
 fn closed() -> StoreError {
     StoreError::Corrupt("the PostgreSQL connection is closed".into())
 }
 
-fn load_person(c: &mut impl GenericClient, id: PersonId) -> Result<Option<Person>, StoreError> {
+fn load_person(c: &mut Conn<'_, impl GenericClient>, id: PersonId) -> Result<Option<Person>, StoreError> {
     let row = c.query_opt("SELECT data FROM person WHERE id = $1", &[&(id.0 as i64)])?;
     row.map(|r| decode_person(r.get(0))).transpose()
 }
 
-fn hetu_owner(c: &mut impl GenericClient, hetu: Hetu) -> Result<Option<PersonId>, StoreError> {
+fn hetu_owner(c: &mut Conn<'_, impl GenericClient>, hetu: Hetu) -> Result<Option<PersonId>, StoreError> {
     let row = c.query_opt("SELECT person_id FROM hetu WHERE hetu = $1", &[&hetu.as_str()])?;
     Ok(row.map(|r| PersonId(r.get::<_, i64>(0) as u64)))
 }
 
 /// The persons holding these hetus (in force or earlier), in one query.
-fn persons_by_hetu(c: &mut impl GenericClient, hetus: &[Hetu]) -> Result<HashMap<Hetu, Person>, StoreError> {
+fn persons_by_hetu(c: &mut Conn<'_, impl GenericClient>, hetus: &[Hetu]) -> Result<HashMap<Hetu, Person>, StoreError> {
     let texts: Vec<&str> = hetus.iter().map(Hetu::as_str).collect();
     let rows = c.query(
         "SELECT h.hetu, p.data FROM hetu h JOIN person p ON p.id = h.person_id WHERE h.hetu = ANY($1)",
@@ -172,7 +229,7 @@ fn persons_by_hetu(c: &mut impl GenericClient, hetus: &[Hetu]) -> Result<HashMap
     rows.iter().map(|r| Ok((crate::stored_hetu(r.get(0))?, decode_person(r.get(1))?))).collect()
 }
 
-fn set_meta(c: &mut impl GenericClient, key: &str, value: &str) -> Result<(), StoreError> {
+fn set_meta(c: &mut Conn<'_, impl GenericClient>, key: &str, value: &str) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         &[&key, &value],
@@ -180,7 +237,7 @@ fn set_meta(c: &mut impl GenericClient, key: &str, value: &str) -> Result<(), St
     Ok(())
 }
 
-fn require_permit(c: &mut impl GenericClient, permit: &str) -> Result<(), StoreError> {
+fn require_permit(c: &mut Conn<'_, impl GenericClient>, permit: &str) -> Result<(), StoreError> {
     match c.query_opt("SELECT 1 FROM permit WHERE tunnus = $1", &[&permit])? {
         Some(_) => Ok(()),
         None => Err(StoreError::UnknownPermit(permit.to_string())),
@@ -234,15 +291,15 @@ struct Applied {
 /// A person's JSON goes to the server once: a log row's `before` is taken
 /// from the person's row where the batch has not changed them yet, and
 /// the person's row from the log row of their last event.
-fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<(Vec<Cursor>, Touched), StoreError> {
+fn append_batch(c: &mut Conn<'_, impl GenericClient>, events: &[Event]) -> Result<(Vec<Cursor>, Touched), StoreError> {
     let mut ids: Vec<i64> = events.iter().map(|e| e.person.0 as i64).collect();
     ids.sort_unstable();
     ids.dedup();
-    let stored = tx.query("SELECT id, data FROM person WHERE id = ANY($1)", &[&ids])?;
+    let stored = c.query("SELECT id, data FROM person WHERE id = ANY($1)", &[&ids])?;
     let (applied, mut cursors) = std::thread::scope(|s| {
         let (send, chunks) = std::sync::mpsc::sync_channel(1);
         let worker = s.spawn(|| apply_events(&stored, events, send));
-        let inserted = insert_log_rows(tx, chunks);
+        let inserted = insert_log_rows(c, chunks);
         let applied = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         // A failed insert stops the worker: the insert's error is the cause.
         let cursors = inserted?;
@@ -253,9 +310,9 @@ fn append_batch(tx: &mut postgres::Transaction<'_>, events: &[Event]) -> Result<
     if cursors.len() != events.len() {
         return Err(StoreError::Corrupt(format!("{} events appended as {} log rows", events.len(), cursors.len())));
     }
-    let claims = hetu_claims(tx, &applied.states, &applied.rehetued)?;
-    write_persons(tx, &applied.states, &cursors)?;
-    write_hetus(tx, &applied.states, &claims)?;
+    let claims = hetu_claims(c, &applied.states, &applied.rehetued)?;
+    write_persons(c, &applied.states, &cursors)?;
+    write_hetus(c, &applied.states, &claims)?;
     Ok((cursors, applied.touched))
 }
 
@@ -302,19 +359,25 @@ fn apply_events(stored: &[Row], events: &[Event], chunks: SyncSender<LogRows>) -
 }
 
 /// Inserts the chunks of log rows as they come, giving their cursors.
-fn insert_log_rows(tx: &mut postgres::Transaction<'_>, chunks: Receiver<LogRows>) -> Result<Vec<Cursor>, StoreError> {
-    let insert = tx.prepare(
-        "INSERT INTO change_log (person_id, registered, kind, event, before, after, delta)
-         SELECT p, r, k, e, CASE WHEN s THEN (SELECT data FROM person WHERE id = p) ELSE b END, a, d
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[],
-             $8::bytea[]) WITH ORDINALITY AS t(p, r, k, e, s, b, a, d, n) ORDER BY n
-         RETURNING cursor",
-    )?;
+fn insert_log_rows(c: &mut Conn<'_, impl GenericClient>, chunks: Receiver<LogRows>) -> Result<Vec<Cursor>, StoreError> {
     let mut cursors = Vec::new();
-    for c in chunks {
-        let inserted = tx.query(
-            &insert,
-            &[&c.person_ids, &c.registered, &c.kinds, &c.events, &c.as_stored, &c.befores, &c.afters, &c.deltas],
+    for rows in chunks {
+        let inserted = c.query(
+            "INSERT INTO change_log (person_id, registered, kind, event, before, after, delta)
+             SELECT p, r, k, e, CASE WHEN s THEN (SELECT data FROM person WHERE id = p) ELSE b END, a, d
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[],
+                 $8::bytea[]) WITH ORDINALITY AS t(p, r, k, e, s, b, a, d, n) ORDER BY n
+             RETURNING cursor",
+            &[
+                &rows.person_ids,
+                &rows.registered,
+                &rows.kinds,
+                &rows.events,
+                &rows.as_stored,
+                &rows.befores,
+                &rows.afters,
+                &rows.deltas,
+            ],
         )?;
         cursors.extend(inserted.iter().map(|r| Cursor(r.get(0))));
     }
@@ -325,7 +388,7 @@ fn insert_log_rows(tx: &mut postgres::Transaction<'_>, chunks: Receiver<LogRows>
 /// person; refused if another person holds one, in the database or in
 /// this batch.
 fn hetu_claims(
-    tx: &mut postgres::Transaction<'_>,
+    c: &mut Conn<'_, impl GenericClient>,
     states: &HashMap<PersonId, State>,
     rehetued: &HashSet<PersonId>,
 ) -> Result<HashMap<Hetu, PersonId>, StoreError> {
@@ -341,7 +404,7 @@ fn hetu_claims(
         return Ok(claims);
     }
     let wanted: Vec<&str> = claims.keys().map(Hetu::as_str).collect();
-    for row in tx.query("SELECT hetu, person_id FROM hetu WHERE hetu = ANY($1)", &[&wanted])? {
+    for row in c.query("SELECT hetu, person_id FROM hetu WHERE hetu = ANY($1)", &[&wanted])? {
         let hetu = Hetu::parse(row.get(0)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         if claims.get(&hetu).is_some_and(|id| id.0 as i64 != row.get::<_, i64>(1)) {
             return Err(StoreError::HetuInUse(hetu));
@@ -353,7 +416,7 @@ fn hetu_claims(
 /// Each person's last state in the batch, in one statement, their JSON
 /// taken from the log row of their last event.
 fn write_persons(
-    tx: &mut postgres::Transaction<'_>,
+    c: &mut Conn<'_, impl GenericClient>,
     states: &HashMap<PersonId, State>,
     cursors: &[Cursor],
 ) -> Result<(), StoreError> {
@@ -367,7 +430,7 @@ fn write_persons(
         turvakiellot.push(s.person.has_turvakielto());
         last.push(cursors[at].0);
     }
-    let written = tx.execute(
+    let written = c.execute(
         "INSERT INTO person (id, hetu, kotikunta, turvakielto, data)
          SELECT u.id, u.hetu, u.kotikunta, u.turvakielto, c.after
          FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bool[], $5::bigint[])
@@ -386,7 +449,7 @@ fn write_persons(
 /// Every hetu of the persons whose hetus changed, only the one in force
 /// active (after the persons: a hetu row names its person).
 fn write_hetus(
-    tx: &mut postgres::Transaction<'_>,
+    c: &mut Conn<'_, impl GenericClient>,
     states: &HashMap<PersonId, State>,
     claims: &HashMap<Hetu, PersonId>,
 ) -> Result<(), StoreError> {
@@ -396,14 +459,14 @@ fn write_hetus(
     let mut owners: Vec<i64> = claims.values().map(|id| id.0 as i64).collect();
     owners.sort_unstable();
     owners.dedup();
-    tx.execute("UPDATE hetu SET active = FALSE WHERE person_id = ANY($1)", &[&owners])?;
+    c.execute("UPDATE hetu SET active = FALSE WHERE person_id = ANY($1)", &[&owners])?;
     let (mut hetus, mut owners, mut active) = (Vec::new(), Vec::new(), Vec::new());
     for (h, id) in claims {
         hetus.push(h.as_str());
         owners.push(id.0 as i64);
         active.push(states[id].person.hetu() == *h);
     }
-    tx.execute(
+    c.execute(
         "INSERT INTO hetu (hetu, person_id, active) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bool[])
          ON CONFLICT (hetu) DO UPDATE SET active = excluded.active",
         &[&hetus, &owners, &active],
@@ -416,61 +479,27 @@ const LAST_CURSOR: &str = "SELECT GREATEST(COALESCE((SELECT MAX(cursor) FROM cha
                 COALESCE((SELECT value::bigint FROM meta WHERE key = 'log.base'), 0))";
 
 impl Store for PgStore {
-    /// Through COPY into staging tables, then one set-based insert: a row at
-    /// a time was ~900 persons/s, too slow to load a country. Conflicts are
-    /// looked for before the insert so that they keep their own errors.
     fn insert_population(&mut self, persons: &[Person]) -> Result<(), StoreError> {
-        let c = self.client_mut()?;
-        let mut tx = c.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
-        if tx.query_opt("SELECT 1 FROM change_log LIMIT 1", &[])?.is_some() {
-            return Err(StoreError::LogNotEmpty);
-        }
-        tx.batch_execute(
-            "CREATE TEMP TABLE person_in (id BIGINT, hetu TEXT, kotikunta INTEGER, turvakielto BOOLEAN, data TEXT)
-                 ON COMMIT DROP;
-             CREATE TEMP TABLE hetu_in (hetu TEXT, person_id BIGINT, active BOOLEAN) ON COMMIT DROP;",
-        )?;
-        let (mut person_rows, mut hetu_rows) = (String::new(), String::new());
-        for p in persons {
-            let kotikunta = p.kotikunta().map_or_else(|| "\\N".to_string(), |k| k.number().to_string());
-            let data = copy_text(&serde_json::to_string(p)?);
-            person_rows.push_str(&format!("{}\t{}\t{kotikunta}\t{}\t{data}\n", p.id.0, p.hetu(), p.has_turvakielto()));
-            for (i, h) in p.all_hetus().into_iter().enumerate() {
-                hetu_rows.push_str(&format!("{h}\t{}\t{}\n", p.id.0, i == 0));
+        self.in_transaction(|c, _| {
+            c.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
+            if c.query_opt("SELECT 1 FROM change_log LIMIT 1", &[])?.is_some() {
+                return Err(StoreError::LogNotEmpty);
             }
-        }
-        copy_in(&mut tx, "COPY person_in FROM STDIN", &person_rows)?;
-        copy_in(&mut tx, "COPY hetu_in FROM STDIN", &hetu_rows)?;
-        if let Some(row) = first_conflict(&mut tx, "person_in", "person", "id")? {
-            return Err(StoreError::PersonExists(PersonId(row.get::<_, i64>(0) as u64)));
-        }
-        if let Some(row) = first_conflict(&mut tx, "hetu_in", "hetu", "hetu")? {
-            let text: String = row.get(0);
-            return Err(StoreError::HetuInUse(Hetu::parse(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?));
-        }
-        tx.batch_execute(
-            "INSERT INTO person (id, hetu, kotikunta, turvakielto, data)
-                 SELECT id, hetu, kotikunta, turvakielto, data FROM person_in;
-             INSERT INTO hetu (hetu, person_id, active) SELECT hetu, person_id, active FROM hetu_in;",
-        )?;
-        tx.commit()?;
-        Ok(())
+            insert_persons(c.client(), persons)
+        })
     }
 
     fn append_with_meta(&mut self, events: &[Event], meta: &[(&str, &str)]) -> Result<Vec<Cursor>, StoreError> {
-        let c = self.client_mut()?;
-        let mut tx = c.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
-        let (cursors, touched) = append_batch(&mut tx, events)?;
-        touched.check_relations(|hetus| persons_by_hetu(&mut tx, hetus))?;
-        for (key, value) in meta {
-            set_meta(&mut tx, key, value)?;
-        }
-        tx.commit()?;
-        Ok(cursors)
+        self.in_transaction(|c, _| {
+            c.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
+            let (cursors, touched) = append_batch(c, events)?;
+            touched.check_relations(|hetus| persons_by_hetu(c, hetus))?;
+            for (key, value) in meta {
+                set_meta(c, key, value)?;
+            }
+            Ok(cursors)
+        })
     }
-
     fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
         self.with(|c| load_person(c, id))
     }
@@ -513,7 +542,10 @@ impl Store for PgStore {
                 )?,
                 PersonFilter::Kunnat(kunnat) => {
                     let codes: Vec<i32> = kunnat.iter().map(|k| i32::from(k.number())).collect();
-                    c.query(
+                    // Planned for its municipalities each time (see `pg_conn`):
+                    // a small one is read through its index, a large area in
+                    // the order of ids.
+                    c.client().query(
                         "SELECT data FROM person WHERE id > $1 AND kotikunta = ANY($2) ORDER BY id LIMIT $3",
                         &[&after, &codes, &limit],
                     )?
@@ -534,7 +566,10 @@ impl Store for PgStore {
     }
 
     fn changes_since(&self, after: Cursor, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
-        self.entries("WHERE cursor > $1 ORDER BY cursor LIMIT $2", &[&after.0, &(limit as i64)])
+        self.entries(
+            "SELECT cursor, event, before, after FROM change_log WHERE cursor > $1 ORDER BY cursor LIMIT $2",
+            &[&after.0, &(limit as i64)],
+        )
     }
 
     fn summaries_since(&self, after: Cursor, limit: usize) -> Result<Vec<LoggedChange>, StoreError> {
@@ -558,7 +593,7 @@ impl Store for PgStore {
     }
 
     fn change(&self, cursor: Cursor) -> Result<Option<LogEntry>, StoreError> {
-        Ok(self.entries("WHERE cursor = $1", &[&cursor.0])?.pop())
+        Ok(self.entries("SELECT cursor, event, before, after FROM change_log WHERE cursor = $1", &[&cursor.0])?.pop())
     }
 
     fn last_cursor(&self) -> Result<Cursor, StoreError> {
@@ -566,26 +601,25 @@ impl Store for PgStore {
     }
 
     fn begin_epoch(&mut self, base: i64) -> Result<(), StoreError> {
-        let mut tx = self.client_mut()?.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
-        let last: i64 = tx.query_one(LAST_CURSOR, &[])?.get(0);
-        if base <= last {
-            return Err(StoreError::Refused(format!(
-                "a new epoch must start above the newest cursor {last}, not at {base}"
-            )));
-        }
-        tx.execute("SELECT setval(pg_get_serial_sequence('change_log', 'cursor'), $1)", &[&base])?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&crate::EPOCH_BASE, &base.to_string()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_transaction(|c, _| {
+            c.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
+            let last: i64 = c.query_one(LAST_CURSOR, &[])?.get(0);
+            if base <= last {
+                return Err(StoreError::Refused(format!(
+                    "a new epoch must start above the newest cursor {last}, not at {base}"
+                )));
+            }
+            c.execute("SELECT setval(pg_get_serial_sequence('change_log', 'cursor'), $1)", &[&base])?;
+            set_meta(c, crate::EPOCH_BASE, &base.to_string())
+        })
     }
 
     fn cursor_at(&self, date: Date) -> Result<Cursor, StoreError> {
         let first_later: Option<i64> = self.with(|c| {
-            Ok(c.query_one("SELECT MIN(cursor) FROM change_log WHERE registered > $1", &[&ymd(date)])?.get(0))
+            // Planned for its date each time (not kept, see `pg_conn`): a plan
+            // for any date may walk the log from its start to find today.
+            let sql = "SELECT MIN(cursor) FROM change_log WHERE registered > $1";
+            Ok(c.client().query_one(sql, &[&ymd(date)])?.get(0))
         })?;
         match first_later {
             Some(c) => Ok(Cursor(c - 1)),
@@ -595,11 +629,13 @@ impl Store for PgStore {
 
     fn put_permit(&mut self, permit: &Permit) -> Result<(), StoreError> {
         let json = serde_json::to_string(permit)?;
-        self.client_mut()?.execute(
-            "INSERT INTO permit (tunnus, data) VALUES ($1, $2) ON CONFLICT (tunnus) DO UPDATE SET data = excluded.data",
-            &[&permit.tunnus, &json],
-        )?;
-        Ok(())
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO permit (tunnus, data) VALUES ($1, $2) ON CONFLICT (tunnus) DO UPDATE SET data = excluded.data",
+                &[&permit.tunnus, &json],
+            )?;
+            Ok(())
+        })
     }
 
     fn permit(&self, tunnus: &str) -> Result<Option<Permit>, StoreError> {
@@ -619,29 +655,30 @@ impl Store for PgStore {
     }
 
     fn hetu_list_add(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError> {
-        let mut tx = self.client_mut()?.transaction()?;
-        require_permit(&mut tx, permit)?;
-        let mut added = 0;
-        for h in hetus {
-            added += tx.execute(
-                "INSERT INTO hetu_list (permit, hetu) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&permit, &h.as_str()],
-            )? as usize;
-        }
-        tx.commit()?;
-        Ok(added)
+        self.in_transaction(|c, _| {
+            require_permit(c, permit)?;
+            let mut added = 0;
+            for h in hetus {
+                added += c.execute(
+                    "INSERT INTO hetu_list (permit, hetu) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&permit, &h.as_str()],
+                )? as usize;
+            }
+            Ok(added)
+        })
     }
 
     fn hetu_list_remove(&mut self, permit: &str, hetus: &[Hetu]) -> Result<usize, StoreError> {
-        let mut tx = self.client_mut()?.transaction()?;
-        require_permit(&mut tx, permit)?;
-        let mut removed = 0;
-        for h in hetus {
-            removed +=
-                tx.execute("DELETE FROM hetu_list WHERE permit = $1 AND hetu = $2", &[&permit, &h.as_str()])? as usize;
-        }
-        tx.commit()?;
-        Ok(removed)
+        self.in_transaction(|c, _| {
+            require_permit(c, permit)?;
+            let mut removed = 0;
+            for h in hetus {
+                removed += c
+                    .execute("DELETE FROM hetu_list WHERE permit = $1 AND hetu = $2", &[&permit, &h.as_str()])?
+                    as usize;
+            }
+            Ok(removed)
+        })
     }
 
     fn hetu_list(&self, permit: &str) -> Result<Vec<Hetu>, StoreError> {
@@ -669,7 +706,7 @@ impl Store for PgStore {
     }
 
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        set_meta(self.client_mut()?, key, value)
+        self.with(|c| set_meta(c, key, value))
     }
 
     fn summary(&self) -> Result<LogSummary, StoreError> {
@@ -709,11 +746,13 @@ impl Store for PgStore {
 
 impl Access for PgStore {
     fn put_recipient(&mut self, r: &Recipient) -> Result<(), StoreError> {
-        self.client_mut()?.execute(
-            "INSERT INTO recipient (tunnus, nimi) VALUES ($1, $2) ON CONFLICT (tunnus) DO UPDATE SET nimi = excluded.nimi",
-            &[&r.tunnus, &r.nimi],
-        )?;
-        Ok(())
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO recipient (tunnus, nimi) VALUES ($1, $2) ON CONFLICT (tunnus) DO UPDATE SET nimi = excluded.nimi",
+                &[&r.tunnus, &r.nimi],
+            )?;
+            Ok(())
+        })
     }
 
     fn recipient(&self, tunnus: &str) -> Result<Option<Recipient>, StoreError> {
@@ -736,15 +775,16 @@ impl Access for PgStore {
         if self.permit(&u.permit)?.is_none() {
             return Err(StoreError::UnknownPermit(u.permit.clone()));
         }
-        let c = self.client_mut()?;
-        if c.query_opt("SELECT 1 FROM api_user WHERE name = $1", &[&u.name])?.is_some() {
-            return Err(StoreError::UserExists(u.name.clone()));
-        }
-        c.execute(
-            "INSERT INTO api_user (name, permit, password_hash, revoked) VALUES ($1, $2, $3, $4)",
-            &[&u.name, &u.permit, &u.password_hash, &u.revoked],
-        )?;
-        Ok(())
+        self.with(|c| {
+            if c.query_opt("SELECT 1 FROM api_user WHERE name = $1", &[&u.name])?.is_some() {
+                return Err(StoreError::UserExists(u.name.clone()));
+            }
+            c.execute(
+                "INSERT INTO api_user (name, permit, password_hash, revoked) VALUES ($1, $2, $3, $4)",
+                &[&u.name, &u.permit, &u.password_hash, &u.revoked],
+            )?;
+            Ok(())
+        })
     }
 
     fn user(&self, name: &str) -> Result<Option<ApiUser>, StoreError> {
@@ -764,11 +804,11 @@ impl Access for PgStore {
     }
 
     fn revoke_user(&mut self, name: &str) -> Result<bool, StoreError> {
-        let mut tx = self.client_mut()?.transaction()?;
-        let n = tx.execute("UPDATE api_user SET revoked = TRUE WHERE name = $1 AND NOT revoked", &[&name])?;
-        tx.execute("UPDATE user_cert SET revoked = TRUE WHERE user_name = $1", &[&name])?;
-        tx.commit()?;
-        Ok(n > 0)
+        self.in_transaction(|c, _| {
+            let n = c.execute("UPDATE api_user SET revoked = TRUE WHERE name = $1 AND NOT revoked", &[&name])?;
+            c.execute("UPDATE user_cert SET revoked = TRUE WHERE user_name = $1", &[&name])?;
+            Ok(n > 0)
+        })
     }
 
     fn add_user_cert(&mut self, user: &str, hash: &str) -> Result<(), StoreError> {
@@ -776,8 +816,10 @@ impl Access for PgStore {
             Some(u) if !u.revoked => {}
             _ => return Err(StoreError::UnknownUser(user.to_string())),
         }
-        self.client_mut()?.execute("INSERT INTO user_cert (hash, user_name) VALUES ($1, $2)", &[&hash, &user])?;
-        Ok(())
+        self.with(|c| {
+            c.execute("INSERT INTO user_cert (hash, user_name) VALUES ($1, $2)", &[&hash, &user])?;
+            Ok(())
+        })
     }
 
     fn cert_user(&self, hash: &str) -> Result<Option<String>, StoreError> {
@@ -792,7 +834,7 @@ impl Access for PgStore {
     }
 }
 
-fn chain_point(c: &mut impl GenericClient, key: &str) -> Result<ChainPoint, StoreError> {
+fn chain_point(c: &mut Conn<'_, impl GenericClient>, key: &str) -> Result<ChainPoint, StoreError> {
     match c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])? {
         None => Ok(ChainPoint::genesis()),
         Some(r) => {
@@ -806,13 +848,13 @@ const HEAD: &str = "audit.head";
 const ANCHOR: &str = "audit.anchor";
 
 /// Builds the tree over a log that predates it (schema step 4).
-fn audit_catch_up(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> {
-    let (head, anchor) = (chain_point(tx, HEAD)?.seq, chain_point(tx, ANCHOR)?.seq);
+fn audit_catch_up(c: &mut Conn<'_, impl GenericClient>) -> Result<(), StoreError> {
+    let (head, anchor) = (chain_point(c, HEAD)?.seq, chain_point(c, ANCHOR)?.seq);
     let mut pages: Vec<Vec<(i64, String)>> = Vec::new();
     // The entries are read first: the tree writes need the transaction too.
     let mut after = anchor;
     loop {
-        let page: Vec<(i64, String)> = tx
+        let page: Vec<(i64, String)> = c
             .query("SELECT seq, data FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 10000", &[&after])?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
@@ -823,7 +865,7 @@ fn audit_catch_up(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> 
     }
     let mut pages = pages.into_iter();
     let seen = SeenNodes::default();
-    let mut t = PgTree::new(tx, &seen);
+    let mut t = PgTree::new(c.reborrow(), &seen);
     tree::catch_up(&mut t, head, anchor, |_, _| Ok(pages.next().unwrap_or_default()))?;
     t.finish()?;
     Ok(())
@@ -838,16 +880,16 @@ impl AuditLog for PgStore {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let PgStore { client, seen } = self;
-        let mut tx = client.get_mut().as_mut().ok_or_else(closed)?.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
-        let head = chain_point(&mut tx, HEAD)?;
-        let mut t = PgTree::new(&mut tx, seen);
-        let (head, appended) = tree::append_all(&mut t, head, records, signer)?;
-        let learnt = t.finish()?;
-        set_meta(&mut tx, HEAD, &head.encode())?;
-        tx.commit()?;
-        seen.learn(learnt);
+        let (appended, learnt) = self.in_transaction(|c, seen| {
+            c.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+            let head = chain_point(c, HEAD)?;
+            let mut t = PgTree::new(c.reborrow(), seen);
+            let (head, appended) = tree::append_all(&mut t, head, records, signer)?;
+            let learnt = t.finish()?;
+            set_meta(c, HEAD, &head.encode())?;
+            Ok((appended, learnt))
+        })?;
+        self.seen.learn(learnt);
         Ok(appended)
     }
 
@@ -861,10 +903,10 @@ impl AuditLog for PgStore {
 
     fn audit_nodes(&self, level: u32, from: u64, limit: usize) -> Result<Vec<Hash>, StoreError> {
         let rows = self.with(|c| {
-            Ok(c.query(
+            c.query(
                 "SELECT idx, hash FROM audit_tree WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT $3",
                 &[&(level as i32), &(from as i64), &(limit as i64)],
-            )?)
+            )
         })?;
         tree::contiguous(level, from, rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
@@ -888,14 +930,13 @@ impl AuditLog for PgStore {
     }
 
     fn audit_sign(&mut self, signer: &Signer) -> Result<String, StoreError> {
-        let PgStore { client, seen } = self;
-        let mut tx = client.get_mut().as_mut().ok_or_else(closed)?.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
-        let mut t = PgTree::new(&mut tx, seen);
-        let note = tree::sign(&mut t, signer)?;
-        let learnt = t.finish()?;
-        tx.commit()?;
-        seen.learn(learnt);
+        let (note, learnt) = self.in_transaction(|c, seen| {
+            c.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+            let mut t = PgTree::new(c.reborrow(), seen);
+            let note = tree::sign(&mut t, signer)?;
+            Ok((note, t.finish()?))
+        })?;
+        self.seen.learn(learnt);
         Ok(note)
     }
 
@@ -920,17 +961,17 @@ impl AuditLog for PgStore {
     }
 
     fn audit_prune(&mut self, cutoff: &str) -> Result<u64, StoreError> {
-        let mut tx = self.client_mut()?.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
-        let Some(last) =
-            tx.query_opt("SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1", &[&cutoff])?
-        else {
-            return Ok(0);
-        };
-        let (seq, hash): (i64, String) = (last.get(0), last.get(1));
-        let n = tx.execute("DELETE FROM audit_log WHERE seq <= $1", &[&seq])?;
-        set_meta(&mut tx, ANCHOR, &ChainPoint { seq, hash }.encode())?;
-        tx.commit()?;
-        Ok(n)
+        self.in_transaction(|c, _| {
+            c.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+            // Planned for its cutoff each time (see `pg_conn`).
+            let sql = "SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1";
+            let Some(last) = c.client().query_opt(sql, &[&cutoff])? else {
+                return Ok(0);
+            };
+            let (seq, hash): (i64, String) = (last.get(0), last.get(1));
+            let n = c.execute("DELETE FROM audit_log WHERE seq <= $1", &[&seq])?;
+            set_meta(c, ANCHOR, &ChainPoint { seq, hash }.encode())?;
+            Ok(n)
+        })
     }
 }

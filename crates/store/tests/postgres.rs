@@ -229,3 +229,24 @@ fn audit_commits_of_two_instances_sign_the_whole_tree() {
     let report = vtj_store::tree::verify(&stores[0], Some(&key), &[]).unwrap();
     assert_eq!((report.leaves, report.entries_checked, report.checkpoints), (n as u64, n as u64, 60));
 }
+
+#[test]
+fn statements_first_prepared_in_a_refused_append_serve_the_next() {
+    use vtj_core::PersonId;
+    use vtj_store::StoreError;
+
+    let db = TestDb::new("prepared");
+    let mut s = db.fresh();
+    let first = vtj_core::apply(None, &birth(1, test_hetu(1), "091", 0)).unwrap();
+    s.insert_population(&[first]).unwrap();
+    // The connection's first append is refused after its statements (the
+    // persons' read, the log rows' insert, the hetus' claims) were
+    // prepared; the transaction rolls back, the server keeps them, and the
+    // next append runs them as the store remembers them.
+    let taken = s.append(&[birth(2, test_hetu(1), "091", 0)]);
+    assert!(matches!(taken, Err(StoreError::HetuInUse(h)) if h == test_hetu(1)), "{taken:?}");
+    let cursors = s.append(&[birth(2, test_hetu(2), "091", 1), birth(3, test_hetu(3), "091", 1)]).unwrap();
+    assert_eq!(cursors.len(), 2);
+    assert_eq!(s.person(PersonId(2)).unwrap().unwrap().hetu(), test_hetu(2));
+    assert_eq!(s.changes_since(Cursor(0), 10).unwrap().len(), 2);
+}
