@@ -293,6 +293,18 @@ pub const POSTGRES: &[&str] = &[
         RAISE NOTICE 'lz4 column compression not available: %', SQLERRM;
     END $$;
     "#,
+    // 8: audit entries compressed with lz4. An entry names every hetu it
+    // disclosed, some 15 KB for a page of changes; pglz took 0.6 ms of the
+    // server's time for each (in the commit every answer waits for), lz4
+    // 0.1 ms, for entries a quarter larger (9.6 KB against 7.5 KB).
+    r#"
+    DO $$
+    BEGIN
+        ALTER TABLE audit_log ALTER COLUMN data SET COMPRESSION lz4;
+    EXCEPTION WHEN feature_not_supported OR syntax_error THEN
+        RAISE NOTICE 'lz4 column compression not available: %', SQLERRM;
+    END $$;
+    "#,
 ];
 
 /// The step from which persons and events are stored in DVV's group shapes.

@@ -88,13 +88,14 @@ fn change_log_is_append_only_compressed_with_lz4_and_migrations_are_idempotent()
         raw.query_one("SELECT reloptions FROM pg_class WHERE oid = 'person'::regclass", &[]).unwrap().get(0);
     assert_eq!(options, ["fillfactor=85"]);
 
-    // Where the server has lz4, the persons' JSON and the summaries are compressed with it.
+    // Where the server has lz4, the persons' JSON, the summaries and the
+    // audit entries are compressed with it.
     if raw.batch_execute("SET default_toast_compression = lz4").is_ok() {
         let methods: Vec<(String, String)> = raw
             .query(
                 "SELECT attrelid::regclass::text || '.' || attname, attcompression::text FROM pg_attribute
                  WHERE (attrelid = 'change_log'::regclass AND attname IN ('event', 'before', 'after', 'delta'))
-                    OR (attrelid = 'person'::regclass AND attname = 'data') ORDER BY 1",
+                    OR (attrelid IN ('person'::regclass, 'audit_log'::regclass) AND attname = 'data') ORDER BY 1",
                 &[],
             )
             .unwrap()
@@ -104,7 +105,15 @@ fn change_log_is_append_only_compressed_with_lz4_and_migrations_are_idempotent()
         let lz4 = |c: &str| (c.to_string(), "l".to_string());
         assert_eq!(
             methods,
-            ["change_log.after", "change_log.before", "change_log.delta", "change_log.event", "person.data"].map(lz4)
+            [
+                "audit_log.data",
+                "change_log.after",
+                "change_log.before",
+                "change_log.delta",
+                "change_log.event",
+                "person.data"
+            ]
+            .map(lz4)
         );
     }
 }
