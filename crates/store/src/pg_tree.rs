@@ -1,8 +1,8 @@
 //! The audit tree (`tree`) in one PostgreSQL transaction, in few
 //! statements. Each statement is a round trip to the server (two the
-//! first time, while it is prepared), and an audit commit made one per entry, node and
-//! look-up took some thirty: signing a checkpoint alone reads a node for
-//! every set bit of the tree's size. Here new entries and nodes are held
+//! first time on a connection, while it is prepared), and an audit commit
+//! made one per entry, node and look-up took some thirty: signing a
+//! checkpoint alone reads a node for every set bit of the tree's size. Here new entries and nodes are held
 //! until [`PgTree::finish`] writes each kind in one statement, and a node
 //! is looked for among them, then among the nodes the store has seen
 //! committed (a complete subtree's hash never changes once committed,
