@@ -500,6 +500,7 @@ impl Store for PgStore {
             Ok(cursors)
         })
     }
+
     fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
         self.with(|c| load_person(c, id))
     }
