@@ -2,11 +2,12 @@
 //! statements. Each statement is a round trip to the server (two the
 //! first time on a connection, while it is prepared), and an audit commit
 //! made one per entry, node and look-up took some thirty: signing a
-//! checkpoint alone reads a node for every set bit of the tree's size. Here new entries and nodes are held
-//! until [`PgTree::finish`] writes each kind in one statement, and a node
-//! is looked for among them, then among the nodes the store has seen
-//! committed (a complete subtree's hash never changes once committed,
-//! whichever instance wrote it), and only then in the database.
+//! checkpoint alone reads a node for every set bit of the tree's size.
+//! Here new entries and nodes are held until [`PgTree::finish`] writes
+//! each kind in one statement, and a node is looked for among them, then
+//! among the nodes the store has seen committed (a complete subtree's
+//! hash never changes once committed, whichever instance wrote it), and
+//! only then in the database.
 
 use std::collections::HashMap;
 
