@@ -88,6 +88,9 @@ const FEED_PAGE: usize = 1_000;
 /// Pages each feed client reads from one service before the other takes
 /// its turn, in the audit comparison.
 const AUDIT_BLOCK: usize = 4;
+/// The least CPU time a per-CPU-second figure is given for: the kernel
+/// counts it in ticks of 10 ms.
+const MEASURABLE_CPU: f64 = 0.1;
 
 /// The service's page sizes and audit key for the bench, as a `vtj serve
 /// --config` file: the audited service signs a checkpoint per answer, as in
@@ -197,6 +200,17 @@ impl Bench<'_> {
                 pct(bulk / initial.seconds)
             ),
         );
+        // Which of the two processes bounds the load: the one whose CPU
+        // time comes nearest the wall time.
+        table.row(
+            &self.label(),
+            "  CPU of the service / the client",
+            &format!("{:.1} s / {:.1} s in {:.1} s", initial.service_cpu, initial.client_cpu, initial.seconds),
+            match self.backend {
+                BenchBackend::Sqlite => "",
+                BenchBackend::Postgres => "PostgreSQL's own processes not counted",
+            },
+        );
         table.row(&self.label(), "  sync client peak RSS", &format!("{} MiB", initial.client_rss_kib >> 10), "");
         self.service_rss_so_far(table, &server)?;
 
@@ -242,17 +256,13 @@ impl Bench<'_> {
                 );
                 // The service's own process, per second of its CPU: what one
                 // core serves when it does not wait for the client or the disk.
-                table.row(
-                    &self.label(),
-                    "  per second of the service's CPU",
-                    &format!(
-                        "{:.0} changes ({:.1} s of CPU in {:.1} s)",
-                        f.changes as f64 / cpu.max(0.01),
-                        cpu,
-                        f.seconds
-                    ),
-                    "",
-                );
+                // Under a few clock ticks the quotient says nothing.
+                let per_cpu_second = if cpu >= MEASURABLE_CPU {
+                    format!("{:.0} changes ({cpu:.1} s of CPU in {:.1} s)", f.changes as f64 / cpu, f.seconds)
+                } else {
+                    format!("not measured: {cpu:.2} s of CPU in {:.2} s is too little", f.seconds)
+                };
+                table.row(&self.label(), "  per second of the service's CPU", &per_cpu_second, "");
                 self.service_rss_so_far(table, &server)?;
             }
         }
@@ -383,6 +393,7 @@ impl Bench<'_> {
     fn initial_load(&self, server: &Server, token: &str, tag: &str) -> Result<Initial> {
         let register = self.dir.join(format!("register-{}-{}-{tag}.db", self.backend.name(), self.persons));
         measure::remove_sqlite_files(&register);
+        let service_cpu = cpu_seconds(server.pid())?;
         let run = sync_child(self.exe, &server.base, &register, token)?;
         Ok(Initial {
             persons: run.out.persons_loaded,
@@ -390,6 +401,8 @@ impl Bench<'_> {
             bytes: run.out.bytes,
             snapshot: run.out.cursor,
             client_rss_kib: run.rss_kib,
+            client_cpu: run.cpu_seconds,
+            service_cpu: cpu_seconds(server.pid())? - service_cpu,
             register,
         })
     }
@@ -437,6 +450,9 @@ struct Initial {
     bytes: u64,
     snapshot: i64,
     client_rss_kib: u64,
+    /// CPU time of the client and of the service during the load.
+    client_cpu: f64,
+    service_cpu: f64,
     register: PathBuf,
 }
 
@@ -536,6 +552,7 @@ struct Run<T> {
     out: T,
     seconds: f64,
     rss_kib: u64,
+    cpu_seconds: f64,
 }
 
 /// A child process run to its end (timed from spawn to exit), its JSON
@@ -553,14 +570,14 @@ fn run_child<T: for<'de> Deserialize<'de>>(mut cmd: Command, what: &str) -> Resu
     });
     let mut out = String::new();
     child.stdout.take().context("stdout")?.read_to_string(&mut out)?;
-    let (status, rss_kib) = wait_with_rusage(&mut child)?;
+    let ended = wait_with_rusage(&mut child)?;
     let seconds = started.elapsed().as_secs_f64();
     let err = errors.join().unwrap_or_default();
-    if !status.success() {
-        bail!("{what} failed ({status}): {}", err.trim());
+    if !ended.status.success() {
+        bail!("{what} failed ({}): {}", ended.status, err.trim());
     }
     let out = serde_json::from_str(out.trim()).with_context(|| format!("{what} printed {out:?}"))?;
-    Ok(Run { out, seconds, rss_kib })
+    Ok(Run { out, seconds, rss_kib: ended.rss_kib, cpu_seconds: ended.cpu_seconds })
 }
 
 /// `vtj sync` of the whole country as its own process (on this process's CPU).

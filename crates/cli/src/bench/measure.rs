@@ -81,8 +81,17 @@ pub fn cpu_seconds(pid: u32) -> Result<f64> {
     Ok((ticks(11)? + ticks(12)?) / per_second as f64)
 }
 
-/// Waits for the child and returns how it ended and its own peak RSS in KiB.
-pub fn wait_with_rusage(child: &mut Child) -> Result<(ExitStatus, u64)> {
+/// How a waited-for child ended and what it used of the machine.
+pub struct Ended {
+    pub status: ExitStatus,
+    /// Its own peak RSS, in KiB.
+    pub rss_kib: u64,
+    /// Its CPU time, user and system.
+    pub cpu_seconds: f64,
+}
+
+/// Waits for the child and returns how it ended and what it used.
+pub fn wait_with_rusage(child: &mut Child) -> Result<Ended> {
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: all zeroes is a valid rusage; wait4 fills it.
@@ -91,7 +100,12 @@ pub fn wait_with_rusage(child: &mut Child) -> Result<(ExitStatus, u64)> {
     if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
         bail!("waiting for process {pid}: {}", std::io::Error::last_os_error());
     }
-    Ok((ExitStatus::from_raw(status), usage.ru_maxrss as u64))
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(Ended {
+        status: ExitStatus::from_raw(status),
+        rss_kib: usage.ru_maxrss as u64,
+        cpu_seconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+    })
 }
 
 /// Seconds to move `bytes` through a plain loopback TCP connection, the
