@@ -1,7 +1,9 @@
 //! The register's share of the sync client's work: a page of 1,000
 //! changes (moves, each to a different person) applied to a SQLite
 //! register of 20,000 whole persons and committed with its cursor, as
-//! `vtj sync` does per page; the disk's fsyncs included.
+//! `vtj sync` does per page; and an initial load of 100,000 persons in
+//! pages of 5,000, their hetus in no order (the service sends an area by
+//! municipality and its own id). The disk's fsyncs included.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use serde_json::json;
@@ -12,6 +14,8 @@ use vtj_wire::{ChangeRecord, PersonRecord};
 
 const PERSONS: usize = 20_000;
 const PAGE: usize = 1_000;
+const LOADED: usize = 100_000;
+const LOAD_PAGE: usize = 5_000;
 
 fn hetu(i: usize) -> String {
     let birth = Date::from_calendar_date(1950 + (i / 36_000) as i32, Month::January, 1).expect("a date")
@@ -81,5 +85,34 @@ fn register(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, register);
+fn initial_load(c: &mut Criterion) {
+    // A stride coprime with LOADED: every person once, hetus scattered.
+    let order: Vec<usize> = (0..LOADED).map(|i| i * 7_919 % LOADED).collect();
+    let mut g = c.benchmark_group("register");
+    g.throughput(Throughput::Elements(LOADED as u64));
+    g.sample_size(10);
+    g.bench_function("an initial load of 100,000 persons in pages of 5,000 (SQLite, hetus in no order)", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let mut reg = Register::open(&dir.path().join("register.db")).expect("a register");
+                reg.bind("bench", Mode::Area(["091".to_string()].into())).expect("bound");
+                let pages: Vec<Vec<PersonRecord>> =
+                    order.chunks(LOAD_PAGE).map(|c| c.iter().map(|&i| person(i)).collect()).collect();
+                (dir, reg, pages)
+            },
+            |(dir, mut reg, pages)| {
+                for page in pages {
+                    reg.store_initial_page(page, 0, Some("more")).expect("stored");
+                }
+                reg.store_initial_page(Vec::new(), 0, None).expect("loaded");
+                (dir, reg)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, register, initial_load);
 criterion_main!(benches);
