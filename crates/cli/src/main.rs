@@ -116,6 +116,7 @@ pub(crate) fn parse_day(s: &str) -> Result<Date, String> {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<()> {
+    owner_only_files();
     limit_malloc_arenas();
     match Cli::parse().command {
         Command::Generate { db, persons, seed, date } => {
@@ -163,6 +164,19 @@ pub(crate) fn work_dir(given: Option<std::path::PathBuf>) -> Result<(std::path::
             let tmp = tempfile::tempdir().context("creating a temporary directory")?;
             Ok((tmp.path().to_path_buf(), Some(tmp)))
         }
+    }
+}
+
+/// Everything vtj writes holds personal data or guards it: the population,
+/// registers and their WAL, delivery files, exports, temporary files of
+/// SQLite's sorts. Files and directories it creates are its owner's alone
+/// (mode 600 / 700), whatever the umask it was started with; an existing
+/// file keeps the mode an operator gave it.
+fn owner_only_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file creation mask.
+    unsafe {
+        libc::umask(0o077);
     }
 }
 

@@ -220,6 +220,20 @@ fn deliver_and_import_from_the_command_line() {
     assert!(o.status.success(), "{:?}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["applied"], serde_json::json!([1, 2]));
+    // The population, the deliveries and the register are personal data:
+    // nobody but their owner may read what vtj writes.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut written: Vec<std::path::PathBuf> =
+            vec![db.clone().into(), reg.clone().into(), format!("{out}/KS").into()];
+        written.extend(std::fs::read_dir(format!("{out}/KS")).unwrap().map(|e| e.unwrap().path()));
+        assert!(written.len() > 4, "{written:?}");
+        for path in written {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} is {:o}", path.display(), mode & 0o777);
+        }
+    }
 
     // The imported register holds the whole person, families included, and
     // a look-up of a child shows its guardians, each by name and hetu.

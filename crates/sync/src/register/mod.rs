@@ -506,11 +506,22 @@ impl Register {
 
     /// Applies a batch of one delivery file's records and records how many
     /// of the file's records are now in, atomically.
+    ///
+    /// An initial delivery into an empty register goes in with the hetu's
+    /// index deferred, as an initial load does ([`Tx::defer_hetu_index`]),
+    /// until [`Register::import_finish`].
     pub fn import_batch(&mut self, seq: u32, batch: FileBatch, applied: u64) -> Result<(), RegisterError> {
-        self.tx(move |t| {
+        let builds = matches!(&batch, FileBatch::Initial(persons) if persons.iter().any(moves_a_person));
+        self.tx_sorting(builds, move |t| {
             match &batch {
-                FileBatch::Initial(persons) => put_records(t, persons, false)?,
-                FileBatch::Changes(changes) => apply_changes(t, changes)?,
+                FileBatch::Initial(persons) => {
+                    let deferred = t.defer_hetu_index()?;
+                    put_records(t, persons, deferred)?
+                }
+                FileBatch::Changes(changes) => {
+                    t.restore_hetu_index()?;
+                    apply_changes(t, changes)?
+                }
             }
             t.set_meta("file_partial", &format!("{seq}:{applied}"))
         })
@@ -518,7 +529,8 @@ impl Register {
 
     /// Marks delivery `seq` applied whole; the register now stands at `to`.
     pub fn import_finish(&mut self, seq: u32, to: i64) -> Result<(), RegisterError> {
-        self.tx(move |t| {
+        self.tx_sorting(true, move |t| {
+            t.restore_hetu_index()?;
             t.delete_meta("file_partial")?;
             t.set_meta("file_seq", &seq.to_string())?;
             t.set_meta("cursor", &to.to_string())
@@ -997,15 +1009,18 @@ mod tests {
             }
         }
 
-        /// An initial load in pages, the hetu's index deferred while it goes
-        /// (restored early by a page with a corrected hetu), and the register
-        /// closed and opened again part-way, ends as its records stored one by
-        /// one: a person met again in a later page is as that page gave them.
+        /// An initial load in pages (or an initial delivery file in batches),
+        /// the hetu's index deferred while it goes (restored early by a page
+        /// with a corrected hetu), and the register closed and opened again
+        /// part-way, ends as its records stored one by one: a person met again
+        /// in a later page is as that page gave them.
         #[test]
         fn an_initial_load_with_the_index_deferred_ends_as_its_records_one_by_one(
             pages in prop::collection::vec(prop::collection::vec(arb_change(), 0..8), 1..6),
             corrections in any::<bool>(),
             reopen_after in 0..6usize,
+            files in any::<bool>(),
+            then in arb_change(),
         ) {
             let dir = tempfile::tempdir().unwrap();
             let (mut loaded, mut single) = (register(&dir, "loaded.db"), register(&dir, "single.db"));
@@ -1023,7 +1038,14 @@ mod tests {
                     })
                     .collect();
                 let copy = persons.clone();
-                loaded.store_initial_page(persons, 7, (i < last).then_some("more")).unwrap();
+                if files {
+                    loaded.import_batch(1, FileBatch::Initial(persons), i as u64 + 1).unwrap();
+                    if i == last {
+                        loaded.import_finish(1, 7).unwrap();
+                    }
+                } else {
+                    loaded.store_initial_page(persons, 7, (i < last).then_some("more")).unwrap();
+                }
                 single.tx(move |t| put_one_by_one(t, &copy)).unwrap();
                 if i == reopen_after {
                     drop(loaded);
@@ -1032,6 +1054,10 @@ mod tests {
             }
             prop_assert_eq!(state(&mut loaded), state(&mut single));
             prop_assert_eq!(loaded.position().unwrap(), Position::Following { cursor: 7 });
+            // With the index back, changes apply as to the other.
+            loaded.apply_page(vec![then.clone()], 8).unwrap();
+            single.apply_page(vec![then], 8).unwrap();
+            prop_assert_eq!(state(&mut loaded), state(&mut single));
         }
 
         /// A page applied in a few statements leaves the register exactly
