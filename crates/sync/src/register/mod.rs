@@ -712,12 +712,12 @@ fn load(t: &mut dyn Tx, hetu: &str) -> Result<Option<Held>, RegisterError> {
 /// index is (see [`Tx::defer_hetu_index`]).
 fn put_records(t: &mut dyn Tx, persons: &[PersonRecord], deferred: bool) -> Result<(), RegisterError> {
     let corrected = persons.iter().any(|p| p.tietoryhmat.iter().any(|g| g.active_hetu().is_some()));
-    // A record under the hetu its correction names, in a register that
-    // records no earlier hetu, moves nobody: it is stored as it is. (DVV
-    // gives a person under their hetu in force, so a load meets others
-    // only where a hetu was corrected during it.)
-    let moves = corrected && (persons.iter().any(moves_a_person) || t.has_history()?);
-    if corrected && (moves || !deferred) {
+    // While the index is deferred, a record under the hetu its correction
+    // names, in a register that records no earlier hetu, moves nobody: it
+    // is stored as it is. (DVV gives a person under their hetu in force,
+    // so a load meets others only where a hetu was corrected during it.)
+    let one_by_one = corrected && (!deferred || persons.iter().any(moves_a_person) || t.has_history()?);
+    if one_by_one {
         // A corrected hetu moves the person: record by record, found by
         // hetu, so the index is needed from here on.
         if deferred {
